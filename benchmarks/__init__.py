@@ -1,0 +1,1 @@
+"""Speed, scale and memory measurements of satisac against the cvxpy reference."""

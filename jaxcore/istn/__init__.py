@@ -1,0 +1,1 @@
+"""ISTN coexistence with multistatic ISAC (Jee & Andrews): channels, metrics, WMMSE steps."""

@@ -1,0 +1,83 @@
+"""Fixed-length iteration with per-instance convergence masks (STYLE.md, MPAX).
+
+Every iterative solver in satisac is written for ONE instance as a pure
+``step(state) -> state`` plus ``done(state) -> bool`` and then ``vmap``-ed over the leading
+drop/frame axis.  ``masked_scan`` runs the step a fixed number of times inside
+``lax.scan`` and freezes an instance's state once ``done`` is true, so a batch costs the
+same as its slowest member but no instance keeps moving after it converged, and the
+whole loop stays differentiable and shardable.  ``mode="while"`` gives an early-exit
+``lax.while_loop`` (useful unbatched); ``mode="python"`` runs a plain loop for debugging.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, TypeVar
+
+import jax
+import jax.numpy as jnp
+
+S = TypeVar("S")
+
+
+class LoopResult(NamedTuple):
+    state: object  # final state pytree
+    iterations: jax.Array  # int32: steps actually applied before `done` became true
+    converged: jax.Array  # bool: `done` held at the end
+
+
+def _select(pred, new, old):
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(pred, a, b), new, old)
+
+
+def masked_scan(
+    step: Callable[[S], S],
+    done: Callable[[S], jax.Array],
+    state: S,
+    max_steps: int,
+    mode: str = "scan",
+) -> LoopResult:
+    """Apply ``step`` up to ``max_steps`` times, freezing the state once ``done(state)``.
+
+    Args:
+      step: one iteration for one instance (pure).
+      done: scalar bool, True when the instance has converged (checked before each step).
+      state: initial state pytree.
+      max_steps: static number of iterations.
+      mode: ``"scan"`` (fixed length, default), ``"while"`` (early exit) or ``"python"``.
+
+    Returns:
+      ``LoopResult(state, iterations, converged)``.
+    """
+    if mode == "python":
+        it = 0
+        for _ in range(max_steps):
+            if bool(done(state)):
+                break
+            state = step(state)
+            it += 1
+        return LoopResult(state, jnp.asarray(it, jnp.int32), jnp.asarray(done(state)))
+
+    if mode == "while":
+        def cond(carry):
+            s, i = carry
+            return jnp.logical_and(i < max_steps, jnp.logical_not(done(s)))
+
+        def body(carry):
+            s, i = carry
+            return step(s), i + 1
+
+        s, i = jax.lax.while_loop(cond, body, (state, jnp.asarray(0, jnp.int32)))
+        return LoopResult(s, i, done(s))
+
+    if mode != "scan":
+        raise ValueError(f"mode: expected 'scan', 'while' or 'python', got {mode!r}")
+
+    def body(carry, _):
+        s, i = carry
+        finished = done(s)
+        s_new = step(s)
+        s = _select(finished, s, s_new)
+        i = i + jnp.where(finished, 0, 1).astype(jnp.int32)
+        return (s, i), None
+
+    (s, i), _ = jax.lax.scan(body, (state, jnp.asarray(0, jnp.int32)), None, length=max_steps)
+    return LoopResult(s, i, done(s))

@@ -1,0 +1,1 @@
+"""Atmospheric sensing for LEO NTN resource allocation (Leyva-Mayorga et al.)."""

@@ -1,0 +1,39 @@
+"""One precision switch for the whole library.
+
+float32/complex64 is the default (speed); float64/complex128 is the validation mode.
+Geometry that involves long distances or line-of-sight phases is always computed in
+float64 on the host or with x64 enabled (a float32 phase at 600 km is off by radians).
+
+JAX only produces 64-bit arrays when ``jax_enable_x64`` is on, so ``set_precision``
+must be called before any array is created (the CLI does it from ``--precision``; the
+test-suite's ``conftest.py`` turns x64 on and casts explicitly where float32 is tested).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+PRECISIONS = ("float32", "float64")
+
+
+def set_precision(precision: str) -> None:
+    """Turn 64-bit support on for ``"float64"``; leave the default for ``"float32"``."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision: expected one of {PRECISIONS}, got {precision!r}")
+    if precision == "float64":
+        jax.config.update("jax_enable_x64", True)
+
+
+def real_dtype(precision: str):
+    """The real dtype of a precision name."""
+    return jnp.float64 if precision == "float64" else jnp.float32
+
+
+def complex_dtype(precision: str):
+    """The complex dtype of a precision name."""
+    return jnp.complex128 if precision == "float64" else jnp.complex64
+
+
+def real_of(dtype) -> jnp.dtype:
+    """Real dtype matching ``dtype`` (complex128 -> float64, complex64 -> float32)."""
+    return jnp.finfo(dtype).dtype

@@ -1,0 +1,61 @@
+"""The ``satisac`` command line (``../shared/spec/interfaces.md`` §5).
+
+This module only builds the argument parser and dispatches; each command's work lives
+in its own module and is imported lazily, so ``satisac --help`` is instant and a
+command pays only for the libraries it uses.  Every command returns an exit code;
+configuration and file errors print one ``satisac: error: ...`` line and exit 2 with
+nothing written.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_config_args(p: argparse.ArgumentParser) -> None:
+    """``--config FILE`` and repeatable ``--set key=value`` (applied after the file)."""
+    p.add_argument("--config", metavar="FILE", help="TOML file with config values (keys as in --set)")
+    p.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
+                   help="override one config value; may be repeated (e.g. --set p_bs_dbm=30)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from solvers.istn import cli as istn_cli
+    from solvers.ntn import cli as ntn_cli
+    from solvers import reproduce
+    from benchmarks import cli as bench_cli
+
+    parser = argparse.ArgumentParser(
+        prog="satisac",
+        description="Batched ISTN/NTN channel generation and resource allocation in JAX, "
+                    "cross-checked against cvxpy.")
+    parser.add_argument("--precision", choices=("float32", "float64"), default="float32",
+                        help="numeric precision of the solvers (float64 for validation)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    istn_cli.register(sub.add_parser("istn", help="ISTN coexistence with multistatic ISAC (Jee & Andrews)"))
+    ntn_cli.register(sub.add_parser("ntn", help="atmospheric-sensing LEO NTN allocation (Leyva-Mayorga et al.)"))
+    reproduce.register(sub.add_parser("reproduce", help="re-run a figure/table of either paper"))
+    bench_cli.register(sub.add_parser("bench", help="speed/scale benchmarks against the cvxpy reference"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from solvers.configio import ConfigError
+    from solvers.npzio import InstanceError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from jaxcore.precision import set_precision
+    set_precision(args.precision)
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, InstanceError) as e:
+        print(f"satisac: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("satisac: interrupted; finished chunks are kept and a re-run resumes", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

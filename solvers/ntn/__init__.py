@@ -1,0 +1,1 @@
+"""NTN solvers: world front-end, allocation files, JMRA, rounding, DMRAB, frame simulation."""

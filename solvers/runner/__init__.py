@@ -1,0 +1,1 @@
+"""Resumable Monte-Carlo runner: sweeps, chunked atomic result store, progress."""

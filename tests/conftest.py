@@ -1,0 +1,47 @@
+"""Shared fixtures: float64 on for reference comparisons, a PRNG key, the shared/ folder.
+
+x64 is enabled for the whole test session; float32 behaviour is tested by casting
+inputs explicitly (the library keeps the precision it is given).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jax
+import pytest
+
+jax.config.update("jax_enable_x64", True)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture
+def key():
+    return jax.random.PRNGKey(1234)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return SHARED
+
+
+@pytest.fixture
+def cli(tmp_path):
+    """Run ``satisac`` in-process; returns (exit_code, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from solvers.cli import main
+
+    def _run(*argv):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in argv])
+            except SystemExit as e:  # argparse errors
+                code = e.code if isinstance(e.code, int) else 2
+        return code, out.getvalue(), err.getvalue()
+
+    return _run
