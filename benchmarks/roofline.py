@@ -1,0 +1,197 @@
+"""Roofline of the device, and the floor of one WMMSE / one JMRA iteration (issue 7 item 2).
+
+Two measured ceilings (``.library/device/METHOD.md``), in the same run as the benchmarks:
+
+* **peak FLOP/s**: a large square matmul ``a @ b`` (2 n^3 flops), jitted, median of repeats;
+  one in float32 and one in complex64 (the WMMSE works on complex channels, and a complex
+  multiply-add is 8 real flops, done by XLA as real GEMMs or a native complex GEMM).
+* **peak bytes/s**: a large elementwise ``x + 1`` on an array far bigger than the caches,
+  counting the bytes read plus the bytes written (2 x size).
+
+Two counts per iteration, written as functions of the problem sizes below:
+
+* flops: real floating-point operations the algorithm must do (complex multiply-add =
+  8 real flops, complex multiply = 6, real multiply-add = 2; divisions, square roots and
+  comparisons count 1).  Hermitian symmetry is not exploited (batched GEMMs do not).
+* bytes: the fewest bytes one iteration must move through memory: every input it reads once
+  and every output it writes once (the channels of the cell and the iterate), nothing else.
+
+The floor of an iteration is ``max(flops / peak_flops, bytes / peak_bw)``; the measured time
+over the floor is the gap.  The ratio flops/bytes (arithmetic intensity) against the
+device's ridge point peak_flops/peak_bw says which term binds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from benchmarks.timing import time_fn
+
+CMAC = 8  # real flops of one complex multiply-add
+RMAC = 2  # real flops of one real multiply-add
+
+
+# ----------------------------------------------------------------------------------------
+# WMMSE iteration (ISTN paper Sec. III-B, eqs. (35)-(43); spec istn.md §3.3-3.4)
+# ----------------------------------------------------------------------------------------
+def wmmse_iteration_flops(Nt: int, K: int, T: int, R: int, Nr: int, L: int,
+                          n_dual: int = 40, n_nu: int = 4) -> float:
+    """Real flops of ONE outer QoS-WMMSE iteration of ONE cell.
+
+    J = K + T beam columns (F is Nt x J), U = min(T, R) receivers actually used (each target
+    is heard by its associated receiver only; with T <= R that is T receivers).
+
+    1. Receivers + weights (35)-(42): the received amplitudes of every column at every
+       listener,
+         TUTs  h_tut @ F                           K  Nt J   cMAC
+         SUT   h_sut @ F                           1  Nt J   cMAC
+         radar G^tar_{t,n} @ F, G^cl_{l,n} @ F     U (T+L) Nr Nt J  cMAC
+       then per target the virtual covariance R_v (Nr x Nr) from those amplitudes,
+         sum of (T+L) J outer products             T (T+L) J Nr^2  cMAC
+       and its Cholesky solve (T Nr^3 / 6 + T Nr^2, negligible).
+    2. Transmit step (43), dual method (spec §3.3): fixed within the step,
+         radar rows x_{t,i} = w_i G_t, c_{l,i}      T (T+L) Nr Nt   cMAC
+         Gram matrices sum_k h_k^H h_k, h_S^H h_S, per target x_Sigma^H x_Sigma + sum_l c^H c,
+         and the incoherent sum_t x_t^H x_t         (K + 1 + T(1+L) + T^2) Nt^2  cMAC
+       then ``n_dual`` multiplier iterations (projected Barzilai-Borwein ascent on 1+T
+       multipliers), each
+         for ``n_nu`` steps of the power-multiplier search: (1+T) Cholesky factorisations of
+         Nt x Nt (the TUT columns share A_c, each sensing column has its own A_{K+i}):
+                                                    (1+T) Nt^3 / 6  cMAC
+         and 2 triangular solves for all J columns for f(nu) and 2 more for dP/dnu:
+                                                    2 J Nt^2       cMAC
+         and the constraint residuals / objective at the new F (the same products as in 1.,
+         with the fixed receivers folded into rows):  (K + 1 + T(T+L)) Nt J  cMAC.
+       The matrix assembly A(lambda) = A_0 + sum lambda_i D_i is (2+T) Nt^2 real-scaled
+       complex adds per dual step (4 flops each).
+
+    ``n_dual``/``n_nu`` are the solver's fixed scan lengths (the masked scan runs them all).
+    """
+    J = K + T
+    U = min(T, R)
+    rx = (K + 1 + U * (T + L) * Nr) * Nt * J + T * (T + L) * J * Nr * Nr + T * (Nr ** 3 / 6 + Nr ** 2)
+    pre = T * (T + L) * Nr * Nt + (K + 1 + T * (1 + L) + T * T) * Nt * Nt
+    per_nu = (1 + T) * Nt ** 3 / 6 + 2 * J * Nt * Nt
+    per_dual = n_nu * per_nu + (K + 1 + T * (T + L)) * Nt * J
+    cmacs = rx + pre + n_dual * per_dual
+    return float(CMAC * cmacs + n_dual * 4 * (2 + T) * Nt * Nt)
+
+
+def wmmse_iteration_bytes(Nt: int, K: int, T: int, R: int, Nr: int, L: int,
+                          real_bytes: int = 4) -> float:
+    """Fewest bytes ONE outer WMMSE iteration of ONE cell must move (complex = 2 reals).
+
+    Reads every channel of the cell once: h_tut (K Nt), h_sut (Nt), g_rad (R Nr),
+    G_tar (T R Nr Nt), G_cl (L R Nr Nt) complex, plus a few reals (gains, budgets); reads
+    the iterate F (Nt (K+T) complex), q and the 1+T multipliers, and writes them back.
+    Everything else (Gram matrices, Cholesky factors) can live in cache/registers for a
+    cell of the paper's size (Nt = 30: a 30 x 30 complex64 matrix is 7.2 kB).
+    """
+    c = 2 * real_bytes
+    channels = c * (K * Nt + Nt + R * Nr + (T + L) * R * Nr * Nt) + real_bytes * (K + 6)
+    state = c * Nt * (K + T) + real_bytes * (2 + T)
+    return float(channels + 2 * state)
+
+
+# ----------------------------------------------------------------------------------------
+# JMRA iteration (NTN paper Algorithm 1, eqs. (27)-(34); spec ntn.md §3)
+# ----------------------------------------------------------------------------------------
+def jmra_iteration_flops(C: int, S: int, n_inner: int = 100, n_bisect: int = 40) -> float:
+    """Real flops of ONE outer JMRA (SCA + method-of-multipliers) iteration of ONE frame.
+
+    Variables y (C x S, normalised shares), slacks xi (C).  The outer iteration
+    re-linearises (28): w = 1/(y + delta) (C S divisions + C S adds) and forms the affine
+    throughput coefficients (29) a = r N_com (T_O - w T_HO)/(T_f N_a): 4 C S flops; and
+    updates lambda, mu per cell (O(C)).  The convex subproblem P2 (31)-(33) is then solved by
+    ``n_inner`` projected-gradient steps, each:
+      z_c = eps + sum_s a_cs y_cs                       C S real MAC   (2 C S)
+      h_c = sum_s w_cs y_cs + xi_c - 1                  C S real MAC   (2 C S)
+      grad_cs = N_a a_cs / z_c - (lambda_c + mu_c h_c) w_cs : C divisions + 4 C S
+      gradient step y + s grad                          2 C S
+      projection onto {0 <= y <= 1, sum_c y_cs <= N_b} per satellite (box-with-budget,
+      ``jaxcore.ntn.projections``): clip + one first-pass + ``n_bisect`` bisection passes of
+      (subtract, clip (2), column sum)                  4 C S (n_bisect + 2)
+      objective for the step-size test                  C logs + 2 C S
+    Per inner step about (12 + 4 (n_bisect + 2)) C S flops.
+    """
+    cs = C * S
+    outer = 6 * cs + 10 * C
+    inner = (12 + 4 * (n_bisect + 2)) * cs + 4 * C
+    return float(outer + n_inner * inner)
+
+
+def jmra_iteration_bytes(C: int, S: int, real_bytes: int = 4) -> float:
+    """Fewest bytes ONE outer JMRA iteration must move: read the rates r, the handover
+    times and the previous y (3 C S), the active-user counts and multipliers (3 C), the
+    beam budgets (S); write y, w (2 C S) and lambda, mu, xi (3 C)."""
+    return float(real_bytes * (5 * C * S + 6 * C + S))
+
+
+# ----------------------------------------------------------------------------------------
+# Measured ceilings
+# ----------------------------------------------------------------------------------------
+@dataclass
+class Peaks:
+    """Measured device ceilings."""
+
+    device: str
+    matmul_flops_f32: float  # FLOP/s, float32 GEMM
+    matmul_flops_c64: float  # real FLOP/s, complex64 GEMM (8 n^3 real flops)
+    copy_bytes_s: float  # bytes/s, read + write
+    matmul_n: int
+    copy_mb: float
+
+    def floor_s(self, flops: float, nbytes: float, complex_work: bool = True) -> float:
+        pf = self.matmul_flops_c64 if complex_work else self.matmul_flops_f32
+        return max(flops / pf, nbytes / self.copy_bytes_s)
+
+    @property
+    def ridge(self) -> float:
+        """FLOP per byte where the float32 roofline turns from bandwidth- to compute-bound."""
+        return self.matmul_flops_f32 / self.copy_bytes_s
+
+
+def device_name() -> str:
+    d = jax.devices()[0]
+    kind = getattr(d, "device_kind", d.platform)
+    return f"{d.platform}:{kind} x{len(jax.devices())}"
+
+
+def measure_peaks(quick: bool = False, seed: int = 0) -> Peaks:
+    """Measure the matmul FLOP/s and copy bytes/s of device 0 (random data, never zeros)."""
+    n = 768 if quick else 2048
+    copy_elems = (16 if quick else 64) * 2 ** 20  # float32: 64 MiB or 256 MiB per array
+    key = jax.random.PRNGKey(seed)
+    k1, k2, k3, k4, k5 = jax.random.split(key, 5)
+    a = jax.random.normal(k1, (n, n), jnp.float32)
+    b = jax.random.normal(k2, (n, n), jnp.float32)
+    mm = jax.jit(lambda x, y: x @ y)
+    t = time_fn(mm, a, b, repeats=5, budget_s=5.0)
+    f32 = 2.0 * n ** 3 / t.median_s
+
+    nc = n // 2
+    ac = (jax.random.normal(k3, (nc, nc), jnp.float32) + 1j * jax.random.normal(k4, (nc, nc), jnp.float32)).astype(jnp.complex64)
+    tc = time_fn(mm, ac, ac.T, repeats=5, budget_s=5.0)
+    c64 = 8.0 * nc ** 3 / tc.median_s
+
+    x = jax.random.uniform(k5, (copy_elems,), jnp.float32)
+    cp = jax.jit(lambda v: v + 1.0)
+    tcp = time_fn(cp, x, repeats=7, budget_s=5.0)
+    bw = 2.0 * x.nbytes / tcp.median_s
+    return Peaks(device_name(), f32, c64, bw, n, x.nbytes / 2 ** 20)
+
+
+def achieved(flops: float, nbytes: float, seconds: float, peaks: Peaks, complex_work: bool = True) -> dict:
+    """Achieved rates and fractions of the measured ceilings for work done in ``seconds``."""
+    pf = peaks.matmul_flops_c64 if complex_work else peaks.matmul_flops_f32
+    floor = peaks.floor_s(flops, nbytes, complex_work)
+    return {
+        "flops": flops, "bytes": nbytes, "intensity": flops / nbytes if nbytes else np.inf,
+        "gflops_s": flops / seconds / 1e9, "gbytes_s": nbytes / seconds / 1e9,
+        "frac_peak_flops": flops / seconds / pf, "frac_peak_bw": nbytes / seconds / peaks.copy_bytes_s,
+        "floor_s": floor, "time_over_floor": seconds / floor if floor > 0 else np.inf,
+        "bound": "compute" if flops / pf >= nbytes / peaks.copy_bytes_s else "memory",
+    }
