@@ -1,0 +1,242 @@
+"""JMRA relaxation on accelerators: surrogate (29), SCA weights (28), augmented-Lagrangian
+penalty (33) and Algorithm 1 of the NTN paper (``../shared/spec/ntn.md`` §2 V-C, §3).
+
+Units (spec §3 preliminaries).  We optimise the normalised share ``y = x / N_com`` in
+[0, 1], throughput in kbit/s, and the objective weights ``a_c = N^a_c / mean(N^a)`` over
+populated cells, i.e. (31) divided by a positive constant; ``lambda``, ``mu`` and the
+tolerances are in these units (the spec's "objective units" are ambiguous, so this is our
+choice, recorded here).  With ``y`` the SCA weight (28) is ``w = 1/(y~ + delta)`` and the
+relaxed step is ``u(x) ~ w y``; the surrogate per-user throughput (29) is linear,
+``R~_{c,s} = g_{c,s} y_{c,s}`` with
+
+    g_{c,s} = r_{c,s} (N_com T_O - w_{c,s} T^HO_{c,s}) / (T_f N^a_c)      [kbit/s per unit y].
+
+Only usable pairs (``r > 0``, populated cell) carry weight.  A pair with ``g <= 0`` (its
+surrogate handover cost exceeds the frame) is fixed at 0: any ``y > 0`` there lowers the log
+term and raises the penalty and the budget use, so this is exact (spec (29)).
+
+Subproblem (31)-(33) as a minimisation over the polyhedron (32a), (32c)::
+
+    F(y) = -sum_c a_c log(eps + sum_s g_cs y_cs) + sum_c psi_c(sum_s w_cs y_cs - 1)
+
+The slack of (30) is eliminated in closed form: ``min_{xi >= 0} lambda h + mu/2 h^2`` with
+``h = q + xi`` gives ``psi(q) = lambda m + mu/2 m^2``, ``m = max(q, -lambda/mu)``, which is
+convex and C^1 with ``psi'(q) = max(lambda + mu q, 0)`` (the classical augmented Lagrangian
+of the inequality ``sum_s w y <= 1``).  Because the optimal slack leaves ``h = -lambda/mu``
+on cells with room to spare, "violating (30)" is measured as ``max(q, 0) > tol`` — the
+residual with the best feasible slack ``xi = max(0, -q)`` (spec's ``|h_c|`` read this way).
+
+Solver choice.  ``F`` is smooth and convex on the feasible set and the feasible set is a
+product over satellites of boxes with a budget, whose Euclidean projection is exact and
+cheap (:func:`jaxcore.ntn.projections.projection_box_budget`).  So we use FISTA
+(accelerated projected gradient) with a vmappable backtracking rule (each iteration either
+accepts the step and shrinks ``1/L`` slightly, or rejects it and doubles ``L``) and
+function-value adaptive restart (O'Donoghue & Candes 2015).  It needs only matrix-free
+elementwise work and column sums, is warm-started across outer iterations from the previous
+``y`` and ``L``, and has no inner linear solves (ADMM/PDHG would need the same projection
+plus tuning of a penalty / step ratio; an interior point method needs batched factorisations,
+which are slow on accelerators).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxcore.loops import masked_scan
+from jaxcore.ntn.projections import projection_box_budget
+
+KBIT = 1e3  # internal throughput unit: kbit/s
+
+
+class JmraData(NamedTuple):
+    """One allocation instance in normalised units (all arrays of one dtype).
+
+    Attributes:
+      rk: [C, S] achievable rate in kbit/s, 0 on unusable pairs (r = 0 or N^a = 0).
+      na: [C] active users N^a_c.
+      a: [C] objective weights N^a_c / mean(N^a over populated cells).
+      usable: [C, S] bool, r > 0 and N^a > 0.
+      t_ho: [C, S] pair handover time T^HO_{c,s} (23) used by the optimiser, s.
+      n_com, t_o, t_f, eps_k: scalars (eps in kbit/s).
+      nb: [S] beams per satellite N_b (the budget of (32c) in units of y).
+    """
+
+    rk: jax.Array
+    na: jax.Array
+    a: jax.Array
+    usable: jax.Array
+    t_ho: jax.Array
+    n_com: jax.Array
+    nb: jax.Array
+    t_o: jax.Array
+    t_f: jax.Array
+    eps_k: jax.Array
+
+
+class JmraSettings(NamedTuple):
+    """Numerical settings (hashable: a static argument of ``jax.jit``)."""
+
+    rho: float = 2.0
+    tol: float = 1e-3
+    delta: float = 1e-3
+    lam0: float = 1e-2
+    mu0: float = 1.0
+    max_outer: int = 60
+    max_inner: int = 300
+    inner_tol: float = 1e-6
+    n_bisect: int = 40
+    loop: str = "while"
+
+
+def prepare(rate, n_active, prev_served, t_ho, n_com, n_beams, t_ofdma, t_frame, eps,
+            charge_handover: bool = True) -> JmraData:
+    """Build :class:`JmraData` for one instance from interfaces.md §3 fields (bit/s, s).
+
+    ``charge_handover=False`` gives "JMRA w/o HOP" (T_HO = 0 inside the optimiser only).
+    """
+    rate = jnp.asarray(rate)
+    dt = rate.dtype
+    na = jnp.asarray(n_active, dt)
+    usable = (rate > 0) & (na[:, None] > 0)  # # [C, S]
+    pop = na > 0
+    mean_na = jnp.sum(na) / jnp.maximum(jnp.sum(pop), 1)
+    a = na / jnp.where(mean_na > 0, mean_na, 1.0)
+    t_ho_cs = jnp.asarray(t_ho, dt) * (1.0 - jnp.asarray(prev_served, dt))  # (23)
+    if not charge_handover:
+        t_ho_cs = jnp.zeros_like(t_ho_cs)
+    return JmraData(
+        rk=jnp.where(usable, rate / KBIT, 0.0), na=na, a=a, usable=usable, t_ho=t_ho_cs,
+        n_com=jnp.asarray(n_com, dt), nb=jnp.asarray(n_beams, dt), t_o=jnp.asarray(t_ofdma, dt),
+        t_f=jnp.asarray(t_frame, dt), eps_k=jnp.asarray(eps, dt) / KBIT)
+
+
+def surrogate_coeffs(d: JmraData, w: jax.Array) -> jax.Array:
+    """g_{c,s} of the affine surrogate (29) per unit share y, kbit/s; [C, S]."""
+    na = jnp.where(d.na > 0, d.na, 1.0)
+    g = d.rk * (d.n_com * d.t_o - w * d.t_ho) / (d.t_f * na[:, None])
+    return jnp.where(d.usable, g, 0.0)
+
+
+def penalty(q: jax.Array, lam: jax.Array, mu: jax.Array) -> jax.Array:
+    """Augmented-Lagrangian penalty (33) with the slack xi of (30) eliminated; [C]."""
+    m = jnp.maximum(q, -lam / mu)
+    return lam * m + 0.5 * mu * m * m
+
+
+def subproblem_objective(y, g, w, a, lam, mu, eps_k):
+    """F(y) = -(31): negative surrogate utility plus penalty (scalar, normalised units)."""
+    t = eps_k + jnp.sum(g * y, axis=1)  # # [C] surrogate per-user throughput + eps
+    q = jnp.sum(w * y, axis=1) - 1.0  # # [C]
+    return -jnp.sum(a * jnp.log(t)) + jnp.sum(penalty(q, lam, mu))
+
+
+class FistaState(NamedTuple):
+    y: jax.Array
+    z: jax.Array
+    t: jax.Array
+    L: jax.Array
+    fy: jax.Array
+    move: jax.Array
+
+
+def solve_subproblem(d: JmraData, w, lam, mu, y_init, L_init, s: JmraSettings):
+    """Solve (31)-(33) for fixed (w, lambda, mu) by FISTA with backtracking and restart.
+
+    Args:
+      d: instance data; w: [C, S] SCA weights (28); lam, mu: [C] multipliers/penalties.
+      y_init: [C, S] warm start (projected first); L_init: scalar initial Lipschitz guess.
+
+    Returns:
+      ``(y, L, iterations)``: y [C, S] feasible for (32a), (32c); final L; inner steps used.
+    """
+    g = surrogate_coeffs(d, w)
+    upper = jnp.where(g > 0, 1.0, 0.0).astype(g.dtype)  # # [C, S] (32a) on live pairs
+    proj = lambda v: projection_box_budget(v, upper, d.nb, s.n_bisect)
+    F = lambda y: subproblem_objective(y, g, w, d.a, lam, mu, d.eps_k)
+    vg = jax.value_and_grad(F)
+    y0 = proj(y_init)
+    one = jnp.ones((), g.dtype)
+    st = FistaState(y0, y0, one, jnp.asarray(L_init, g.dtype), F(y0), jnp.asarray(jnp.inf, g.dtype))
+
+    def step(st: FistaState) -> FistaState:
+        fz, gz = vg(st.z)
+        y_new = proj(st.z - gz / st.L)
+        dlt = y_new - st.z
+        f_new = F(y_new)
+        slack = 1e-12 * jnp.maximum(jnp.abs(fz), 1.0)
+        accept = f_new <= fz + jnp.sum(gz * dlt) + 0.5 * st.L * jnp.sum(dlt * dlt) + slack
+        better = f_new <= st.fy
+        t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * st.t * st.t))
+        z_mom = y_new + ((st.t - 1.0) / t_new) * (y_new - st.y)
+        move = jnp.max(jnp.abs(y_new - st.y))
+        # accepted and better: momentum step; accepted but worse: restart from y (t = 1)
+        y = jnp.where(accept & better, y_new, st.y)
+        z = jnp.where(accept, jnp.where(better, z_mom, st.y), st.z)
+        t = jnp.where(accept, jnp.where(better, t_new, one), st.t)
+        L = jnp.where(accept, st.L * 0.9, st.L * 2.0)
+        fy = jnp.where(accept & better, f_new, st.fy)
+        mv = jnp.where(accept & better, move, jnp.where(accept, jnp.asarray(jnp.inf, g.dtype), st.move))
+        return FistaState(y, z, t, L, fy, mv)
+
+    done = lambda st: st.move <= s.inner_tol
+    res = masked_scan(step, done, st, s.max_inner, mode=s.loop)
+    return res.state.y, res.state.L, res.iterations
+
+
+class JmraState(NamedTuple):
+    y: jax.Array  # [C, S] x^(i) / N_com
+    w: jax.Array  # [C, S] SCA weights (28)
+    lam: jax.Array  # [C]
+    mu: jax.Array  # [C]
+    L: jax.Array
+    n_viol: jax.Array  # cells violating (30) after the last solve
+    conv: jax.Array  # bool, line 4 of Algorithm 1 held
+    inner: jax.Array  # total inner iterations
+
+
+class JmraResult(NamedTuple):
+    y: jax.Array  # [C, S] relaxed share x*/N_com
+    iterations: jax.Array  # outer iterations of Algorithm 1
+    converged: jax.Array  # bool
+    n_viol: jax.Array  # cells violating (30) when the iterations stopped
+    inner_iterations: jax.Array
+
+
+def equal_share(d: JmraData) -> jax.Array:
+    """Equal-share initial point y~(0) = min(1, S N_b / C) (spec §3 Algorithm 1, line 1)."""
+    sats = jnp.any(d.usable, axis=0)  # # [S]
+    cells = jnp.any(d.usable, axis=1)  # # [C]
+    tot = jnp.sum(jnp.where(sats, d.nb, 0.0))
+    return jnp.minimum(1.0, tot / jnp.maximum(jnp.sum(cells), 1))
+
+
+def jmra_relaxed(d: JmraData, s: JmraSettings) -> JmraResult:
+    """Algorithm 1 (SCA + method of multipliers) for ONE instance; vmap over frames.
+
+    Lines: 1 init (equal share, lambda0, mu0); 3 solve (31)-(33) warm-started; 4 converged
+    when max_c max(q_c, 0) <= tol and max |y^(i) - y^(i-1)| <= tol; 5 w <- 1/(y + delta) and
+    lambda, mu <- rho * (lambda, mu) on cells violating (30); 6 stop at ``max_outer``.
+    """
+    dt = d.rk.dtype
+    C, S = d.rk.shape
+    y0 = jnp.where(d.usable, equal_share(d), 0.0).astype(dt)
+    st = JmraState(y=y0, w=jnp.where(d.usable, 1.0 / (y0 + s.delta), 0.0).astype(dt),
+                   lam=jnp.full((C,), s.lam0, dt), mu=jnp.full((C,), s.mu0, dt),
+                   L=jnp.asarray(1.0, dt), n_viol=jnp.asarray(0, jnp.int32),
+                   conv=jnp.asarray(False), inner=jnp.asarray(0, jnp.int32))
+
+    def step(st: JmraState) -> JmraState:
+        y, L, it = solve_subproblem(d, st.w, st.lam, st.mu, st.y, st.L, s)
+        q = jnp.sum(st.w * y, axis=1) - 1.0  # # [C]
+        viol = q > s.tol
+        conv = (jnp.max(jnp.maximum(q, 0.0)) <= s.tol) & (jnp.max(jnp.abs(y - st.y)) <= s.tol)
+        grow = jnp.where(viol, s.rho, 1.0)
+        w = jnp.where(d.usable, 1.0 / (y + s.delta), 0.0)
+        return JmraState(y, w, st.lam * grow, st.mu * grow, L, jnp.sum(viol).astype(jnp.int32),
+                         conv, st.inner + it)
+
+    res = masked_scan(step, lambda st: st.conv, st, s.max_outer, mode=s.loop)
+    f = res.state
+    return JmraResult(f.y, res.iterations, f.conv, f.n_viol, f.inner)
