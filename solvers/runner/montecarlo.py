@@ -1,0 +1,177 @@
+"""Resumable Monte-Carlo runner: sweep points x drop chunks -> a Parquet store.
+
+Generic: the runner knows nothing about ISTN or NTN.  It takes a ``work`` callable::
+
+    work(point_cfg, drops: np.ndarray[int64], seed: int) -> rows
+
+(``seed`` may be omitted from the signature) that generates and solves the drops with the
+given *global* indices and returns the result rows -- a list of dicts, a dict of columns
+or a pyarrow Table -- with at least a ``drop`` column (one row per drop and method, say).
+All randomness of drop ``i`` must come from ``(seed, i)`` only (see :func:`drop_rng`,
+:func:`drop_key`), so a result never depends on the chunk size or on which chunks ran in
+which process.  The runner adds the identifying columns ``point``, the swept keys,
+``config_hash`` and ``seed``, and writes one file per (point, chunk) atomically
+(:mod:`solvers.runner.store`).
+
+Resuming: chunks whose file exists are skipped, so a run killed at any moment and started
+again with the same arguments does exactly the missing chunks -- nothing lost, nothing
+duplicated -- and a finished run re-run does no work.  Starting a *different* run (config,
+sweep, seed, methods, drops, chunk size or ``extra`` changed) in the same directory is
+refused with the list of differences.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from solvers.configio import ConfigError, to_dict
+from solvers.runner.store import RunStore, rows_to_table
+from solvers.runner.sweep import SweepPoint, expand_sweep
+
+ID_COLUMNS = ("point", "config_hash", "seed")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_dir: Path
+    points: tuple  # SweepPoint per point
+    n_drops: int
+    chunks_total: int
+    chunks_run: int  # chunks computed by this call
+    chunks_skipped: int  # chunks already on disk
+    seconds: float
+
+
+def drop_rng(seed: int, drop: int) -> np.random.Generator:
+    """NumPy generator of drop ``drop``: depends on ``(seed, drop)`` only."""
+    return np.random.default_rng([int(seed), int(drop)])
+
+
+def drop_key(seed: int, drop: int):
+    """JAX PRNG key of drop ``drop``: ``fold_in(PRNGKey(seed), drop)``."""
+    import jax
+    return jax.random.fold_in(jax.random.PRNGKey(int(seed)), int(drop))
+
+
+def _call_work(work: Callable, cfg: Any, drops: np.ndarray, seed: int):
+    try:
+        params = inspect.signature(work).parameters
+    except (TypeError, ValueError):  # builtins / C callables
+        params = {}
+    takes_seed = "seed" in params or len([p for p in params.values()
+                                          if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]) >= 3 \
+        or any(p.kind == p.VAR_POSITIONAL for p in params.values())
+    return work(cfg, drops, seed) if takes_seed else work(cfg, drops)
+
+
+def _with_ids(table: pa.Table, point: SweepPoint, seed: int, drops: np.ndarray) -> pa.Table:
+    if "drop" not in table.column_names:
+        raise ValueError("work(): the returned rows need a 'drop' column (global drop index)")
+    got = np.asarray(table.column("drop").to_numpy(zero_copy_only=False))
+    if table.num_rows == 0 or not np.isin(got, drops).all() or not np.isin(drops, got).all():
+        raise ValueError(f"work(): rows must cover exactly drops {drops[0]}..{drops[-1]}; "
+                         f"got drop values {sorted(set(got.tolist()))[:10]}")
+    ids = {"point": pa.array(np.full(table.num_rows, point.index, np.int32))}
+    for k, v in point.values.items():
+        ids[k] = pa.array([v] * table.num_rows)
+    ids["config_hash"] = pa.array([point.cfg_hash] * table.num_rows, pa.string())
+    ids["seed"] = pa.array(np.full(table.num_rows, seed, np.int64))
+    clash = [k for k in ids if k in table.column_names]
+    if clash:
+        raise ValueError(f"work(): returned columns {clash} clash with the runner's identifying columns")
+    cols = dict(ids)
+    for name in table.column_names:
+        cols[name] = table.column(name)
+    return pa.table(cols)
+
+
+def manifest_for(base_cfg: Any, sweep: Mapping | None, mode: str, seed: int, methods: Sequence[str],
+                 n_drops: int, chunk_size: int, extra: Mapping | None) -> dict:
+    return {
+        "config_type": f"{type(base_cfg).__module__}.{type(base_cfg).__name__}",
+        "config": to_dict(base_cfg),
+        "sweep": dict(sweep or {}),
+        "sweep_mode": mode,
+        "seed": int(seed),
+        "methods": list(methods),
+        "n_drops": int(n_drops),
+        "chunk_size": int(chunk_size),
+        "extra": dict(extra or {}),
+    }
+
+
+def run_sweep(
+    run_dir: str | os.PathLike,
+    base_cfg: Any,
+    work: Callable[..., Any],
+    *,
+    n_drops: int,
+    seed: int,
+    sweep: Mapping[str, Sequence] | None = None,
+    mode: str = "grid",
+    methods: Sequence[str] = (),
+    chunk_size: int = 50,
+    extra: Mapping[str, Any] | None = None,
+    progress: bool = True,
+    desc: str | None = None,
+) -> RunSummary:
+    """Run (or resume) a sweep; see the module docstring.
+
+    Args:
+      run_dir: directory of the store (created if missing).
+      base_cfg: frozen config dataclass; swept keys are replaced per point.
+      work: ``work(point_cfg, drops, seed) -> rows`` (``seed`` optional).
+      n_drops: drops per sweep point (global indices ``0..n_drops-1``).
+      seed: run seed; drop ``i`` is drawn from ``(seed, i)``.
+      sweep: ``{key: [values]}``; validated before any work (:func:`expand_sweep`).
+      mode: ``"grid"`` or ``"zip"``.
+      methods: recorded in the manifest (the work callable decides what it runs).
+      chunk_size: drops per chunk (one file per point and chunk).
+      extra: more JSON-able facts that identify the run (solver settings, figure name...).
+      progress: show a tqdm bar (drops/s and ETA).
+
+    Raises:
+      ConfigError: bad sweep / sizes, or ``run_dir`` holds a different run.
+    """
+    if isinstance(n_drops, bool) or not isinstance(n_drops, (int, np.integer)) or n_drops < 1:
+        raise ConfigError(f"n_drops: expected an integer >= 1, got {n_drops!r}")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ConfigError(f"chunk_size: expected an integer >= 1, got {chunk_size!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ConfigError(f"seed: expected an integer, got {seed!r}")
+    points = expand_sweep(base_cfg, sweep, mode)
+    store = RunStore(run_dir, manifest_for(base_cfg, sweep, mode, seed, methods, n_drops, chunk_size, extra))
+    n_chunks = -(-int(n_drops) // int(chunk_size))
+    todo = [(p, c) for p in points for c in range(n_chunks) if not store.has_chunk(p.index, c)]
+    total = len(points) * int(n_drops)
+
+    def chunk_drops(c: int) -> np.ndarray:
+        return np.arange(c * chunk_size, min((c + 1) * chunk_size, n_drops), dtype=np.int64)
+
+    done = total - sum(len(chunk_drops(c)) for _, c in todo)
+    t0 = time.perf_counter()
+    bar = None
+    if progress and todo:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=total, initial=done, unit="drop", desc=desc or Path(run_dir).name,
+                   dynamic_ncols=True, smoothing=0.1)
+    try:
+        for point, c in todo:
+            drops = chunk_drops(c)
+            table = rows_to_table(_call_work(work, point.cfg, drops, int(seed)))
+            store.write_chunk(point.index, c, _with_ids(table, point, int(seed), drops))
+            if bar is not None:
+                bar.update(len(drops))
+                bar.set_postfix_str(f"point {point.index + 1}/{len(points)}", refresh=False)
+    finally:
+        if bar is not None:
+            bar.close()
+    return RunSummary(Path(run_dir), tuple(points), int(n_drops), len(points) * n_chunks, len(todo),
+                      len(points) * n_chunks - len(todo), time.perf_counter() - t0)
