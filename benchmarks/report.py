@@ -168,9 +168,9 @@ def _table(headers: Sequence[str], body: Sequence[Sequence]) -> str:
     return "\n".join(out)
 
 
-def markdown(rows: Sequence[dict], meta: dict, notes: Sequence[str] = ()) -> str:
+def markdown(rows: Sequence[dict], meta: dict, notes: Sequence[str] = (), quick: bool = False) -> str:
     """The Markdown report (also the body of BENCHMARKS.md's measured section)."""
-    md = [f"# satisac benchmark ({'quick' if meta.get('quick') else 'full'})", ""]
+    md = [f"# satisac benchmark ({'quick' if quick else 'full'})", ""]
     md.append(_table(["key", "value"], [[k, v] for k, v in meta.items()]))
     sec = defaultdict(list)
     for r in rows:
@@ -222,7 +222,8 @@ def markdown(rows: Sequence[dict], meta: dict, notes: Sequence[str] = ()) -> str
     return "\n".join(md) + "\n"
 
 
-def write_all(rows: Sequence[dict], meta: dict, out_dir: Path, notes: Sequence[str] = ()) -> dict[str, Path]:
+def write_all(rows: Sequence[dict], meta: dict, out_dir: Path, notes: Sequence[str] = (),
+              quick: bool = False) -> dict[str, Path]:
     """Write ``bench.csv``, ``exponents.csv``, ``throughput.png``, ``scaling.png``, ``bench.md``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -239,6 +240,6 @@ def write_all(rows: Sequence[dict], meta: dict, out_dir: Path, notes: Sequence[s
         if p is not None:
             files[name] = p
     md = out_dir / "bench.md"
-    md.write_text(markdown(rows, meta, notes))
+    md.write_text(markdown(rows, meta, notes, quick))
     files["markdown"] = md
     return files

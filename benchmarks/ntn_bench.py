@@ -1,0 +1,234 @@
+"""NTN benchmarks: the JMRA allocation (NTN paper Algorithm 1 + 2) batched over frames.
+
+Measured (issue 7 item 1, 2):
+
+* ``ntn_jmra`` throughput (frames/s) vs batch size, float32, end to end as a user calls it
+  (``solvers.ntn.allocate.solve_allocation(arrays, "jmra", cfg)``: relaxation + rounding);
+  ``ntn_jmra_core`` the jitted relaxation alone (``jaxcore.ntn.jmra.jmra_relaxed`` vmapped);
+* the cvxpy reference (``reference.ntn_jmra``: the same Algorithm 1 with each subproblem P2
+  solved by Clarabel) on the first few frames of the same batch: per-frame time ratio and
+  the objective (25) of the integer allocations, whose relative gap must stay within the
+  validation tolerance (``REF_TOL``);
+* float32 vs float64 on the same frames;
+* cost growth with cells C and satellites S (fitted exponents);
+* one JMRA outer iteration against the roofline (``benchmarks.roofline``).
+
+Instances: random frames with the statistics of the NTN scenario (S-band-like and
+Ka-band-like rates, sparse visibility, lognormal active users, most cells served in the
+previous frame), drawn by :func:`random_frames` so the benchmark does not depend on the
+orbit/rain world; sizes are stated per row.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks import roofline
+from benchmarks.timing import compiled_memory_bytes, time_fn
+
+REF_TOL = 1e-2  # relative objective gap accepted as "equal quality" (integer allocations)
+
+
+def random_frames(B: int, C: int, S: int, seed: int = 0, density: float = 0.3, n_beams: int = 4,
+                  t_ho: float = 0.05, t_frame: float = 10.0, t_ofdma: float = 0.01) -> dict[str, np.ndarray]:
+    """B allocation instances (interfaces.md §3) with C cells and S satellites."""
+    rng = np.random.default_rng(seed)
+    ka = rng.random((B, 1, S)) < 0.5  # # [B, 1, S] Ka- or S-band satellite
+    base = np.where(ka, rng.uniform(0.5e9, 2e9, (B, C, S)), rng.uniform(50e6, 200e6, (B, C, S)))
+    use = rng.random((B, C, S)) < density
+    first = rng.integers(0, S, (B, C))
+    use[np.arange(B)[:, None], np.arange(C)[None, :], first] = True  # every cell sees one satellite
+    rate = np.where(use, base, 0.0)
+    n_active = np.floor(rng.lognormal(4.0, 1.0, (B, C)))
+    n_active[rng.random((B, C)) < 0.1] = 0.0
+    # previously served: a random usable satellite (the "first" one) for 70 % of cells
+    prev = np.zeros((B, C, S), bool)
+    served = rng.random((B, C)) < 0.7
+    b_i, c_i = np.nonzero(served)
+    prev[b_i, c_i, first[b_i, c_i]] = True
+    n_f = int(round(t_frame / t_ofdma))
+    return dict(rate=rate, n_active=n_active, prev_served=prev, t_ho=np.full(B, t_ho),
+                n_com=np.full(B, n_f - 1, np.int64), n_beams=np.full((B, S), n_beams, np.int64),
+                t_ofdma=np.full(B, t_ofdma), t_frame=np.full(B, t_frame), eps=np.ones(B))
+
+
+def objective_25(arrays: dict, x: np.ndarray) -> np.ndarray:
+    """NTN paper (25) at an allocation ``x`` [B, C, S] (frames), with (23)-(24); [B]."""
+    r = np.asarray(arrays["rate"], float)
+    na = np.asarray(arrays["n_active"], float)
+    t_ho = np.asarray(arrays["t_ho"], float)[:, None, None] * (1.0 - np.asarray(arrays["prev_served"], float))
+    t_o = np.asarray(arrays["t_ofdma"], float)[:, None, None]
+    t_f = np.asarray(arrays["t_frame"], float)[:, None, None]
+    x = np.asarray(x, float)
+    u = (x > 0).astype(float)
+    na_safe = np.where(na > 0, na, 1.0)[:, :, None]
+    R = r * (x * t_o - u * t_ho) / (t_f * na_safe)  # (24) # [B, C, S]
+    tot = np.sum(R, axis=2)
+    eps = np.asarray(arrays["eps"], float)[:, None]
+    return np.sum(np.where(na > 0, na * np.log(np.maximum(eps + tot, 1e-300)), 0.0), axis=1)
+
+
+def _cast(arrays: dict, dtype) -> dict:
+    return {k: (v.astype(dtype) if v.dtype.kind == "f" else v) for k, v in arrays.items()}
+
+
+def _allocate():
+    """``solve_allocation`` if helper E's module has landed, else None."""
+    try:
+        from solvers.ntn.allocate import solve_allocation
+        return solve_allocation
+    except ImportError:
+        return None
+
+
+def _core_fn(dtype):
+    """Jitted, vmapped JMRA relaxation (Algorithm 1) from the instance arrays."""
+    import jax
+    from jaxcore.ntn.jmra import JmraSettings, jmra_relaxed, prepare
+
+    s = JmraSettings()
+
+    def one(rate, n_active, prev, t_ho, n_com, nb, t_o, t_f, eps):
+        d = prepare(rate, n_active, prev, t_ho, n_com, nb, t_o, t_f, eps)
+        return jmra_relaxed(d, s)
+
+    f = jax.jit(jax.vmap(one))
+
+    def call(arr):
+        a = _cast(arr, dtype)
+        return f(a["rate"], a["n_active"], a["prev_served"], a["t_ho"], a["n_com"].astype(dtype),
+                 a["n_beams"].astype(dtype), a["t_ofdma"], a["t_frame"], a["eps"])
+
+    return call, f, s
+
+
+def _e2e_call(solve_allocation, dtype):
+    def call(arr):
+        return solve_allocation(arr, "jmra", None, dtype=dtype)
+    return call
+
+
+def bench(ctx) -> None:
+    """Append NTN rows to ``ctx.rows`` (see ``benchmarks.suite.Context``)."""
+    import jax
+    import jax.numpy as jnp
+
+    q = ctx.quick
+    C, S = (16, 6) if q else (100, 12)
+    batches = [1, 8] if q else [1, 10, 100, 1000]
+    f32, f64 = np.float32, np.float64
+    big = random_frames(max(batches), C, S, seed=ctx.seed)
+    sizes = f"C={C},S={S}"
+    solve_allocation = _allocate()
+    if solve_allocation is None:
+        ctx.notes.append("NTN: solvers.ntn.allocate (helper E) not importable: end-to-end JMRA "
+                         "(relaxation + rounding) not measured; the relaxation core is.")
+
+    core, core_jit, settings = _core_fn(f32)
+    variants = [("core", core)]
+    if solve_allocation is not None:
+        variants.insert(0, ("e2e", _e2e_call(solve_allocation, f32)))
+    last_core = None
+    for variant, fn in variants:
+        for B in batches:
+            arr = {k: v[:B] for k, v in big.items()}
+            t = time_fn(fn, arr, repeats=3 if q else 5, budget_s=ctx.budget_s)
+            row = dict(section="throughput", bench="ntn_jmra" if variant == "e2e" else "ntn_jmra_core",
+                       variant="", dtype="float32", batch=B, sizes=sizes, compile_s=t.compile_s,
+                       median_s=t.median_s, min_s=t.min_s, max_s=t.max_s, repeats=t.repeats,
+                       per_item_s=t.per_item(B), items_per_s=t.throughput(B))
+            if variant == "core":
+                out = fn(arr)
+                row["iterations"] = float(np.mean(np.asarray(out.iterations)))
+                a = _cast(arr, f32)
+                mem = compiled_memory_bytes(core_jit, a["rate"], a["n_active"], a["prev_served"], a["t_ho"],
+                                            a["n_com"].astype(f32), a["n_beams"].astype(f32), a["t_ofdma"],
+                                            a["t_frame"], a["eps"])
+                if mem:
+                    row["peak_bytes"] = mem["peak"]
+                    row["bytes_per_item"] = mem["peak"] / B
+                last_core = (B, t, out)
+            ctx.rows.append(row)
+            ctx.tick()
+
+    # ---- roofline of one outer iteration (largest core batch) ----
+    if last_core is not None and ctx.peaks is not None:
+        B, t, out = last_core
+        outer = float(np.mean(np.asarray(out.iterations)))
+        inner = float(np.mean(np.asarray(out.inner_iterations))) / max(outer, 1.0)
+        flops = roofline.jmra_iteration_flops(C, S, n_inner=int(round(inner)), n_bisect=settings.n_bisect)
+        nbytes = roofline.jmra_iteration_bytes(C, S, 4)
+        per_iter = t.median_s / B / max(outer, 1.0)
+        ach = roofline.achieved(flops, nbytes, per_iter, ctx.peaks, complex_work=False)
+        ctx.rows.append(dict(section="roofline", bench="ntn_jmra_iteration", dtype="float32", batch=B,
+                             sizes=f"{sizes},inner/outer={inner:.0f}", per_item_s=per_iter, **ach,
+                             note="time per outer iteration per frame = batch time / B / mean outer its"))
+
+    # ---- cvxpy reference on the first frames, same instances ----
+    n_ref = 2 if q else 5
+    ref_arr = {k: v[:n_ref] for k, v in big.items()}
+    try:
+        from reference.ntn_jmra import solve_jmra_reference  # helper E
+    except ImportError:
+        solve_jmra_reference = None
+        ctx.notes.append("NTN: reference.ntn_jmra.solve_jmra_reference (helper E) not importable: "
+                         "the JMRA-vs-cvxpy ratio is not measured.")
+    if solve_jmra_reference is not None and solve_allocation is not None:
+        ours_fn = _e2e_call(solve_allocation, f64)
+        t_ours = time_fn(ours_fn, ref_arr, repeats=3, budget_s=ctx.budget_s)
+        sol = ours_fn(ref_arr)
+        x_ours = np.asarray(sol["x"])
+        import time
+        t0 = time.perf_counter()
+        x_ref = np.stack([np.asarray(_ref_x(solve_jmra_reference, ref_arr, b)) for b in range(n_ref)])
+        ref_s = time.perf_counter() - t0
+        o_ours, o_ref = objective_25(ref_arr, x_ours), objective_25(ref_arr, x_ref)
+        gap = float(np.max(np.abs(o_ours - o_ref) / np.maximum(np.abs(o_ref), 1e-12)))
+        ctx.rows.append(dict(section="reference", bench="ntn_jmra", dtype="float64", batch=n_ref, sizes=sizes,
+                             per_item_s=t_ours.per_item(n_ref), ref_per_item_s=ref_s / n_ref,
+                             speedup_vs_ref=(ref_s / n_ref) / t_ours.per_item(n_ref),
+                             quality_metric="objective (25)", quality=float(np.mean(o_ours)),
+                             ref_quality=float(np.mean(o_ref)), quality_gap=gap, quality_ok=gap <= REF_TOL,
+                             note=f"max relative gap over {n_ref} frames; ours batched over them"))
+        ctx.tick()
+
+    # ---- float32 vs float64, same frames ----
+    Bp = batches[-1] if q else 100
+    arr = {k: v[:Bp] for k, v in big.items()}
+    c32, _, _ = _core_fn(f32)
+    c64, _, _ = _core_fn(f64)
+    t32 = time_fn(c32, arr, repeats=3, budget_s=ctx.budget_s)
+    t64 = time_fn(c64, arr, repeats=3, budget_s=ctx.budget_s)
+    y32, y64 = np.asarray(c32(arr).y, float), np.asarray(c64(arr).y, float)
+    n_com = big["n_com"][:Bp, None, None]
+    o32 = objective_25(arr, np.floor(y32 * n_com))
+    o64 = objective_25(arr, np.floor(y64 * n_com))
+    gap = float(np.max(np.abs(o32 - o64) / np.maximum(np.abs(o64), 1e-12)))
+    ctx.rows.append(dict(section="precision", bench="ntn_jmra_core", batch=Bp, sizes=sizes,
+                         per_item_s=t32.per_item(Bp), ref_per_item_s=t64.per_item(Bp),
+                         speedup_vs_ref=t64.median_s / t32.median_s,
+                         quality_metric="objective (25) at floor(y N_com)", quality=float(np.mean(o32)),
+                         ref_quality=float(np.mean(o64)), quality_gap=gap,
+                         note=f"out dtype {c32(arr).y.dtype}/{c64(arr).y.dtype}"))
+    ctx.tick()
+
+    # ---- cost growth with C and S (core relaxation, float32) ----
+    Bs = 4 if q else 20
+    C_vals = [8, 16, 32] if q else [25, 50, 100, 200, 400]
+    S_vals = [3, 6, 12] if q else [4, 8, 16, 32]
+    for param, vals in (("C", C_vals), ("S", S_vals)):
+        for v in vals:
+            Cv, Sv = (v, S) if param == "C" else (C, v)
+            arr = random_frames(Bs, Cv, Sv, seed=ctx.seed + v)
+            t = time_fn(core, arr, repeats=2 if q else 3, budget_s=ctx.budget_s)
+            it = float(np.mean(np.asarray(core(arr).iterations)))
+            ctx.rows.append(dict(section="scaling", bench="ntn_jmra_core", dtype="float32", batch=Bs,
+                                 param=param, value=v, sizes=f"C={Cv},S={Sv}", compile_s=t.compile_s,
+                                 median_s=t.median_s, per_item_s=t.per_item(Bs), items_per_s=t.throughput(Bs),
+                                 iterations=it))
+            ctx.tick()
+    del jnp, jax
+
+
+def _ref_x(solve_jmra_reference, arrays, b):
+    out = solve_jmra_reference({k: v[b] for k, v in arrays.items()})
+    return out["x"] if isinstance(out, dict) else out[0]
