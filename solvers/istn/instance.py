@@ -50,7 +50,7 @@ INSTANCE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("theta_sat_rx", "float", ("B", "M", "R"), required=False,
               doc="u = sin(AoA) of the satellite at receiver n"),
     FieldSpec("alpha_tar", "float", ("B", "M", "T", "R"), required=False, nonneg=True,
-              doc="target path gain |alpha^tar| (amplitude, sqrt of eq. (9)), for ordering"),
+              doc="target path gain alpha^tar of eq. (9) (bistatic power gain), for ordering"),
     FieldSpec("delta_sat", "float", ("B",), required=False, nonneg=True, doc="association threshold on |du| (satellite)"),
     FieldSpec("delta_tar", "float", ("B",), required=False, nonneg=True, doc="association threshold on |du| (targets)"),
     FieldSpec("h_tut_pre", "complex", ("B", "M", "K", "Nt"), required=False, doc="TUT CSI at tau0 - dtau (used by P1)"),
