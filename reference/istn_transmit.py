@@ -179,10 +179,14 @@ def transmit_objective(co: MseCoeffs, mu_tut, mu_sut, F, q, F_prev, q_prev, rho,
 _CACHE: dict = {}
 
 
-def _build(Nt: int, K: int, T: int, L: int, fixed_q: bool):
+def _build(Nt: int, K: int, T: int, L: int, fixed_q: bool, penalty: bool = False):
     """Parametrised (DPP) problem for one shape; parameters carry sqrt-weights so every
     objective term is a sum of squares of parameter-affine expressions.  The prox term is
-    expanded, rho||F||^2 - 2 Re<rho F_prev, F> (+ const), to stay DPP."""
+    expanded, rho||F||^2 - 2 Re<rho F_prev, F> (+ const), to stay DPP.
+
+    ``penalty=True`` is the Phase-I variant (spec §3.4): no SUT/radar MSE constraints; the
+    radar MSEs enter the objective with weights lambda_i folded into their parameters (the
+    SUT multiplier is folded into the SUT weight by the caller)."""
     J = K + T
     P: dict[str, cp.Parameter] = {}
 
@@ -215,7 +219,9 @@ def _build(Nt: int, K: int, T: int, L: int, fixed_q: bool):
         obj = (obj + cq_t * cp.square(q) + cp.square(sm - bSw_re * q) + cp.square(bSw_im * q)
                + rp * cp.square(q) - 2 * rqp * q)
         sut_parts += [cp.reshape(1 - bS_re * q, (1,), order="F"), cp.reshape(bS_im * q, (1,), order="F")]
-    cons = [cp.sum_squares(cp.hstack(sut_parts)) <= rhs_s, cp.sum_squares(F) <= pbs]
+    cons = [cp.sum_squares(F) <= pbs]
+    if not penalty:
+        cons.append(cp.sum_squares(cp.hstack(sut_parts)) <= rhs_s)
     if not fixed_q:
         qmax = par("q_max", nonneg=True)
         cons += [q >= 0, q <= qmax]
@@ -223,8 +229,7 @@ def _build(Nt: int, K: int, T: int, L: int, fixed_q: bool):
         X = par(f"x_tar_{i}", (T, Nt), complex_=True)  # rows x_{i,t}
         xs = par(f"x_sum_{i}", (Nt,), complex_=True)
         f = F[:, K + i]
-        e_i = np.zeros(T)
-        e_i[i] = 1.0
+        e_i = par(f"e_vec_{i}", (T,), nonneg=True)  # unit vector (sqrt(lambda_i) e_i in Phase I)
         others = [j for j in range(J) if j != K + i]
         parts = [e_i - X @ f]
         if others:
@@ -235,13 +240,17 @@ def _build(Nt: int, K: int, T: int, L: int, fixed_q: bool):
         if not fixed_q:
             cr = par(f"sqrt_c_rad_{i}", nonneg=True)
             parts.append(cp.reshape(cr * q, (1,), order="F"))
-        cons.append(cp.sum_squares(cp.hstack(parts)) <= rhs_r[i])
+        if penalty:
+            obj = obj + cp.sum_squares(cp.hstack(parts))
+        else:
+            cons.append(cp.sum_squares(cp.hstack(parts)) <= rhs_r[i])
     prob = cp.Problem(cp.Minimize(obj), cons)
     return prob, P, F, q
 
 
 def solve_transmit_cvxpy(prob: Any, rx: Any, weights: Any, F_prev: np.ndarray, q_prev: float,
-                         rho: float, fixed_q: float | None = None, solver: str | None = None):
+                         rho: float, fixed_q: float | None = None, solver: str | None = None,
+                         lam_rad: np.ndarray | None = None):
     """Transmit step (43) of one cell with cvxpy (Clarabel, SCS fallback).
 
     Args:
@@ -253,6 +262,9 @@ def solve_transmit_cvxpy(prob: Any, rx: Any, weights: Any, F_prev: np.ndarray, q
       q_prev: previous satellite amplitude sqrt(p_sat) (prox centre; ignored if fixed_q).
       rho: prox weight (>= 0).
       fixed_q: if given, q is fixed to this amplitude (P3, eq. (45)).
+      lam_rad: [T] multipliers: Phase-I penalty form (spec §3.4) - the SUT and radar MSE
+        constraints are dropped and sum_i lam_rad[i] eps_i is added to the objective (pass
+        the SUT multiplier inside ``weights``).  The returned objective then includes it.
 
     Returns:
       ``(F [Nt, K+T] complex128, q float, objective float, status str)``; the objective is
@@ -265,7 +277,9 @@ def solve_transmit_cvxpy(prob: Any, rx: Any, weights: Any, F_prev: np.ndarray, q
     K, Nt = cell.h_tut.shape
     T, L = cell.G_tar.shape[0], cell.G_cl.shape[0]
     F_prev = np.asarray(F_prev, complex).reshape(Nt, K + T)
-    key = (Nt, K, T, L, fixed_q is not None)
+    penalty = lam_rad is not None
+    sl = np.sqrt(np.maximum(np.asarray(lam_rad, float), 0.0)) if penalty else np.ones(T)
+    key = (Nt, K, T, L, fixed_q is not None, penalty)
     if key not in _CACHE:
         _CACHE[key] = _build(*key)
     cvx, P, Fv, qv = _CACHE[key]
@@ -291,14 +305,16 @@ def solve_transmit_cvxpy(prob: Any, rx: Any, weights: Any, F_prev: np.ndarray, q
         if T:
             vals["rhs_rad"] = cell.e_rad - co.n_rad - co.c_rad * qf ** 2
     for i in range(T):
-        vals[f"x_tar_{i}"] = co.x_tar[i]
-        vals[f"x_sum_{i}"] = co.x_sum[i]
+        vals[f"x_tar_{i}"] = sl[i] * co.x_tar[i]
+        vals[f"x_sum_{i}"] = sl[i] * co.x_sum[i]
+        vals[f"e_vec_{i}"] = sl[i] * np.eye(T)[i]
         if L:
-            vals[f"c_cl_{i}"] = co.c_cl[i]
+            vals[f"c_cl_{i}"] = sl[i] * co.c_cl[i]
         if qf is None:
-            vals[f"sqrt_c_rad_{i}"] = np.sqrt(co.c_rad[i])
+            vals[f"sqrt_c_rad_{i}"] = sl[i] * np.sqrt(co.c_rad[i])
     for k, v in vals.items():
-        P[k].value = v
+        if k in P:
+            P[k].value = v
     status = "solver_error"
     for s in ([solver] if solver else ["CLARABEL", "SCS"]):
         try:
@@ -315,4 +331,6 @@ def solve_transmit_cvxpy(prob: Any, rx: Any, weights: Any, F_prev: np.ndarray, q
     F = np.asarray(Fv.value, complex)
     q = float(fixed_q) if fixed_q is not None else float(np.clip(qv.value, 0.0, np.sqrt(cell.p_leo)))
     obj = transmit_objective(co, mu_tut, mu_sut, F, q, F_prev, q_prev, rho, fixed_q)
+    if penalty:
+        obj += float(np.dot(np.asarray(lam_rad, float), mses(co, F, q)[2]))
     return F, q, obj, status
