@@ -1,0 +1,163 @@
+"""Solve NTN allocation instances: JMRA (Algorithms 1+2), JMRA w/o HOP, DMRAB (Algorithm 3).
+
+``solve_allocation(arrays, method, cfg) -> solution dict`` maps an instance of
+``interfaces.md`` §3 (leading batch axis B) to a solution of §4.  Every method is one
+``jax.jit(jax.vmap(...))`` over the B frames; no Python loop over frames.  Objective (25)
+and per-user throughput (24) of the integer ``x`` are evaluated on the host in float64
+from the instance alone, so a third party can check them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxcore.ntn import jmra as J
+from solvers.configio import param, validate
+from solvers.ntn.dmrab import dmrab
+from solvers.ntn.rounding import round_allocation
+
+METHODS = ("jmra", "jmra-nohop", "dmrab")
+INSTANCE_KEYS = ("rate", "n_active", "prev_served", "t_ho", "n_com", "n_beams", "t_ofdma", "t_frame", "eps")
+
+
+@dataclass(frozen=True)
+class JmraConfig:
+    """Solver settings of Algorithm 1 (spec §3, §6 defaults) and DMRAB's matching metric."""
+
+    rho: float = param(2.0, "multiplicative growth of lambda and mu on cells violating (30)",
+                       source="REC-L", lo=1.0, lo_open=True)
+    tol: float = param(1e-3, "tolerance on (30) and on the change of y = x/N_com (line 4)",
+                       source="REC-L", lo=0.0, lo_open=True)
+    delta: float = param(1e-3, "delta of (27)-(28) in units of y = x/N_com", source="REC-L",
+                         lo=0.0, lo_open=True)
+    lam0: float = param(1e-2, "initial Lagrange multiplier lambda^(0) (normalised objective units)",
+                        source="REC-L", lo=0.0, lo_open=True)
+    mu0: float = param(1.0, "initial penalty mu^(0) (normalised objective units)", source="REC-L",
+                       lo=0.0, lo_open=True)
+    max_outer: int = param(60, "I_max: cap on outer iterations of Algorithm 1", source="REC-L", lo=1)
+    max_inner: int = param(300, "cap on FISTA iterations per subproblem (31)", source="assumption", lo=1)
+    inner_tol: float = param(1e-6, "FISTA stop: max change of y between accepted steps",
+                             source="assumption", lo=0.0)
+    n_bisect: int = param(40, "bisection steps of the box-with-budget projection", source="assumption",
+                          lo=4, hi=200)
+    loop: str = param("while", "loop mode of jaxcore.loops.masked_scan: while (early exit, masked "
+                      "under vmap) or scan (fixed length)", choices=("while", "scan"))
+    dmrab_metric: str = param("snr", "DMRAB matching (35): best estimated SNR (field snr_est, else "
+                              "snr_clear) or best rate", source="REC-M", choices=("rate", "snr"))
+
+    def __post_init__(self):
+        validate(self)
+
+    def settings(self) -> J.JmraSettings:
+        return J.JmraSettings(self.rho, self.tol, self.delta, self.lam0, self.mu0, self.max_outer,
+                              self.max_inner, self.inner_tol, self.n_bisect, self.loop)
+
+
+@partial(jax.jit, static_argnames=("settings", "charge_ho"))
+def _jmra_batch(inst: dict, settings: J.JmraSettings, charge_ho: bool):
+    def one(*fields):
+        d = J.prepare(*fields, charge_handover=charge_ho)
+        res = J.jmra_relaxed(d, settings)
+        f = dict(zip(INSTANCE_KEYS, fields))
+        t_ho_true = jnp.asarray(f["t_ho"], d.rk.dtype) * (1.0 - jnp.asarray(f["prev_served"], d.rk.dtype))
+        x = round_allocation(res.y, f["rate"], f["prev_served"], t_ho_true, f["n_com"], f["n_beams"],
+                             f["t_ofdma"], d.usable)
+        return x, res
+    return jax.vmap(one)(*[inst[k] for k in INSTANCE_KEYS])
+
+
+@jax.jit
+def _dmrab_batch(inst: dict, metric):
+    return jax.vmap(dmrab)(*[inst[k] for k in INSTANCE_KEYS], metric)
+
+
+def to_device(arrays: dict, dtype) -> dict:
+    """Instance arrays as JAX arrays: floats in ``dtype``, ints int32, prev_served bool."""
+    out = {}
+    for k in INSTANCE_KEYS:
+        a = np.asarray(arrays[k])
+        if k in ("n_com", "n_beams"):
+            out[k] = jnp.asarray(a.astype(np.int32))
+        elif k == "prev_served":
+            out[k] = jnp.asarray(a != 0)
+        else:
+            out[k] = jnp.asarray(a.astype(dtype))
+    return out
+
+
+def per_user_throughput(arrays: dict, x: np.ndarray, rate: np.ndarray | None = None) -> np.ndarray:
+    """(24) summed over satellites, bit/s per user; [B, C] (0 for cells with N^a = 0).
+
+    ``rate`` overrides the instance rate (e.g. the delivered rate of the simulation).
+    """
+    r = np.asarray(arrays["rate"] if rate is None else rate, np.float64)
+    x = np.asarray(x, np.float64)
+    na = np.asarray(arrays["n_active"], np.float64)
+    t_o = np.asarray(arrays["t_ofdma"], np.float64)[:, None, None]
+    t_f = np.asarray(arrays["t_frame"], np.float64)[:, None]
+    t_ho = np.asarray(arrays["t_ho"], np.float64)[:, None, None] * (1.0 - np.asarray(arrays["prev_served"], np.float64))
+    served = (x > 0).astype(np.float64)
+    tot = np.sum(r * (x * t_o - served * t_ho), axis=2)  # # [B, C] bits per frame
+    return np.where(na > 0, tot / (t_f * np.where(na > 0, na, 1.0)), 0.0)
+
+
+def objective(arrays: dict, thr: np.ndarray) -> np.ndarray:
+    """(25): sum_c N^a_c log(eps + R_c) over populated cells, natural log, bit/s; [B]."""
+    na = np.asarray(arrays["n_active"], np.float64)
+    eps = np.asarray(arrays["eps"], np.float64)[:, None]
+    return np.sum(np.where(na > 0, na * np.log(eps + np.maximum(thr, 0.0)), 0.0), axis=1)
+
+
+def _metric(arrays: dict, cfg: JmraConfig) -> np.ndarray:
+    if cfg.dmrab_metric == "rate":
+        return np.asarray(arrays["rate"])
+    for k in ("snr_est", "snr_clear"):
+        if k in arrays:
+            return np.asarray(arrays[k])
+    from solvers.configio import ConfigError
+    raise ConfigError("dmrab_metric: 'snr' needs an instance field 'snr_est' or 'snr_clear'; use 'rate'")
+
+
+def solve_allocation(arrays: dict, method: str = "jmra", cfg: JmraConfig | None = None,
+                     dtype=None, metric: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Solve a batch of allocation instances (interfaces.md §3) -> solution dict (§4).
+
+    Args:
+      arrays: instance fields with leading axis B (validated by the caller).
+      method: ``jmra``, ``jmra-nohop`` (T_HO = 0 inside Algorithm 1 only) or ``dmrab``.
+      cfg: :class:`JmraConfig`.  dtype: float dtype of the solver (default: the rate's
+        dtype if x64 is on, else float32).  metric: optional [B, C, S] DMRAB metric.
+    """
+    if method not in METHODS:
+        from solvers.configio import ConfigError
+        raise ConfigError(f"method: expected one of {list(METHODS)}, got {method!r}")
+    cfg = cfg or JmraConfig()
+    if dtype is None:
+        dtype = np.float64 if jax.config.jax_enable_x64 else np.float32
+    inst = to_device(arrays, dtype)
+    B, C, S = np.shape(arrays["rate"])
+    if method == "dmrab":
+        m = _metric(arrays, cfg) if metric is None else metric
+        res = _dmrab_batch(inst, jnp.asarray(np.asarray(m, dtype)))
+        x = np.asarray(res.x, np.int64)
+        feas = np.asarray(res.feasible)
+        x_rel = np.asarray(res.y, np.float64) * np.asarray(arrays["n_com"], np.float64)[:, None, None]
+        status = np.where(feas, 0, 2).astype(np.int8)
+        iters = np.zeros(B, np.int64)
+        multi = np.zeros(B, np.int64)
+    else:
+        x, res = _jmra_batch(inst, cfg.settings(), method == "jmra")
+        x = np.asarray(x, np.int64)
+        x_rel = np.asarray(res.y, np.float64) * np.asarray(arrays["n_com"], np.float64)[:, None, None]
+        status = np.where(np.asarray(res.converged), 0, 1).astype(np.int8)
+        iters = np.asarray(res.iterations, np.int64)
+        multi = np.asarray(res.n_viol, np.int64)
+    thr = per_user_throughput(arrays, x)
+    obj = objective(arrays, thr)
+    obj = np.where(status == 2, np.nan, obj)
+    return dict(x=x, x_relaxed=x_rel, objective=obj, throughput_per_user=np.maximum(thr, 0.0),
+                multi_served_before_rounding=multi, iterations=iters, status=status)
