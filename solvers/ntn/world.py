@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -88,20 +89,6 @@ class World:
     box_radius: float  # m, max distance from the box centre to a cell corner
 
 
-def _shell_elements(cfg: NtnConfig):
-    parts, shell, offs, off = [], [], [], 0
-    for j in range(cfg.n_shells):
-        el = orbits.walker_delta(cfg.shell_altitude_km[j] * 1e3, math.radians(cfg.shell_inclination_deg[j]),
-                                 cfg.shell_planes[j], cfg.shell_sats_per_plane[j], cfg.shell_phasing[j])
-        parts.append(el)
-        n = cfg.shell_planes[j] * cfg.shell_sats_per_plane[j]
-        shell.append(np.full(n, j))
-        offs.append(off)
-        off += n
-    el = orbits.concat_elements(parts)
-    return orbits.Elements(*(np.asarray(a) for a in el)), np.concatenate(shell), tuple(offs)
-
-
 def _initial_cand_k(cfg, d_max, box_radius):
     """Guess of the candidates needed per shell: 3x the uniform-density count in the cap + 16."""
     out = []
@@ -114,24 +101,60 @@ def _initial_cand_k(cfg, d_max, box_radius):
     return tuple(out)
 
 
+def _rain_box(cfg: NtnConfig):
+    """Box plus margin (rad) where rain cells are placed, the mean count and the static slot count."""
+    m_lat = cfg.rain_margin_km / rain.R_E_KM
+    m_lon = m_lat / math.cos(math.radians(min(89.0, max(abs(cfg.lat_min_deg), abs(cfg.lat_max_deg)))))
+    lat0 = max(-math.pi / 2, math.radians(cfg.lat_min_deg) - m_lat)
+    lat1 = min(math.pi / 2, math.radians(cfg.lat_max_deg) + m_lat)
+    lon0, lon1 = math.radians(cfg.lon_min_deg) - m_lon, math.radians(cfg.lon_max_deg) + m_lon
+    mean = cfg.rain_density_per_km2 * rain.R_E_KM ** 2 * (lon1 - lon0) * (math.sin(lat1) - math.sin(lat0))
+    return (lat0, lat1, lon0, lon1), mean, int(math.ceil(mean + PAD_SIGMAS * math.sqrt(mean) + 16))
+
+
+@jax.jit
+def _cell_points(lat_c, lon_c, half):
+    dl = jnp.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0], [0.0, 0.0]]) * half  # corners + centre
+    return orbits.geodetic_to_ecef(jnp.radians(lat_c[:, None] + dl[None, :, 0]),
+                                   jnp.radians(lon_c[:, None] + dl[None, :, 1]))  # [C, 5, 3]
+
+
+@partial(jax.jit, static_argnums=0)
+def _make_device(cfg: NtnConfig, key, lat_c, lon_c):
+    """Constellation elements, rain cells, cover matrix and initial rain state (one compile)."""
+    el = orbits.concat_elements([
+        orbits.walker_delta(cfg.shell_altitude_km[j] * 1e3, math.radians(cfg.shell_inclination_deg[j]),
+                            cfg.shell_planes[j], cfg.shell_sats_per_plane[j], cfg.shell_phasing[j])
+        for j in range(cfg.n_shells)])
+    k_cells, k_init = jax.random.split(jax.random.fold_in(key, 1))
+    (lat0, lat1, lon0, lon1), _, n_max = _rain_box(cfg)
+    rc = rain.sample_rain_cells(k_cells, n_max, lat0, lat1, lon0, lon1, cfg.rain_density_per_km2,
+                                cfg.rain_mean_radius_km)
+    cover = rain.cell_cover(jnp.radians(lat_c), jnp.radians(lon_c), rc)
+    p10, p01 = rain.transition_probs(cfg.t_frame_s, cfg.rain_mean_duration_h * 3600, cfg.rain_mean_gap_h * 3600)
+    st0 = rain.init_rain_state(k_init, n_max, rain.stationary_active(p10, p01), cfg.rain_mean_intensity_mmh)
+    return el, rc, cover, st0
+
+
 def make_world(cfg: NtnConfig, seed: int) -> World:
     """Build the grid, population, constellation, link constants and the rain cells."""
     with jax.enable_x64(True):
         lat_c, lon_c = grid_centres(cfg)
-        h = cfg.cell_deg / 2
-        dl = np.array([[-h, -h], [-h, h], [h, -h], [h, h], [0.0, 0.0]])  # corners + centre
-        pts_lat = np.radians(lat_c[:, None] + dl[None, :, 0])
-        pts_lon = np.radians(lon_c[:, None] + dl[None, :, 1])
-        cell_points = np.asarray(orbits.geodetic_to_ecef(jnp.asarray(pts_lat), jnp.asarray(pts_lon)))
+        cell_points = np.asarray(_cell_points(jnp.asarray(lat_c), jnp.asarray(lon_c), cfg.cell_deg / 2))
         pop = cell_population(cfg)
-        el, sat_shell, offs = _shell_elements(cfg)
+        el, rc, cover, st0 = _make_device(cfg, jax.random.PRNGKey(seed), jnp.asarray(lat_c), jnp.asarray(lon_c))
+        el = orbits.Elements(*(np.asarray(a) for a in el))
+        counts = [p * q for p, q in zip(cfg.shell_planes, cfg.shell_sats_per_plane)]
+        sat_shell = np.repeat(np.arange(cfg.n_shells), counts)
+        offs = tuple(int(o) for o in np.concatenate([[0], np.cumsum(counts)[:-1]]))
         alt = np.array(cfg.shell_altitude_km) * 1e3
-        d_max = np.asarray(links.max_slant_range(jnp.asarray(alt), jnp.radians(jnp.asarray(cfg.shell_min_elev_deg))))
+        s = np.sin(np.radians(cfg.shell_min_elev_deg))
+        d_max = np.sqrt((orbits.R_E * s) ** 2 + 2 * orbits.R_E * alt + alt ** 2) - orbits.R_E * s  # eq. (2)
         db = lambda x: 10.0 ** (np.asarray(x, float) / 10.0)  # noqa: E731
         bw = np.array(cfg.shell_bandwidth_mhz) * 1e6
         n0 = db(np.array(cfg.shell_noise_psd_dbm_hz) - 30.0)  # W/Hz
         snr_const = (np.array(cfg.shell_power_w) * db(cfg.shell_sat_gain_dbi) * db(cfg.shell_user_gain_dbi)
-                     / (db(cfg.shell_pointing_loss_db) * n0 * bw))
+                     / (db(cfg.shell_pointing_loss_db) * n0 * bw))  # eq. (4) times PL
         freq = np.array(cfg.shell_freq_ghz) * 1e9
         ab = [p838_coefficients(f, 45.0, cfg.rain_tilt_deg) if r else (0.0, 1.0)
               for f, r in zip(cfg.shell_freq_ghz, cfg.shell_rain)]
@@ -139,22 +162,8 @@ def make_world(cfg: NtnConfig, seed: int) -> World:
             h_r = p839_rain_height(lat_c, lon_c)
         else:
             h_r = np.full(lat_c.shape, cfg.rain_height_km)
-        # rain cells over the box plus a margin
-        key = jax.random.PRNGKey(seed)
-        k_cells, k_init = jax.random.split(jax.random.fold_in(key, 1))
-        m_lat = cfg.rain_margin_km / rain.R_E_KM
-        m_lon = m_lat / math.cos(math.radians(min(89.0, max(abs(cfg.lat_min_deg), abs(cfg.lat_max_deg)))))
-        lat0, lat1 = max(-math.pi / 2, math.radians(cfg.lat_min_deg) - m_lat), min(math.pi / 2, math.radians(cfg.lat_max_deg) + m_lat)
-        lon0, lon1 = math.radians(cfg.lon_min_deg) - m_lon, math.radians(cfg.lon_max_deg) + m_lon
-        mean = cfg.rain_density_per_km2 * float(rain.box_area_km2(lat0, lat1, lon0, lon1))
-        n_max = int(math.ceil(mean + PAD_SIGMAS * math.sqrt(mean) + 16))
-        rc = rain.sample_rain_cells(k_cells, n_max, lat0, lat1, lon0, lon1, cfg.rain_density_per_km2,
-                                    cfg.rain_mean_radius_km)
-        cover = rain.cell_cover(jnp.radians(jnp.asarray(lat_c)), jnp.radians(jnp.asarray(lon_c)), rc)
-        p10, p01 = rain.transition_probs(cfg.t_frame_s, cfg.rain_mean_duration_h * 3600, cfg.rain_mean_gap_h * 3600)
-        st0 = rain.init_rain_state(k_init, n_max, rain.stationary_active(p10, p01), cfg.rain_mean_intensity_mmh)
-        centre = np.asarray(orbits.geodetic_to_ecef(jnp.radians((cfg.lat_min_deg + cfg.lat_max_deg) / 2),
-                                                    jnp.radians((cfg.lon_min_deg + cfg.lon_max_deg) / 2)))
+        clat, clon = np.radians((cfg.lat_min_deg + cfg.lat_max_deg) / 2), np.radians((cfg.lon_min_deg + cfg.lon_max_deg) / 2)
+        centre = orbits.R_E * np.array([np.cos(clat) * np.cos(clon), np.cos(clat) * np.sin(clon), np.sin(clat)])
         box_radius = float(np.linalg.norm(cell_points - centre, axis=-1).max())
         return World(cfg, int(seed), lat_c, lon_c, cell_points, pop, cfg.active_ratio * pop, el, sat_shell, offs,
                      d_max, snr_const, freq, bw, np.array([a for a, _ in ab]), np.array([b for _, b in ab]), h_r,
@@ -210,6 +219,17 @@ _frames_jit = jax.jit(lambda cfg, shells, s_cap, w, t0s, rr, keys: jax.lax.map(
     lambda a: _frame_geometry(cfg, shells, s_cap, w, *a), (t0s, rr, keys)), static_argnums=(0, 1, 2))
 
 
+@partial(jax.jit, static_argnums=0)
+def _rain_jit(cfg: NtnConfig, key, frames, st, cover):
+    """Rain chain over the frames (lax.scan), R_c(k) (10) and the per-frame sensing keys."""
+    k_rain, k_sense = jax.random.fold_in(key, 2), jax.random.fold_in(key, 3)
+    keys_r = jax.vmap(lambda k: jax.random.fold_in(k_rain, k))(frames)
+    keys_s = jax.vmap(lambda k: jax.random.fold_in(k_sense, k))(frames)
+    p10, p01 = rain.transition_probs(cfg.t_frame_s, cfg.rain_mean_duration_h * 3600, cfg.rain_mean_gap_h * 3600)
+    st_end, hist = rain.evolve_rain(st, keys_r, p10, p01, cfg.rain_mean_intensity_mmh, cfg.rain_redraw == "frame")
+    return st_end, hist, rain.cell_rain_rate(cover, hist.active, hist.intensity), keys_s
+
+
 def _device_world(world: World) -> dict:
     cfg = world.cfg
     return dict(el=orbits.Elements(*(jnp.asarray(a) for a in world.elements)), centre=jnp.asarray(world.box_centre),
@@ -220,11 +240,13 @@ def _device_world(world: World) -> dict:
                 rain_shell=jnp.asarray(np.array(cfg.shell_rain)))
 
 
-def evolve(world: World, start: int, n_frames: int, rain_state: rain.RainState | None = None, chunk: int = 60):
+def evolve(world: World, start: int, n_frames: int, rain_state: rain.RainState | None = None, chunk: int = 60,
+           progress=None):
     """Frames ``start .. start + n_frames - 1`` (dict of numpy arrays) and the final rain state.
 
     ``rain_state`` is the state of frame ``start - 1`` (``None``: ``world.rain_state0``, only
-    valid for ``start = 0``).  Frames are computed ``chunk`` at a time to bound memory.
+    valid for ``start = 0``).  Frames are computed ``chunk`` at a time to bound memory;
+    ``progress(n)`` (optional) is called with the number of frames finished after each chunk.
     """
     cfg = world.cfg
     if rain_state is None:
@@ -232,15 +254,10 @@ def evolve(world: World, start: int, n_frames: int, rain_state: rain.RainState |
             raise ValueError("evolve: rain_state of frame start-1 is required when start > 0")
         rain_state = world.rain_state0
     with jax.enable_x64(True):
-        key = jax.random.PRNGKey(world.seed)
-        k_rain, k_sense = jax.random.fold_in(key, 2), jax.random.fold_in(key, 3)
         frames = np.arange(start, start + n_frames)
-        keys_r = jax.vmap(lambda k: jax.random.fold_in(k_rain, k))(jnp.asarray(frames))
-        keys_s = jax.vmap(lambda k: jax.random.fold_in(k_sense, k))(jnp.asarray(frames))
-        p10, p01 = rain.transition_probs(cfg.t_frame_s, cfg.rain_mean_duration_h * 3600, cfg.rain_mean_gap_h * 3600)
-        st = rain.RainState(*(jnp.asarray(a) for a in rain_state))
-        st_end, hist = rain.evolve_rain(st, keys_r, p10, p01, cfg.rain_mean_intensity_mmh, cfg.rain_redraw == "frame")
-        rr = rain.cell_rain_rate(jnp.asarray(world.cover), hist.active, hist.intensity)  # [F, C]
+        st_end, hist, rr, keys_s = _rain_jit(cfg, jax.random.PRNGKey(world.seed), jnp.asarray(frames),
+                                             rain.RainState(*(jnp.asarray(a) for a in rain_state)),
+                                             jnp.asarray(world.cover))
         t0s = cfg.epoch_offset_s + frames * cfg.t_frame_s
         w = _device_world(world)
         counts = tuple(p * q for p, q in zip(cfg.shell_planes, cfg.shell_sats_per_plane))
@@ -248,10 +265,14 @@ def evolve(world: World, start: int, n_frames: int, rain_state: rain.RainState |
         k_tot = sum(cand_k)
         s_cap = min(k_tot, cfg.max_sats_in_view or 128)
         parts = []
+        chunk = min(chunk, n_frames)
         for a in range(0, n_frames, chunk):
-            sl = slice(a, min(n_frames, a + chunk))
+            # fixed chunk length (last chunk padded by repeating its last frame) -> one compile
+            sl = np.minimum(np.arange(a, a + chunk), n_frames - 1)
+            n_real = min(chunk, n_frames - a)
             while True:
-                out, ok, n_in = _frames_jit(cfg, tuple(zip(world.shell_offsets, counts, cand_k)), s_cap, w, jnp.asarray(t0s[sl]), rr[sl], keys_s[sl])
+                out, ok, n_in = _frames_jit(cfg, tuple(zip(world.shell_offsets, counts, cand_k)), s_cap, w,
+                                            jnp.asarray(t0s[sl]), rr[sl], keys_s[sl])
                 if not bool(np.all(ok)):
                     cand_k = tuple(min(2 * k, n) for k, n in zip(cand_k, counts))
                     k_tot = sum(cand_k)
@@ -261,7 +282,9 @@ def evolve(world: World, start: int, n_frames: int, rain_state: rain.RainState |
                     s_cap = k_tot
                     continue
                 break
-            parts.append(({k: np.asarray(v) for k, v in out.items()}, int(np.max(n_in))))
+            parts.append(({k: np.asarray(v)[:n_real] for k, v in out.items()}, int(np.max(n_in))))
+            if progress is not None:
+                progress(n_real)
         object.__setattr__(world, "cand_k", cand_k)
         s_need = max(n for _, n in parts)
         s_out = cfg.max_sats_in_view or max(1, s_need)
