@@ -207,7 +207,8 @@ def solve_drop_reference(arrays: dict, b: int, assoc: np.ndarray, **kw) -> dict:
     out = {k: [] for k in ("F", "rate_tut", "rate_sut", "scnr", "status", "iterations")}
     for m in range(M):
         cell = _cell(arrays, b, m, assoc[m], False)
-        r3 = solve_cell_reference(cell, fixed_q=float(np.sqrt(p_bar[m])), **kw)
+        F0 = None if fixed is not None else p1[m].F  # P3 warm-starts from P1 (as the pipeline)
+        r3 = solve_cell_reference(cell, F0=F0, fixed_q=float(np.sqrt(p_bar[m])), **kw)
         r_t, r_s, _, sc = cell_rates(cell, r3.F, float(np.sqrt(p_sat[m])))
         status = max(int(st1[m]), int(r3.status)) if st1[m] != 2 else 2
         if status in (0, 1) and p_sat[m] < p_bar[m] * (1 - 1e-9) and r_s < float(arrays["r_min_sut"][b]) * (1 - 1e-5):

@@ -1,0 +1,53 @@
+"""``satisac istn solve inst.npz -o sol.npz`` (interfaces.md §2 and §5).
+
+* ``--method proposed`` (default): the batched P1 -> P2 -> P3 pipeline
+  (:func:`solvers.istn.pipeline.solve_istn`);
+* any other ``--method``: the baselines of ``solvers.istn.baselines`` (imported lazily).
+  Their default association is their own (nearest neighbour, paper Sec. IV-B);
+  ``--assoc nearest|greedy|random`` overrides it;
+* ``--reference``: the cvxpy per-drop loop of ``reference/istn_wmmse.py`` behind the same
+  file contract (slow; one drop at a time with a progress bar; proposed method only).
+
+``--config FILE`` / ``--set key=value`` set :class:`solvers.istn.pipeline.SolverConfig`
+fields.  The instance is validated before any work and the solution before it is written
+(nothing is written on failure).
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+
+def _summary(sol: dict) -> str:
+    st = np.asarray(sol["status"])
+    counts = ", ".join(f"{c}: {int((st == c).sum())}" for c in np.unique(st))
+    return (f"mean sum rate {float(np.mean(sol['sum_rate'])):.4f} bit/s/Hz over {st.shape[0]} drops; "
+            f"cell status counts {{{counts}}}")
+
+
+def run(args) -> int:
+    from solvers.configio import ConfigError, load_config
+    from solvers.istn.instance import load_instance, save_solution
+    from solvers.istn.pipeline import SolverConfig, solve_istn, solve_istn_reference
+
+    arrays, dims = load_instance(args.instance)
+    cfg = load_config(SolverConfig, args.config, args.overrides)
+    if args.reference:
+        if args.method != "proposed":
+            raise ConfigError(f"--reference: only --method proposed has a cvxpy reference, got {args.method!r}")
+        sol = solve_istn_reference(arrays, cfg, args.assoc, args.seed)
+    elif args.method == "proposed":
+        sol = solve_istn(arrays, cfg, args.assoc, args.seed)
+    else:
+        try:
+            from solvers.istn.baselines import solve_baseline
+        except ImportError as e:  # pragma: no cover - only before the baselines land
+            print(f"satisac: error: baseline methods are not available ({e})", file=sys.stderr)
+            return 2
+        assoc = None if args.assoc == "proposed" else args.assoc
+        sol = solve_baseline(args.method, arrays, cfg, args.seed, assoc_method=assoc)
+    path = save_solution(args.output, sol, dims)
+    print(_summary(sol))
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,247 @@
+"""The ISTN cooperation pipeline of Fig. 2/3 (ISTN paper Sec. III-A..E) for B drops x M cells.
+
+    association (Algorithm 1, unless the instance carries ``assoc``)
+ -> P1 (26) per cell on the CSI at tau0 - dtau (``h_tut_pre``/``h_sut_pre`` if present)
+ -> P2 (44) merge across the cells of each drop (capped water-filling)
+ -> P3 (45) per cell on the current CSI with q fixed to sqrt(p_bar) (worst case p = p_bar)
+ -> solution fields of interfaces.md §2, evaluated at the merged p_sat.
+
+Every (drop, cell) pair of a chunk is flattened into one ``vmap``-ed batch for P1 and P3
+(``jaxcore.istn.qos_wmmse.solve_cells``), the merge is ``vmap``-ed over drops; the whole
+chunk is one ``jit`` (compiled once per chunk shape; the last chunk is padded).  Drops are
+processed in chunks of ``SolverConfig.chunk_drops`` for memory, with a tqdm bar.
+
+Decisions recorded here:
+* the solver works in noise-normalised units (``to_normalised``; rho and tolerances are in
+  those units); the reported rates/SCNR are invariant;
+* P3 starts from P1's beamformers (warm start; its Phase I repairs them if the CSI aged);
+  with ``p_sat_fixed`` (P1/P2 skipped) P3 starts from the spec §3.4 initial point;
+* status per cell: P1 status 2/3 dominate; else the P3 status; a cell whose merged power is
+  below p_bar and whose final SUT rate is below R_min gets 4 (spec §1.6-7);
+* the reported SCNR is at the R_v-MMSE filter for (F, p_sat) (interfaces.md §2).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from solvers.configio import param, validate
+
+
+@dataclass(frozen=True)
+class SolverConfig:
+    """Settings of the proposed QoS-WMMSE pipeline (``--config``/``--set`` keys)."""
+
+    max_iter: int = param(100, "outer WMMSE iterations (Phase II) per stage, P1 and P3 each",
+                          source="assumption (spec §1.4)", lo=1, hi=10000)
+    tol: float = param(1e-4, "relative sum-rate change that stops the WMMSE loop", source="assumption (spec §1.4)",
+                       lo=0, hi=1)
+    max_phase1: int = param(50, "Phase-I (feasibility) rounds", source="derived (spec §3.4)", lo=0, hi=10000)
+    strategy: str = param("dual", "transmit step (43): dual closed form + BB ascent, or primal-dual PGD",
+                          source="derived (spec §3.3/§3.6)", choices=("dual", "pgd"))
+    rho: float = param(1e-4, "prox weight rho in noise-normalised units", source="derived (spec §3.3)", lo=0)
+    inner_iter: int = param(100, "iterations of one transmit step (dual ascent or PGD)", source="derived (spec §3.6)",
+                            lo=1, hi=100000)
+    merge_bisect: int = param(100, "bisection steps of the P2 water level", source="derived", lo=1, hi=1000)
+    chunk_drops: int = param(256, "drops per jit call (memory bound)", source="assumption", lo=1)
+    rate_rtol: float = param(1e-5, "relative tolerance on R_min for status 4", source="assumption", lo=0, hi=0.1)
+    progress: bool = param(True, "show a tqdm progress bar over chunks", source="assumption")
+
+    def __post_init__(self):
+        validate(self)
+
+
+# --------------------------------------------------------------------------- problem building
+def _dtypes(arrays: dict):
+    x64 = bool(jax.config.read("jax_enable_x64"))
+    c = np.asarray(arrays["h_tut"]).dtype
+    if x64 and c == np.complex128:
+        return np.float64, np.complex128
+    return np.float32, np.complex64
+
+
+def _cell_problems(a: dict, assoc: np.ndarray, pre: bool):
+    """Batched ``CellProblem`` [B, M, ...] (numpy leaves) from a normalised instance dict."""
+    from jaxcore.istn.problem import CellProblem
+
+    rdt, cdt = _dtypes(a)
+    B, M = np.asarray(a["p_bs"]).shape
+    bm = lambda x: np.broadcast_to(np.asarray(x, rdt).reshape(B, 1), (B, M)).copy()  # noqa: E731
+    h_tut = a["h_tut_pre"] if pre and "h_tut_pre" in a else a["h_tut"]
+    h_sut = a["h_sut_pre"] if pre and "h_sut_pre" in a else a["h_sut"]
+    return CellProblem(
+        h_tut=np.asarray(h_tut, cdt), h_sut=np.asarray(h_sut, cdt), g_tut=np.asarray(a["g_tut"], rdt),
+        g_sut=np.asarray(a["g_sut"], rdt), g_rad=np.asarray(a["g_rad"], cdt),
+        G_tar=np.asarray(a["G_tar"], cdt), G_cl=np.asarray(a["G_cl"], cdt),
+        assoc=np.asarray(assoc, np.int32), p_bs=np.asarray(a["p_bs"], rdt), p_leo=bm(a["p_leo"]),
+        e_sut=bm(2.0 ** -np.asarray(a["r_min_sut"], np.float64)),
+        e_rad=bm(1.0 / (1.0 + np.asarray(a["scnr_min"], np.float64))),
+        noise_tut=bm(a["noise_tut"]), noise_sut=bm(a["noise_sut"]), noise_rad=bm(a["noise_rad"]))
+
+
+def _core_cfg(cfg: SolverConfig):
+    """The static config of ``jaxcore.istn.qos_wmmse`` built from the solver config."""
+    from jaxcore.istn import qos_wmmse as qw
+
+    cls = getattr(qw, "QosWmmseConfig", None) or getattr(qw, "WmmseConfig")
+    names = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set(cls._fields)
+    want = dict(max_iter=cfg.max_iter, tol=cfg.tol, max_phase1=cfg.max_phase1, strategy=cfg.strategy,
+                rho=cfg.rho, inner_iter=cfg.inner_iter)
+    return cls(**{k: v for k, v in want.items() if k in names})
+
+
+# ------------------------------------------------------------------------------- the pipeline
+@partial(jax.jit, static_argnames=("core_cfg", "has_fixed", "n_bisect", "rate_rtol"))
+def _pipeline_chunk(prob_pre, prob_cur, p_fixed, r_min, core_cfg, has_fixed: bool, n_bisect: int,
+                    rate_rtol: float):
+    """P1 -> P2 -> P3 -> metrics for one chunk; problems are [b, M, ...] pytrees."""
+    from jaxcore.istn import metrics
+    from jaxcore.istn.merge import merge_p2
+    from jaxcore.istn.problem import batch_cells
+    from jaxcore.istn.qos_wmmse import solve_cells
+
+    b, M = prob_cur.p_bs.shape
+    flat_cur, _ = batch_cells(prob_cur)
+    rs = lambda x: x.reshape((b, M) + x.shape[1:])  # noqa: E731
+    if has_fixed:
+        p_bar = p_sat = p_fixed  # [b, M]
+        below = jnp.zeros((b, M), bool)
+        st1 = jnp.zeros((b, M), jnp.int32)
+        it1 = jnp.zeros((b, M), jnp.int32)
+        F_init = None
+    else:
+        flat_pre, _ = batch_cells(prob_pre)
+        r1 = solve_cells(flat_pre, core_cfg, None, None, "p1")
+        F1 = r1.F  # [b*M, Nt, K+T]
+        p_bar = rs(r1.q) ** 2
+        hsF = jnp.einsum("cn,cnj->cj", flat_pre.h_sut, F1)
+        inter = rs((jnp.abs(hsF) ** 2).sum(axis=1) + flat_pre.noise_sut)  # [b, M]
+        p_sat, below = jax.vmap(merge_p2, in_axes=(0, 0, 0, 0, 0, None, None))(
+            prob_pre.g_sut, inter, p_bar, prob_pre.p_leo[:, 0], r_min, n_bisect, rate_rtol)
+        st1 = rs(r1.status).astype(jnp.int32)
+        it1 = rs(r1.iterations).astype(jnp.int32)
+        F_init = F1
+    q_fix = jnp.sqrt(p_bar).reshape(-1)
+    r3 = solve_cells(flat_cur, core_cfg, F_init, q_fix, "p3")
+    F3 = r3.F
+    r_t, r_s, _, sc = jax.vmap(metrics.all_metrics)(flat_cur, F3, p_sat.reshape(-1))
+    r_t, r_s, sc = rs(r_t), rs(r_s), rs(sc)
+    st3 = rs(r3.status).astype(jnp.int32)
+    status = jnp.where((st1 == 2) | (st1 == 3), st1, st3)
+    lowered = p_sat < p_bar * (1.0 - 1e-6)
+    pushed = lowered & (r_s < r_min[:, None] * (1.0 - rate_rtol)) & (status <= 1)
+    status = jnp.where(pushed | (below & (status <= 1) & (r_s < r_min[:, None] * (1.0 - rate_rtol))), 4, status)
+    iters = it1 + rs(r3.iterations).astype(jnp.int32)
+    return dict(F=rs(F3), p_sat=p_sat, p_bar=p_bar, rate_tut=r_t, rate_sut=r_s, scnr=sc,
+                status=status, iterations=iters)
+
+
+def _slice_tree(tree, lo, hi, pad_to):
+    def f(x):
+        x = np.asarray(x)[lo:hi]
+        if x.shape[0] < pad_to:
+            x = np.concatenate([x, np.repeat(x[-1:], pad_to - x.shape[0], axis=0)], axis=0)
+        return x
+    return jax.tree_util.tree_map(f, tree)
+
+
+def _prepare(arrays: dict, assoc_method: str, seed: int):
+    from solvers.istn.association import associate
+    from solvers.istn.instance import to_normalised, validate_instance
+
+    validate_instance(arrays)
+    a = to_normalised(arrays)
+    assoc = (np.asarray(arrays["assoc"], np.int32) if "assoc" in arrays
+             else associate(arrays, assoc_method, seed))
+    return a, assoc
+
+
+def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str = "proposed",
+               seed: int = 0) -> dict:
+    """Solve every drop of an ISTN instance with the proposed P1 -> P2 -> P3 pipeline.
+
+    Args:
+      arrays: interfaces.md §1 instance dict of numpy arrays [B, M, ...] (any units).
+      cfg: :class:`SolverConfig` (default settings if None; other config objects are read
+        for the fields they share with it).
+      assoc_method: ``proposed`` (Algorithm 1), ``nearest``, ``greedy`` or ``random``;
+        ignored if the instance has ``assoc``.
+      seed: seed of the random association.
+
+    Returns:
+      interfaces.md §2 solution dict: F [B,M,Nt,K+T] complex, p_sat/p_bar [B,M], assoc
+      [B,M,T] int32, rate_tut [B,M,K], rate_sut [B,M], scnr [B,M,T] (linear), sum_rate [B],
+      status [B,M] int8, iterations [B,M] int32.  Precision: float64 when x64 is on and
+      the channels are complex128, else float32.
+    """
+    cfg = _as_solver_config(cfg)
+    a, assoc = _prepare(arrays, assoc_method, seed)
+    B, M = np.asarray(a["p_bs"]).shape
+    rdt, _ = _dtypes(a)
+    pre = _cell_problems(a, assoc, pre=True)
+    cur = _cell_problems(a, assoc, pre=False)
+    has_fixed = "p_sat_fixed" in a
+    p_fixed = np.asarray(a.get("p_sat_fixed", np.zeros((B, M))), rdt)
+    r_min = np.asarray(a["r_min_sut"], rdt)
+    core_cfg = _core_cfg(cfg)
+    chunk = min(cfg.chunk_drops, B)
+    n_chunks = -(-B // chunk)
+    parts = []
+    bar = None
+    if cfg.progress and n_chunks > 1:
+        from tqdm import tqdm
+        bar = tqdm(total=B, desc="istn solve", unit="drop")
+    for j in range(n_chunks):
+        lo, hi = j * chunk, min(B, (j + 1) * chunk)
+        args = [_slice_tree(t, lo, hi, chunk) for t in (pre, cur, p_fixed, r_min)]
+        out = _pipeline_chunk(*args, core_cfg=core_cfg, has_fixed=has_fixed, n_bisect=cfg.merge_bisect,
+                              rate_rtol=cfg.rate_rtol)
+        parts.append({k: np.asarray(v)[: hi - lo] for k, v in out.items()})
+        if bar is not None:
+            bar.update(hi - lo)
+    if bar is not None:
+        bar.close()
+    sol = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
+    return _finish(sol, assoc)
+
+
+def _finish(sol: dict, assoc: np.ndarray) -> dict:
+    for k in ("rate_tut", "rate_sut", "scnr"):
+        v = np.asarray(sol[k])
+        sol[k] = np.where(np.isfinite(v), np.maximum(v, 0.0), 0.0)
+    sol["p_sat"] = np.maximum(np.asarray(sol["p_sat"]), 0.0)
+    sol["p_bar"] = np.maximum(np.asarray(sol["p_bar"]), 0.0)
+    bad = ~np.all(np.isfinite(np.asarray(sol["F"])), axis=(-1, -2))
+    sol["F"] = np.where(bad[..., None, None], 0.0, sol["F"]).astype(np.asarray(sol["F"]).dtype)
+    st = np.asarray(sol["status"]).astype(np.int8)
+    sol["status"] = np.where(bad, 3, st).astype(np.int8)
+    sol["iterations"] = np.asarray(sol["iterations"]).astype(np.int32)
+    sol["assoc"] = np.asarray(assoc, np.int32)
+    sol["sum_rate"] = sol["rate_tut"].sum(axis=(1, 2)) + sol["rate_sut"].sum(axis=1)
+    return sol
+
+
+def _as_solver_config(cfg) -> SolverConfig:
+    if cfg is None or isinstance(cfg, SolverConfig):
+        return cfg or SolverConfig()
+    names = {f.name for f in dataclasses.fields(SolverConfig)}
+    return SolverConfig(**{k: getattr(cfg, k) for k in names if hasattr(cfg, k)})
+
+
+def solve_istn_reference(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str = "proposed",
+                         seed: int = 0) -> dict:
+    """The same contract as :func:`solve_istn`, solved by the cvxpy per-drop loop of
+    ``reference/istn_wmmse.py`` (slow; validation and ``--reference``)."""
+    from reference.istn_wmmse import solve_reference
+
+    cfg = _as_solver_config(cfg)
+    a, assoc = _prepare(arrays, assoc_method, seed)
+    sol = solve_reference(a, assoc, progress=cfg.progress, rho=cfg.rho, max_iter=cfg.max_iter, tol=cfg.tol,
+                          max_phase1=cfg.max_phase1)
+    sol["F"] = sol["F"].astype(np.complex128)
+    return _finish(sol, assoc)
