@@ -1,0 +1,271 @@
+"""ISTN baselines of paper Sec. IV-B, batched over drops and cells (spec istn.md §1.5).
+
+Common structure ("unless otherwise specified" in the paper):
+
+* satellite: interference-unaware water-filling across the M beams on g^SUT_m / sigma_S^2
+  with total P_LEO (M = 1: p = P_LEO);
+* TBS: zero-forcing over the K TUT channels and the T target directions
+  (:func:`jaxcore.istn.zf.zf_beams`), the least sensing power meeting SCNR_min with the MMSE
+  radar receiver (:func:`jaxcore.istn.zf.min_sensing_power`), the rest of P_BS to the TUTs
+  by water-filling on the ZF gains;
+* association: nearest neighbour (each target to the receiver with the largest path gain),
+  unless the instance carries ``assoc``.
+
+Methods (``satisac istn solve --method ...``):
+
+``interference-free``  the same scheme with g^TUT = 0, h^(S) = 0, g^rad = 0 (upper bound).
+    Its solution reports the rates/SCNR *of that idealised system*; re-evaluating it on the
+    real instance shows the interference it ignored.
+``greedy``   each network for itself: sensing power and TUT water-filling computed without
+    satellite interference, evaluated with the true interference.
+``uniform``  as greedy, but the TUTs share the remaining power equally.
+``zf-eps``   ZF beams, exhaustive grid over the satellite power p (``eps_p_points``
+    log-spaced in [``eps_p_min_frac`` P_LEO, P_LEO]) and the sensing fraction rho of P_BS
+    (``eps_rho_points`` log-spaced in [``eps_rho_min``, 1]); the sensing power rho P_BS is
+    split over the targets in inverse proportion to their echo gains |G_i f_i|^2 (an
+    equal-received-echo split -- the paper does not say how); the TUTs water-fill
+    (1 - rho) P_BS knowing the satellite interference.  The grid point with the largest
+    ISTN sum rate meeting SCNR_min and R_min wins (if none does -- the ZF beams do not null
+    the SUT -- the best point meeting the SCNR constraints, else the R_min one, else any;
+    reported with status 2).  With M > 1 each cell searches its own
+    p_m; if sum p_m > P_LEO the P2 merge (44) scales them (decision: the joint M-dimensional
+    grid is intractable).
+``coop-uniform``  the proposed QoS-WMMSE at every TBS with the satellite fixed at
+    p_m = P_LEO / M (``solvers.istn.pipeline`` with ``p_sat_fixed``).
+
+Every reported rate and SCNR is recomputed from (F, p_sat) by
+:func:`jaxcore.istn.metrics.all_metrics` (one implementation).  ``status`` is 0 when the
+evaluated solution meets SCNR_min and R_min (relative tolerance ``feas_rtol``), else 2.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxcore.istn import zf
+from jaxcore.istn.merge import merge_powers
+from jaxcore.istn.metrics import all_metrics, rates
+from jaxcore.istn.problem import CellProblem, batch_cells, make_cell_problem, normalise_noise
+from solvers.configio import param, validate
+
+BASELINE_METHODS = ("interference-free", "zf-eps", "greedy", "uniform", "coop-uniform")
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """Settings of the baselines (read from a solver config when it carries the same names)."""
+
+    eps_p_points: int = param(41, "ZF-EPS satellite-power grid points (log-spaced)", source="assumption (spec §1.5)", lo=1, hi=1000)
+    eps_p_min_frac: float = param(1e-4, "ZF-EPS lowest satellite power / P_LEO", source="assumption (spec §1.5)",
+                                  lo=0, lo_open=True, hi=1)
+    eps_rho_points: int = param(21, "ZF-EPS sensing-fraction grid points (log-spaced)", source="assumption (spec §1.5)",
+                                lo=1, hi=1000)
+    eps_rho_min: float = param(1e-3, "ZF-EPS smallest sensing fraction of P_BS", source="assumption", lo=0, lo_open=True, hi=1)
+    fp_iters: int = param(60, "fixed-point iterations of the minimum sensing power", source="derived", lo=1, hi=10000)
+    scnr_margin: float = param(1e-3, "relative power margin added to the minimum sensing power", source="derived", lo=0, hi=1)
+    feas_rtol: float = param(1e-3, "relative tolerance of the reported feasibility (status 0)", source="derived", lo=0, hi=1)
+
+    def __post_init__(self):
+        validate(self)
+
+
+def baseline_config(cfg=None) -> BaselineConfig:
+    """A :class:`BaselineConfig` from ``cfg`` (any object; matching attribute names are used)."""
+    if isinstance(cfg, BaselineConfig):
+        return cfg
+    kw = {}
+    for f in BaselineConfig.__dataclass_fields__:
+        if cfg is not None and hasattr(cfg, f):
+            kw[f] = getattr(cfg, f)
+    return BaselineConfig(**kw)
+
+
+# ----------------------------------------------------------------------------- set-up
+def nearest_assoc(arrays) -> np.ndarray:
+    """Nearest-neighbour association (largest path gain), [B, M, T] int32 (spec §1.5)."""
+    if "alpha_tar" in arrays:
+        a = np.asarray(arrays["alpha_tar"], np.float64)
+    else:
+        a = np.sum(np.abs(np.asarray(arrays["G_tar"])) ** 2, axis=(-1, -2))
+    return np.argmax(a, axis=-1).astype(np.int32)
+
+
+def cell_problems(arrays, assoc) -> CellProblem:
+    """Noise-normalised ``CellProblem`` with leading axes [B, M] from an instance dict."""
+    h = np.asarray(arrays["h_tut"])
+    B, M = h.shape[:2]
+    bm = lambda x: np.broadcast_to(np.asarray(x)[:, None], (B, M))  # noqa: E731  per-drop scalars
+    prob = make_cell_problem(
+        h, arrays["h_sut"], arrays["g_tut"], arrays["g_sut"], arrays["g_rad"], arrays["G_tar"], arrays["G_cl"],
+        assoc, arrays["p_bs"], bm(arrays["p_leo"]), bm(arrays["r_min_sut"]), bm(arrays["scnr_min"]),
+        bm(arrays["noise_tut"]), bm(arrays["noise_sut"]), bm(arrays["noise_rad"]))
+    return normalise_noise(prob)
+
+
+def interference_free(prob: CellProblem) -> CellProblem:
+    """The idealised system: no satellite -> terrestrial and no TBS -> SUT coupling."""
+    return prob._replace(g_tut=jnp.zeros_like(prob.g_tut), h_sut=jnp.zeros_like(prob.h_sut),
+                         g_rad=jnp.zeros_like(prob.g_rad))
+
+
+def satellite_waterfill(g_sut, p_leo):
+    """Interference-unaware satellite water-filling over beams for ONE drop (noise = 1 units).
+
+    g_sut [M] (SNR per watt), p_leo [] -> p [M] with sum p = P_LEO.
+    """
+    caps = jnp.full_like(g_sut, 1.0) * p_leo
+    return merge_powers(g_sut, jnp.ones_like(g_sut), caps, p_leo)
+
+
+# ----------------------------------------------------------------------------- ZF + min sensing power
+def _zf_min_sensing_cell(prob: CellProblem, p_sat, aware: bool, uniform: bool, bc: BaselineConfig):
+    """One cell: ZF beams, least sensing power, the rest to the TUTs (spec §1.5).
+
+    ``aware`` -- design with the satellite interference (at TUTs and radar) known.
+    Returns ``(F [Nt, K+T], converged_budget bool)``.
+    """
+    design = prob if aware else prob._replace(g_tut=jnp.zeros_like(prob.g_tut), g_rad=jnp.zeros_like(prob.g_rad))
+    K = prob.h_tut.shape[0]
+    F_dir, c = zf.zf_beams(design)
+    C, a_hat, gg = zf.sensing_cov(design, F_dir)
+    floor = (design.noise_tut + design.g_tut * p_sat) / c[:K]
+    P = prob.p_bs
+    gam = 1.0 / prob.e_rad - 1.0  # SCNR_min (linear)
+
+    def tut_alloc(budget):
+        budget = jnp.maximum(budget, 0.0)
+        return jnp.full((K,), budget / K) if uniform else zf.waterfill(floor, budget)
+
+    cap = 10.0 * P
+    # (A) sensing power against the TUT clutter of a full-budget TUT allocation (conservative)
+    s_a, _ = zf.min_sensing_power(C, a_hat, gg, tut_alloc(P), p_sat, design.noise_rad, gam, cap, bc.fp_iters)
+    s_a = s_a * (1.0 + bc.scnr_margin)
+    # (B) sensing power with the TUTs silent (used when (A) does not fit in P_BS)
+    s_b, _ = zf.min_sensing_power(C, a_hat, gg, jnp.zeros((K,), P.dtype), p_sat, design.noise_rad, gam, cap,
+                                  bc.fp_iters)
+    s_b = s_b * (1.0 + bc.scnr_margin)
+    fit_a = s_a.sum() <= P
+    fit_b = s_b.sum() <= P
+    s = jnp.where(fit_a, s_a, jnp.where(fit_b, s_b, s_b * P / jnp.maximum(s_b.sum(), jnp.finfo(P.dtype).tiny)))
+    p_tut = tut_alloc(P - s.sum())
+    pw = jnp.concatenate([p_tut, s])
+    return F_dir * jnp.sqrt(pw).astype(F_dir.dtype)[None, :]
+
+
+def _zf_eps_cell(prob: CellProblem, p_grid, rho_grid):
+    """One cell of ZF-EPS: best (p, rho) on the grid.  Returns ``(F, p_sat, feasible)``."""
+    K = prob.h_tut.shape[0]
+    F_dir, c = zf.zf_beams(prob)
+    C, a_hat, gg = zf.sensing_cov(prob, F_dir)
+    gam = 1.0 / prob.e_rad - 1.0
+    r_min = -jnp.log2(prob.e_sut)
+    echo = jnp.real(jnp.einsum("ir,ir->i", jnp.conj(a_hat), a_hat))
+    shape = 1.0 / jnp.maximum(echo, jnp.finfo(echo.dtype).tiny)
+    shape = shape / shape.sum()
+
+    def point(p, rho):
+        s = rho * prob.p_bs * shape
+        p_tut = zf.waterfill((prob.noise_tut + prob.g_tut * p) / c[:K], (1.0 - rho) * prob.p_bs)
+        pw = jnp.concatenate([p_tut, s])
+        F = F_dir * jnp.sqrt(pw).astype(F_dir.dtype)[None, :]
+        r_t, r_s = rates(prob, F, p)
+        sc = zf.scnr_from_cov(C, a_hat, gg, pw, p, prob.noise_rad, K)
+        ok_s = jnp.all(sc >= gam)
+        ok_r = r_s >= r_min
+        return r_t.sum() + r_s, ok_s, ok_r, pw
+
+    # [P, Rho] x3, [P, Rho, K+T]
+    sr, ok_s, ok_r, pw = jax.vmap(lambda p: jax.vmap(lambda r: point(p, r))(rho_grid))(p_grid)
+    sr, ok_s, ok_r = sr.reshape(-1), ok_s.reshape(-1), ok_r.reshape(-1)
+    ok = ok_s & ok_r
+    any_ok = jnp.any(ok)
+    # best effort when nothing is feasible: keep the constraints that can be met (SCNR first)
+    allowed = jnp.where(any_ok, ok, jnp.where(jnp.any(ok_s), ok_s, jnp.where(jnp.any(ok_r), ok_r, True)))
+    best = jnp.argmax(jnp.where(allowed, sr, -jnp.inf))
+    pw_best = pw.reshape(-1, pw.shape[-1])[best]
+    p_best = jnp.repeat(p_grid, rho_grid.shape[0])[best]
+    return F_dir * jnp.sqrt(pw_best).astype(F_dir.dtype)[None, :], p_best, any_ok
+
+
+# ----------------------------------------------------------------------------- batched entry
+def _evaluate(prob_flat: CellProblem, F, p_sat, rtol):
+    r_t, r_s, _, sc = jax.vmap(all_metrics)(prob_flat, F, p_sat)
+    gam = 1.0 / prob_flat.e_rad - 1.0
+    r_min = -jnp.log2(prob_flat.e_sut)
+    ok = jnp.all(sc >= gam[:, None] * (1.0 - rtol), axis=1) & (r_s >= r_min * (1.0 - rtol))
+    return r_t, r_s, sc, ok
+
+
+@partial(jax.jit, static_argnames=("method", "bc"))
+def _solve_jit(prob: CellProblem, method: str, bc: BaselineConfig):
+    B, M = prob.p_bs.shape
+    flat, _ = batch_cells(prob)
+    if method == "interference-free":
+        flat = interference_free(flat)
+    if method == "zf-eps":
+        p_leo = flat.p_leo  # per-cell cap P_LEO
+        frac = jnp.logspace(jnp.log10(bc.eps_p_min_frac), 0.0, bc.eps_p_points, dtype=p_leo.dtype)
+        rho = jnp.logspace(jnp.log10(bc.eps_rho_min), 0.0, bc.eps_rho_points, dtype=p_leo.dtype)
+        F, p_cell, _ = jax.vmap(lambda pr, pl: _zf_eps_cell(pr, pl * frac, rho))(flat, p_leo)
+        # P2 merge (44) when the per-cell choices exceed the total budget (M > 1)
+        hsF = jnp.einsum("cn,cnj->cj", flat.h_sut, F)
+        interf = (jnp.abs(hsF) ** 2).sum(axis=1) + flat.noise_sut
+        p_sat = jax.vmap(merge_powers)(flat.g_sut.reshape(B, M), interf.reshape(B, M), p_cell.reshape(B, M),
+                                       prob.p_leo[:, 0]).reshape(-1)
+    else:
+        p_sat = jax.vmap(satellite_waterfill)(prob.g_sut, prob.p_leo[:, 0]).reshape(-1)  # [B*M]
+        aware = method == "interference-free"  # (no interference left to be aware of)
+        uniform = method == "uniform"
+        F = jax.vmap(lambda pr, p: _zf_min_sensing_cell(pr, p, aware, uniform, bc))(flat, p_sat)
+    r_t, r_s, sc, ok = _evaluate(flat, F, p_sat, bc.feas_rtol)
+    rs = lambda x: x.reshape((B, M) + x.shape[1:])  # noqa: E731
+    return rs(F), rs(p_sat), rs(r_t), rs(r_s), rs(sc), rs(ok)
+
+
+def solve_baseline(method: str, arrays: dict, cfg=None, seed: int = 0, assoc_method: str | None = None) -> dict:
+    """Solve an instance with a baseline; returns an interfaces.md §2 solution dict.
+
+    Args:
+      method: one of :data:`BASELINE_METHODS`.
+      arrays: interfaces.md §1 instance dict ([B, M, ...] numpy arrays).
+      cfg: solver config (attributes of :class:`BaselineConfig` are read when present; the
+        whole object is passed on to the pipeline for ``coop-uniform``).
+      seed: seed for random association (coop-uniform / assoc_method='random').
+      assoc_method: association for the ZF baselines when the instance has no ``assoc``
+        (default nearest neighbour, paper Sec. IV-B); coop-uniform defaults to 'proposed'.
+    """
+    if method not in BASELINE_METHODS:
+        raise ValueError(f"method: expected one of {BASELINE_METHODS}, got {method!r}")
+    if method == "coop-uniform":
+        return _coop_uniform(arrays, cfg, seed, assoc_method or "proposed")
+    bc = baseline_config(cfg)
+    if "assoc" in arrays:
+        assoc = np.asarray(arrays["assoc"], np.int32)
+    elif assoc_method in (None, "nearest"):
+        assoc = nearest_assoc(arrays)
+    else:
+        from solvers.istn.association import associate
+        assoc = associate(arrays, assoc_method, seed)
+    prob = cell_problems(arrays, assoc)
+    F, p_sat, r_t, r_s, sc, ok = _solve_jit(prob, method, bc)
+    F = np.asarray(F).astype(np.asarray(arrays["h_tut"]).dtype)
+    r_t, r_s = np.maximum(np.asarray(r_t), 0.0), np.maximum(np.asarray(r_s), 0.0)
+    return dict(
+        F=F, p_sat=np.asarray(p_sat), p_bar=np.asarray(p_sat), assoc=assoc, rate_tut=r_t, rate_sut=r_s,
+        scnr=np.maximum(np.asarray(sc), 0.0), sum_rate=r_t.sum(axis=(1, 2)) + r_s.sum(axis=1),
+        status=np.where(np.asarray(ok), 0, 2).astype(np.int8),
+        iterations=np.full(p_sat.shape, bc.fp_iters if method != "zf-eps" else 0, np.int32))
+
+
+def _coop_uniform(arrays: dict, cfg, seed: int, assoc_method: str) -> dict:
+    """Coop-uniform (paper Fig. 9): proposed QoS-WMMSE with p_m = P_LEO / M fixed."""
+    from solvers.istn.pipeline import solve_istn  # helper B2's P1/P2/P3 pipeline
+
+    B, M = np.asarray(arrays["p_bs"]).shape
+    a = dict(arrays)
+    a["p_sat_fixed"] = np.broadcast_to(np.asarray(arrays["p_leo"], np.float64)[:, None] / M, (B, M)).copy()
+    return solve_istn(a, cfg, assoc_method, seed)
