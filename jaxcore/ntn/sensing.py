@@ -50,9 +50,14 @@ def ml_snr_mean(snr, pilot_len):
 def sample_snr_estimate(key, snr, pilot_len, dtype=None):
     """Draw the unbiased estimate (18) from its exact sufficient statistics (shape of ``snr``).
 
-    ``pilot_len`` may be an array broadcastable to ``snr``.
+    ``pilot_len`` may be an array broadcastable to ``snr`` (traced: one compile for all L).
     """
     snr = jnp.asarray(snr) if dtype is None else jnp.asarray(snr, dtype)
+    return _sample_snr_estimate(key, snr, jnp.asarray(pilot_len, snr.dtype))
+
+
+@jax.jit
+def _sample_snr_estimate(key, snr, pilot_len):
     L = jnp.asarray(pilot_len, snr.dtype)
     shape = jnp.broadcast_shapes(snr.shape, L.shape)
     km, kn = jax.random.split(key)
