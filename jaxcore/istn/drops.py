@@ -100,4 +100,7 @@ def draw_drops(key, p, drop_ids, n_cells: int) -> dict:
     ``drop_ids[b]`` does not depend on the other ids (see module docstring).
     """
     keys = drop_keys(key, jnp.asarray(drop_ids), n_cells)
-    return jax.vmap(jax.vmap(draw_cell, (0, None)), (0, None))(keys, p)
+    b = keys.shape[0]
+    # one vmap over the flattened (drop, cell) axis: smaller program, faster compile
+    out = jax.vmap(draw_cell, (0, None))(keys.reshape((b * n_cells,) + keys.shape[2:]), p)
+    return jax.tree_util.tree_map(lambda a: a.reshape((b, n_cells) + a.shape[1:]), out)

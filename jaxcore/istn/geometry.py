@@ -28,10 +28,10 @@ F64 = jnp.float64
 
 def uniform_annulus(key, n: int, r_min: float, r_max: float):
     """``n`` points uniform (by area) in r_min <= r <= r_max; returns ([n, 2] xy, [n] r)."""
-    k1, k2 = jax.random.split(key)
+    u = jax.random.uniform(key, (n, 2), F64)
     # [n]
-    r = jnp.sqrt(jax.random.uniform(k1, (n,), F64, r_min ** 2, r_max ** 2))
-    az = jax.random.uniform(k2, (n,), F64, 0.0, 2 * jnp.pi)
+    r = jnp.sqrt(r_min ** 2 + (r_max ** 2 - r_min ** 2) * u[:, 0])
+    az = 2 * jnp.pi * u[:, 1]
     return jnp.stack([r * jnp.cos(az), r * jnp.sin(az)], -1), r
 
 
@@ -70,7 +70,7 @@ def draw_geometry(key, p) -> dict:
       ``sut`` [3], ``sut_d2d`` [], ``sat`` [3], ``sat_el`` [], ``sat_az`` [], ``sat_range`` [],
       ``tbs_sens`` [3], ``tar`` [T, 3], ``cl`` [L, 3], ``rx`` [R, 3], ``rx_axis`` [R, 3].
     """
-    k_tut, k_sut, k_tar, k_cl, k_el, k_az = jax.random.split(key, 6)
+    k_tut, k_sut, k_tar, k_cl, k_sat = jax.random.split(key, 5)
     tut_xy, tut_d2d = uniform_annulus(k_tut, p.n_tut, p.min_d2d_m, p.cell_radius_m)
     if p.sut_placement == "uniform":
         sut_xy, sut_d2d = uniform_annulus(k_sut, 1, p.min_d2d_m, p.cell_radius_m)
@@ -78,8 +78,9 @@ def draw_geometry(key, p) -> dict:
         sut_xy, sut_d2d = uniform_annulus(k_sut, 1, p.sut_distance_m, p.sut_distance_m)
     sut = _with_z(sut_xy[0], p.h_ut_m)
     # satellite
-    el = jax.random.uniform(k_el, (), F64, p.el_min_rad, p.el_max_rad)
-    az = jax.random.uniform(k_az, (), F64, 0.0, 2 * jnp.pi)
+    u_sat = jax.random.uniform(k_sat, (2,), F64)
+    el = p.el_min_rad + (p.el_max_rad - p.el_min_rad) * u_sat[0]
+    az = 2 * jnp.pi * u_sat[1]
     d = slant_range(el, p.earth_radius_m, p.leo_altitude_m)
     sat = sut + d * jnp.stack([jnp.cos(el) * jnp.cos(az), jnp.cos(el) * jnp.sin(az), jnp.sin(el)])
     # sensing nodes

@@ -103,19 +103,20 @@ def large_scale(key, d2d, d3d, p) -> dict:
     Returns: ``los`` (bool), ``pr_los``, ``beta_los``, ``beta_nlos`` (linear gains incl. SF),
     ``k_r`` (linear K-factor), ``ds_los``/``ds_nlos`` (s), ``asd_los``/``asd_nlos`` (deg).
     """
-    ks = jax.random.split(key, 8)
+    # one uniform and one block of 7 standard normals per link (few PRNG calls: fast compile)
+    k_u, k_n = jax.random.split(key)
+    z = jax.random.normal(k_n, (7,), F64)
     pr = los_probability(d2d, p.h_ut_m)
-    los = jax.random.uniform(ks[0], (), F64) < pr
+    los = jax.random.uniform(k_u, (), F64) < pr
     pl_l = pathloss_los(d2d, d3d, p.fc_hz, p.h_bs_m, p.h_ut_m)
     pl_n = pathloss_nlos(d2d, d3d, p.fc_hz, p.h_bs_m, p.h_ut_m)
-    sf_l = SF_STD_LOS_DB * jax.random.normal(ks[1], (), F64)
-    sf_n = SF_STD_NLOS_DB * jax.random.normal(ks[2], (), F64)
+    sf_l, sf_n = SF_STD_LOS_DB * z[0], SF_STD_NLOS_DB * z[1]
     lgf = jnp.log10(p.fc_hz / 1e9)
     out = dict(los=los, pr_los=pr, beta_los=10.0 ** (-(pl_l + sf_l) / 10.0), beta_nlos=10.0 ** (-(pl_n + sf_n) / 10.0),
-               k_r=10.0 ** ((K_MEAN_DB + K_STD_DB * jax.random.normal(ks[3], (), F64)) / 10.0))
-    for name, lsp, kd, ka in (("los", LSP_LOS, ks[4], ks[5]), ("nlos", LSP_NLOS, ks[6], ks[7])):
-        out[f"ds_{name}"] = 10.0 ** (lsp.lgds[0] + lsp.lgds[1] * lgf + lsp.lgds_std * jax.random.normal(kd, (), F64))
-        asd = 10.0 ** (lsp.lgasd[0] + lsp.lgasd[1] * lgf + lsp.lgasd_std * jax.random.normal(ka, (), F64))
+               k_r=10.0 ** ((K_MEAN_DB + K_STD_DB * z[2]) / 10.0))
+    for name, lsp, zd, za in (("los", LSP_LOS, z[3], z[4]), ("nlos", LSP_NLOS, z[5], z[6])):
+        out[f"ds_{name}"] = 10.0 ** (lsp.lgds[0] + lsp.lgds[1] * lgf + lsp.lgds_std * zd)
+        asd = 10.0 ** (lsp.lgasd[0] + lsp.lgasd[1] * lgf + lsp.lgasd_std * za)
         out[f"asd_{name}"] = jnp.minimum(asd, 104.0)
     return out
 
@@ -130,11 +131,13 @@ def diffuse_rays(key, lsp: Lsp, ds, asd_deg, phi_los_deg, k_r=None):
       ([N * 20] ray powers summing to 1 (float64), [N * 20] ray azimuths in degrees).
     """
     n = lsp.n_clusters
-    k_tau, k_z, k_x, k_y = jax.random.split(key, 4)
-    # [N] delays, sorted, min 0
-    tau = -lsp.r_tau * ds * jnp.log(jax.random.uniform(k_tau, (n,), F64, 1e-300, 1.0))
+    k_u, k_z = jax.random.split(key)
+    # [N, 2] uniforms (delay, sign), [N, 2] normals (cluster shadowing Z_n, azimuth jitter Y_n)
+    u = jax.random.uniform(k_u, (n, 2), F64, 1e-300, 1.0)
+    z = jax.random.normal(k_z, (n, 2), F64)
+    tau = -lsp.r_tau * ds * jnp.log(u[:, 0])
     tau = jnp.sort(tau - jnp.min(tau))
-    pw = jnp.exp(-tau * (lsp.r_tau - 1.0) / (lsp.r_tau * ds)) * 10.0 ** (-lsp.zeta_db * jax.random.normal(k_z, (n,), F64) / 10.0)
+    pw = jnp.exp(-tau * (lsp.r_tau - 1.0) / (lsp.r_tau * ds)) * 10.0 ** (-lsp.zeta_db * z[:, 0] / 10.0)
     pw = pw / jnp.sum(pw)
     if k_r is None:
         p_ang, c_phi = pw, lsp.c_phi
@@ -147,8 +150,8 @@ def diffuse_rays(key, lsp: Lsp, ds, asd_deg, phi_los_deg, k_r=None):
     pw = pw / jnp.sum(pw)
     # [N] cluster azimuths, eq. (7.5-9)-(7.5-12)
     phi_p = 2.0 * (asd_deg / 1.4) * jnp.sqrt(-jnp.log(jnp.maximum(p_ang / jnp.max(p_ang), 1e-300))) / c_phi
-    x = jnp.where(jax.random.bernoulli(k_x, 0.5, (n,)), 1.0, -1.0)
-    y = (asd_deg / 7.0) * jax.random.normal(k_y, (n,), F64)
+    x = jnp.where(u[:, 1] < 0.5, 1.0, -1.0)
+    y = (asd_deg / 7.0) * z[:, 1]
     phi = x * phi_p + y + phi_los_deg
     if k_r is not None:
         phi = phi - (x[0] * phi_p[0] + y[0])
@@ -165,10 +168,11 @@ def small_scale(key, lsp_state: dict, az_los, cos_el, p) -> dict:
     sums with 12 / 20 clusters), each with E||.||^2 = N_TX.
     """
     cdt = jnp.complex64 if p.precision == "float32" else jnp.complex128
-    k0, kl, kn, kpl, kpn = jax.random.split(key, 5)
+    k0, kl, kn = jax.random.split(key, 3)
     az_deg = jnp.degrees(az_los)
 
-    def diffuse(k_rays, k_ph, lsp, ds, asd, k_r):
+    def diffuse(k, lsp, ds, asd, k_r):
+        k_rays, k_ph = jax.random.split(k)
         ray_pw, ray_phi = diffuse_rays(k_rays, lsp, ds, asd, az_deg, k_r)
         ph = jax.random.uniform(k_ph, ray_pw.shape, F64, 0.0, 2 * jnp.pi)
         # [rays] complex amplitudes and direction cosines (array along x)
@@ -178,11 +182,9 @@ def small_scale(key, lsp_state: dict, az_los, cos_el, p) -> dict:
 
     ph0 = jax.random.uniform(k0, (), F64, 0.0, 2 * jnp.pi)
     los_path = jnp.exp(1j * ph0).astype(cdt) * jnp.conj(ula_response(cos_el * jnp.cos(az_los), p.n_tx, cdt))
-    kl1, kl2 = jax.random.split(kl)
-    kn1, kn2 = jax.random.split(kn)
     return dict(los_path=los_path,
-                diff_los=diffuse(kl1, kl2, LSP_LOS, lsp_state["ds_los"], lsp_state["asd_los"], lsp_state["k_r"]),
-                diff_nlos=diffuse(kn1, kn2, LSP_NLOS, lsp_state["ds_nlos"], lsp_state["asd_nlos"], None))
+                diff_los=diffuse(kl, LSP_LOS, lsp_state["ds_los"], lsp_state["asd_los"], lsp_state["k_r"]),
+                diff_nlos=diffuse(kn, LSP_NLOS, lsp_state["ds_nlos"], lsp_state["asd_nlos"], None))
 
 
 def combine(ls: dict, ss: dict, mode: str, gain=1.0):
