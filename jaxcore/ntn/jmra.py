@@ -167,9 +167,11 @@ def solve_subproblem(d: JmraData, w, lam, mu, y_init, L_init, s: JmraSettings):
         f_new = F(y_new)
         slack = 1e-12 * jnp.maximum(jnp.abs(fz), 1.0)
         accept = f_new <= fz + jnp.sum(gz * dlt) + 0.5 * st.L * jnp.sum(dlt * dlt) + slack
+        accept = accept & jnp.isfinite(f_new) & jnp.isfinite(fz)
         better = f_new <= st.fy
         t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * st.t * st.t))
-        z_mom = y_new + ((st.t - 1.0) / t_new) * (y_new - st.y)
+        # extrapolated point kept in the box so the log stays in its domain (t >= eps)
+        z_mom = jnp.clip(y_new + ((st.t - 1.0) / t_new) * (y_new - st.y), 0.0, upper)
         move = jnp.max(jnp.abs(y_new - st.y))
         # accepted and better: momentum step; accepted but worse: restart from y (t = 1)
         y = jnp.where(accept & better, y_new, st.y)
@@ -180,7 +182,8 @@ def solve_subproblem(d: JmraData, w, lam, mu, y_init, L_init, s: JmraSettings):
         mv = jnp.where(accept & better, move, jnp.where(accept, jnp.asarray(jnp.inf, g.dtype), st.move))
         return FistaState(y, z, t, L, fy, mv)
 
-    done = lambda st: st.move <= s.inner_tol
+    tol = max(s.inner_tol, 50 * float(jnp.finfo(g.dtype).eps))  # reachable in float32 too
+    done = lambda st: st.move <= tol
     res = masked_scan(step, done, st, s.max_inner, mode=s.loop)
     return res.state.y, res.state.L, res.iterations
 
