@@ -56,16 +56,17 @@ def test_penalty_is_slack_minimum():
 @pytest.mark.parametrize("loop", ["while", "scan"])
 def test_algorithm1_batched_equals_one_by_one(loop):
     inst = random_instances(3, C=15, S=6, seed=7)
-    s = J.JmraSettings(max_outer=15, max_inner=150, loop=loop)
+    # tol = 0: no early stop, both runs do exactly max_outer SCA steps.  Batched reductions
+    # re-associate floating-point sums, and FISTA's accept/stop tests can flip on last-bit
+    # ties, so the trajectories agree to the scale of Algorithm 1's tolerance, not bitwise.
+    s = J.JmraSettings(tol=0.0, max_outer=8, max_inner=1500, inner_tol=1e-11, loop=loop)
     run = jax.jit(lambda *f: J.jmra_relaxed(J.prepare(*f), s))
     fields = [jnp.asarray(inst[k]) for k in INSTANCE_KEYS]
     rb = jax.jit(jax.vmap(lambda *f: J.jmra_relaxed(J.prepare(*f), s)))(*fields)
     for b in range(3):
         r1 = run(*[f[b] for f in fields])
-        # same trajectory up to float re-association of batched reductions (FISTA's accept /
-        # stop tests may flip on last-bit ties), so agreement to Algorithm 1's tolerance
-        np.testing.assert_allclose(np.asarray(rb.y[b]), np.asarray(r1.y), atol=1e-3)
-        assert abs(int(rb.iterations[b]) - int(r1.iterations)) <= 2
+        np.testing.assert_allclose(np.asarray(rb.y[b]), np.asarray(r1.y), atol=3e-3)
+        assert int(rb.iterations[b]) == int(r1.iterations) == 8
     # float32 run keeps its dtype and lands near the float64 relaxed point
     r32 = jax.jit(jax.vmap(lambda *f: J.jmra_relaxed(J.prepare(*f), s)))(
         *[f.astype(jnp.float32) if f.dtype == jnp.float64 else f for f in fields])
