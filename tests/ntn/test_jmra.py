@@ -53,21 +53,29 @@ def test_penalty_is_slack_minimum():
     np.testing.assert_allclose(np.asarray(J.penalty(q, lam, mu)), np.asarray(brute), atol=1e-7)
 
 
+def test_subproblem_batched_equals_one_by_one(batch):
+    # the convex subproblem has a unique optimum: batched and single solves agree tightly
+    d, w, lam, mu, y = batch
+    s = J.JmraSettings(max_inner=4000, inner_tol=1e-11, loop="while")
+    one = jax.jit(lambda d, w, l, m: J.solve_subproblem(d, w, l, m, jnp.zeros_like(w), 1.0, s)[0])
+    for b in (0, 7, 13):
+        yb = one(jax.tree_util.tree_map(lambda a: a[b], d), w[b], lam[b], mu[b])
+        np.testing.assert_allclose(np.asarray(yb), np.asarray(y[b]), atol=2e-4)
+
+
 @pytest.mark.parametrize("loop", ["while", "scan"])
 def test_algorithm1_batched_equals_one_by_one(loop):
+    # Algorithm 1 is non-convex (SCA): batched reductions re-associate float sums and the
+    # trajectory may settle on a neighbouring point, so compare what matters downstream:
+    # objective (25) of the rounded allocation and the convergence status, per instance.
+    from solvers.ntn.allocate import JmraConfig, solve_allocation
     inst = random_instances(3, C=15, S=6, seed=7)
-    # tol = 0: no early stop, both runs do exactly max_outer SCA steps.  Batched reductions
-    # re-associate floating-point sums, and FISTA's accept/stop tests can flip on last-bit
-    # ties, so the trajectories agree to the scale of Algorithm 1's tolerance, not bitwise.
-    s = J.JmraSettings(tol=0.0, max_outer=8, max_inner=1500, inner_tol=1e-11, loop=loop)
-    run = jax.jit(lambda *f: J.jmra_relaxed(J.prepare(*f), s))
-    fields = [jnp.asarray(inst[k]) for k in INSTANCE_KEYS]
-    rb = jax.jit(jax.vmap(lambda *f: J.jmra_relaxed(J.prepare(*f), s)))(*fields)
+    cfg = JmraConfig(max_outer=40, max_inner=300, loop=loop)
+    sb = solve_allocation(inst, "jmra", cfg)
     for b in range(3):
-        r1 = run(*[f[b] for f in fields])
-        np.testing.assert_allclose(np.asarray(rb.y[b]), np.asarray(r1.y), atol=3e-3)
-        assert int(rb.iterations[b]) == int(r1.iterations) == 8
-    # float32 run keeps its dtype and lands near the float64 relaxed point
-    r32 = jax.jit(jax.vmap(lambda *f: J.jmra_relaxed(J.prepare(*f), s)))(
-        *[f.astype(jnp.float32) if f.dtype == jnp.float64 else f for f in fields])
-    assert r32.y.dtype == jnp.float32 and bool(jnp.all(jnp.isfinite(r32.y)))
+        s1 = solve_allocation({k: v[b:b + 1] for k, v in inst.items()}, "jmra", cfg)
+        np.testing.assert_allclose(sb["objective"][b], s1["objective"][0], rtol=2e-3)
+        assert sb["status"][b] == s1["status"][0]
+    # float32 run keeps finite values and lands near the float64 objective
+    s32 = solve_allocation(inst, "jmra", cfg, dtype=np.float32)
+    np.testing.assert_allclose(s32["objective"], sb["objective"], rtol=2e-2)
