@@ -60,13 +60,14 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from solvers.ntn.instance import save_instance
-    from solvers.ntn.world import allocation_instance, evolve, make_world
+    from solvers.ntn.world import allocation_instance, checked_timing, evolve, make_world
 
     cfg = load_config(NtnConfig, args.config, args.overrides)
     if args.frames < 1:
         raise ConfigError(f"--frames: expected >= 1, got {args.frames}")
     if args.map and not 0 <= args.map_frame < args.frames:
         raise ConfigError(f"--map-frame: expected a frame in [0, {args.frames - 1}], got {args.map_frame}")
+    checked_timing(cfg)  # fail before the long part
     world = make_world(cfg, args.seed)
     with tqdm(total=args.frames, desc="frames", unit="frame", disable=None) as bar:
         frames, _ = evolve(world, 0, args.frames, progress=bar.update)

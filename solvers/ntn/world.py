@@ -320,6 +320,17 @@ def frame_timing(cfg: NtnConfig, n_cells: int | None = None) -> dict:
                 n_com=timing.n_com(cfg.t_frame_s, cfg.t_ofdma_s, n_sens))
 
 
+def checked_timing(cfg: NtnConfig, n_cells: int | None = None) -> dict:
+    """:func:`frame_timing`, raising ConfigError when sensing leaves no OFDMA frame (N_com < 1)."""
+    from solvers.configio import ConfigError
+
+    tm = frame_timing(cfg, n_cells)
+    if tm["n_com"] < 1:
+        raise ConfigError(f"pilot_len: sensing takes N_sens = {tm['n_sens']} OFDMA frames, leaving no frame "
+                          f"for communication (N_F = {cfg.n_frames_per_frame}); shorten pilot_len or lengthen t_frame_s")
+    return tm
+
+
 def previous_best_served(frames: dict) -> np.ndarray:
     """Default ``prev_served`` [F,C,S] of ``satisac ntn generate`` (documented rule).
 
@@ -347,13 +358,8 @@ def allocation_instance(frames: dict, cfg: NtnConfig, prev_served: np.ndarray | 
     N_F - N_sens with N_sens from (12)-(14) for ``pilots`` and 0 otherwise; ``t_ho`` from
     config or (16).  Padding columns get ``n_beams = 0``.
     """
-    from solvers.configio import ConfigError
-
     F, C, S = frames["rate"].shape
-    tm = frame_timing(cfg, C)
-    if tm["n_com"] < 1:
-        raise ConfigError(f"pilot_len: sensing takes N_sens = {tm['n_sens']} OFDMA frames, leaving no frame "
-                          f"for communication (N_F = {cfg.n_frames_per_frame}); shorten pilot_len or lengthen t_frame_s")
+    tm = checked_timing(cfg, C)
     shell = frames["shell"]
     bw = np.array(cfg.shell_bandwidth_mhz)[np.maximum(shell, 0)] * 1e6  # [F, S]
     if rate_from == "true":

@@ -55,7 +55,7 @@ def test_unbiased_snr_and_variance_vs_crb_grid():
 
 def test_attenuation_estimators_bias():
     key = jax.random.PRNGKey(8)
-    n = 400000
+    n = 200000
     for L in (64, 256):
         for gcs_db in (10.0, 20.0):
             for a_db in (0.0, 3.0, 10.0):
