@@ -88,6 +88,41 @@ def _bounds(prob: CellProblem, T: int):
     return jnp.concatenate([prob.e_sut[None], jnp.full((T,), prob.e_rad)])
 
 
+def assemble(bl: _Blocks, wts: Weights, lam, F_prev, rho):
+    """Column matrices and right-hand sides of the Lagrangian (spec §3.3) for effective
+    MSE multipliers ``lam`` = (lambda_S, lambda_1..T).
+
+    Returns ``A`` [1+T, Nt, Nt] (block 0: TUT columns, block 1+i: sensing column K+i) and
+    ``B`` [1+T, Nt, max(K,1)] (sensing blocks use column 0, the rest is zero); the
+    Lagrangian is sum_j f_j^H A_j f_j - 2 Re(b_j^H f_j) + const.
+    """
+    Nt, K = bl.b_tut.shape
+    T = bl.P.shape[0]
+    cdt = F_prev.dtype
+    lam_s, lam_r = lam[0], lam[1:]
+    eye = jnp.eye(Nt, dtype=cdt)
+    # [Nt, Nt]
+    A_c = (bl.HT + (wts.mu_sut + lam_s) * bl.Sm + jnp.einsum("i,inm->nm", lam_r, bl.P).astype(cdt)
+           + rho * eye)
+    # [1+T, Nt, Nt]
+    A = jnp.concatenate([A_c[None], A_c[None] + lam_r[:, None, None] * bl.D], axis=0)
+    A = 0.5 * (A + jnp.conj(jnp.swapaxes(A, -1, -2)))
+    Kp = max(K, 1)
+    B0 = jnp.zeros((Nt, Kp), cdt).at[:, :K].set(bl.b_tut + rho * F_prev[:, :K])
+    Bs = lam_r[:, None] * bl.x_own + rho * F_prev[:, K:].T  # [T, Nt]
+    Bs = jnp.zeros((T, Nt, Kp), cdt).at[:, :, 0].set(Bs)
+    return A, jnp.concatenate([B0[None], Bs], axis=0)
+
+
+def q_update(prob: CellProblem, bl: _Blocks, co: MseCoeffs, wts: Weights, lam, q_prev, rho):
+    """Closed-form satellite amplitude of the Lagrangian, clipped to [0, sqrt(P_LEO)] (§3.3)."""
+    rdt = prob.p_bs.dtype
+    aq = (bl.aq0 + (wts.mu_sut + lam[0]) * jnp.abs(co.b_sut) ** 2
+          + jnp.dot(lam[1:], co.c_rad) + rho)
+    bq = (wts.mu_sut + lam[0]) * jnp.real(co.b_sut) + rho * q_prev
+    return jnp.clip(bq / jnp.maximum(aq, jnp.finfo(rdt).tiny), 0.0, jnp.sqrt(prob.p_leo))
+
+
 def lagrangian_minimizer(prob: CellProblem, co: MseCoeffs, wts: Weights, y, F_prev, q_prev,
                          rho, nu0, *, fix_q: bool = False, n_newton: int = 8, blocks=None):
     """Closed-form minimiser of the Lagrangian of (43) for QoS multipliers ``y`` [1+T]
@@ -97,24 +132,12 @@ def lagrangian_minimizer(prob: CellProblem, co: MseCoeffs, wts: Weights, y, F_pr
     minimiser for the returned nu >= 0; ||F_raw||^2 ~= P_BS when the power bound binds).
     """
     bl = _blocks(co, wts) if blocks is None else blocks
-    Nt, K = bl.b_tut.shape
-    T = bl.P.shape[0]
+    K = bl.b_tut.shape[1]
     cdt = F_prev.dtype
-    lam = y / _bounds(prob, T)
-    lam_s, lam_r = lam[0], lam[1:]
+    Nt = bl.HT.shape[0]
     eye = jnp.eye(Nt, dtype=cdt)
-    # [Nt, Nt]
-    A_c = (bl.HT + (wts.mu_sut + lam_s) * bl.Sm + jnp.einsum("i,inm->nm", lam_r, bl.P).astype(cdt)
-           + rho * eye)
-    # [1+T, Nt, Nt]: block 0 = TUT columns, block 1+i = sensing column K+i
-    A = jnp.concatenate([A_c[None], A_c[None] + lam_r[:, None, None] * bl.D], axis=0)
-    A = 0.5 * (A + jnp.conj(jnp.swapaxes(A, -1, -2)))
-    # right-hand sides [1+T, Nt, K] (sensing blocks use column 0 only, the rest are zero)
-    Kp = max(K, 1)
-    B0 = bl.b_tut + rho * F_prev[:, :K]
-    Bs = (lam_r[:, None] * bl.x_own + rho * F_prev[:, K:].T)  # [T, Nt]
-    Bs = jnp.zeros((T, Nt, Kp), cdt).at[:, :, 0].set(Bs)
-    B = jnp.concatenate([B0[None], Bs], axis=0)
+    lam = y / _bounds(prob, bl.P.shape[0])
+    A, B = assemble(bl, wts, lam, F_prev, rho)
     P = prob.p_bs
     tiny = jnp.finfo(P.dtype).tiny
 
@@ -154,10 +177,7 @@ def lagrangian_minimizer(prob: CellProblem, co: MseCoeffs, wts: Weights, y, F_pr
     if fix_q:
         q = jnp.asarray(q_prev, P.dtype)
     else:
-        aq = (bl.aq0 + (wts.mu_sut + lam_s) * jnp.abs(co.b_sut) ** 2
-              + jnp.dot(lam_r, co.c_rad) + rho)
-        bq = (wts.mu_sut + lam_s) * jnp.real(co.b_sut) + rho * q_prev
-        q = jnp.clip(bq / jnp.maximum(aq, jnp.finfo(P.dtype).tiny), 0.0, jnp.sqrt(prob.p_leo))
+        q = q_update(prob, bl, co, wts, lam, q_prev, rho)
     return F, q, nu
 
 

@@ -1,0 +1,244 @@
+"""QoS-constrained WMMSE for ONE ISTN cell: P1 (joint F and satellite power, eq. (26)) and
+P3 (F only, satellite power fixed, eq. (45)), spec istn.md §3.4.
+
+    init   F: MRT columns for the TUTs, principal right-singular vector of G^tar_{i,A(i)} for
+           sensing beam i (power iteration, no svd/eigh under vmap), equal power, ||F||^2 =
+           P_BS;  q = sqrt(P_LEO)/2 (P1) or the given fixed amplitude (P3).
+    Phase I (feasibility heuristic of §3.4): MMSE receivers; stop when the SUT and radar
+           MMSEs meet their bounds, else one Lagrangian minimisation of (43) with fixed
+           normalised multipliers y = 1 (lambda = 1/e) and the TUT/SUT weights scaled by
+           ``phase1_weight`` (power constraints only).
+    Phase II: receivers (35)-(37) -> weights (40)-(41) -> transmit step (43) (strategy
+           ``dual`` = ``transmit_dual``, ``pgd`` = ``transmit_pgd``), prox around the previous
+           (F, q), multipliers warm-started; stop when the relative sum-rate change < rel_tol.
+
+Both phases are fixed-length ``masked_scan`` loops with per-instance masks, so
+``solve_cells`` (a ``vmap``) gives exactly the one-by-one results.
+
+Status codes (interfaces.md §2): 0 converged and feasible, 1 iteration cap reached
+(feasible), 2 QoS infeasible (Phase I could not meet the SUT-rate / SCNR floors; the
+returned numbers are the Phase-I point, finite), 3 numerical failure (non-finite numbers
+were replaced by zeros).  NaN never leaves this module.
+"""
+from __future__ import annotations
+
+import dataclasses
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxcore.istn import metrics
+from jaxcore.istn.problem import CellProblem, target_view
+from jaxcore.istn.transmit_dual import lagrangian_minimizer, scale_to_power, transmit_dual
+from jaxcore.istn.transmit_pgd import transmit_pgd
+from jaxcore.istn.wmmse import Weights, mmse_receivers, mmse_weights, mse_coeffs, qos_violation
+from jaxcore.loops import masked_scan
+
+STATUS_OK, STATUS_CAP, STATUS_INFEASIBLE, STATUS_NUMERICAL = 0, 1, 2, 3
+
+
+@dataclasses.dataclass(frozen=True)
+class QosWmmseConfig:
+    """Static settings of the per-cell QoS-WMMSE (hashable: pass as a jit static argument).
+
+    Defaults follow spec istn.md §1.4/§5 (<= 100 outer iterations, rel. tol 1e-4, prox
+    1e-4 in noise-normalised units, Phase I <= 50 iterations).
+    """
+
+    max_iter: int = 100  # Phase II WMMSE iterations (fixed-length scan)
+    rel_tol: float = 1e-4  # relative sum-rate change that stops Phase II
+    phase1_iter: int = 50  # Phase I iterations
+    phase1_weight: float = 1e-3  # TUT/SUT weight scale in Phase I
+    rho: float = 1e-4  # prox weight of the transmit step (noise-normalised units)
+    strategy: str = "dual"  # transmit step: "dual" (spec §3.3) or "pgd" (primal-dual gradient)
+    inner_iter: int = 150  # transmit-step iterations (dual: BB steps; pgd: gradient steps)
+    n_newton: int = 8  # Newton steps on the power multiplier per dual iteration
+    gap_tol: float = 1e-5  # relative duality gap that ends a dual transmit step
+    power_iter: int = 20  # power iterations for the sensing-beam initialisation
+
+    def __post_init__(self):
+        for name in ("max_iter", "phase1_iter", "inner_iter", "n_newton", "power_iter"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}: expected a positive integer, got {v!r}")
+        for name in ("rel_tol", "phase1_weight", "gap_tol"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: expected > 0, got {getattr(self, name)!r}")
+        if not self.rho > 0:
+            raise ValueError(f"rho: expected > 0 (the prox term removes the degeneracy of "
+                             f"spec §3.3), got {self.rho!r}")
+        if self.strategy not in ("dual", "pgd"):
+            raise ValueError(f"strategy: expected 'dual' or 'pgd', got {self.strategy!r}")
+
+
+class CellSolution(NamedTuple):
+    F: jax.Array  # [Nt, K+T] c  beamformers
+    q: jax.Array  # [] r         satellite amplitude sqrt(p_sat)
+    p_sat: jax.Array  # [] r     q^2
+    status: jax.Array  # [] int8 0 ok, 1 iteration cap, 2 QoS infeasible, 3 numerical failure
+    iterations: jax.Array  # [] int32 Phase II iterations
+    phase1_iterations: jax.Array  # [] int32
+    sum_rate: jax.Array  # [] r  cell sum rate (26) at (F, p_sat)
+    rate_history: jax.Array  # [max_iter+1] r sum rate before/after each Phase II iteration
+    #                          (entries past ``iterations`` repeat the final value)
+    lam: jax.Array  # [1+T] r   last normalised QoS multipliers (SUT, targets)
+
+
+def principal_right_vector(G, n_iter: int):
+    """Principal right-singular vector of G [Nr, Nt] by power iteration on G^H G.  [Nt]."""
+    v = jnp.conj(G).sum(axis=0)  # G^H 1: deterministic start (exact for rank-1 G)
+    v = v + jnp.finfo(v.real.dtype).eps * jnp.ones_like(v)
+
+    def body(v, _):
+        v = jnp.conj(G).T @ (G @ v)
+        return v / jnp.maximum(jnp.linalg.norm(v), jnp.finfo(v.real.dtype).tiny), None
+
+    v, _ = jax.lax.scan(body, v / jnp.maximum(jnp.linalg.norm(v), jnp.finfo(v.real.dtype).tiny),
+                        None, length=n_iter)
+    return v
+
+
+def initial_beams(prob: CellProblem, n_power_iter: int = 20):
+    """Spec §3.4 start: MRT for TUTs, principal right-singular vectors of G^tar_{i,A(i)} for
+    sensing beams, unit columns scaled to equal power with ||F||_F^2 = P_BS.  [Nt, K+T]."""
+    tv = target_view(prob)
+    T = tv.G_t.shape[0]
+    K = prob.h_tut.shape[0]
+    mrt = jnp.conj(prob.h_tut).T  # [Nt, K]
+    G_own = tv.G_t[jnp.arange(T), jnp.arange(T)]  # [T, Nr, Nt]
+    sens = jax.vmap(lambda G: principal_right_vector(G, n_power_iter))(G_own).T  # [Nt, T]
+    F = jnp.concatenate([mrt, sens.astype(mrt.dtype)], axis=1)
+    nrm = jnp.linalg.norm(F, axis=0)
+    F = F / jnp.maximum(nrm, jnp.finfo(nrm.dtype).tiny)
+    return F * jnp.sqrt(prob.p_bs / (K + T)).astype(F.dtype)
+
+
+def _finite(*xs):
+    ok = jnp.asarray(True)
+    for x in xs:
+        ok = ok & jnp.all(jnp.isfinite(x))
+    return ok
+
+
+def _feas_tol(prob):
+    return 1e-6 if prob.p_bs.dtype == jnp.float64 else 1e-4
+
+
+class _P1State(NamedTuple):
+    F: jax.Array
+    q: jax.Array
+    viol: jax.Array
+
+
+class _P2State(NamedTuple):
+    F: jax.Array
+    q: jax.Array
+    y: jax.Array
+    rate: jax.Array
+    hist: jax.Array
+    k: jax.Array
+    conv: jax.Array
+
+
+def solve_cell(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None, q0=None,
+               mode: str = "p1") -> CellSolution:
+    """QoS-WMMSE for ONE cell (spec §3.4).  ``mode="p1"``: q free in [0, sqrt(P_LEO)]
+    (eq. (26)); ``mode="p3"``: q fixed to ``q0`` (amplitude sqrt(p-bar), eq. (45)).
+
+    Args:
+      prob: the cell, noise-normalised units recommended (``problem.normalise_noise``).
+      cfg: static settings.  F0 [Nt, K+T]: start beams (default ``initial_beams``).
+      q0: start (P1, default sqrt(P_LEO)/2) or fixed (P3, required) satellite amplitude.
+    """
+    if mode not in ("p1", "p3"):
+        raise ValueError(f"mode: expected 'p1' or 'p3', got {mode!r}")
+    fix_q = mode == "p3"
+    if fix_q and q0 is None:
+        raise ValueError("mode='p3' needs q0 (the fixed satellite amplitude sqrt(p-bar))")
+    rdt = prob.p_bs.dtype
+    T = prob.G_tar.shape[0]
+    F = initial_beams(prob, cfg.power_iter) if F0 is None else jnp.asarray(F0, prob.h_tut.dtype)
+    q = (0.5 * jnp.sqrt(prob.p_leo) if q0 is None else jnp.asarray(q0, rdt)).astype(rdt)
+    tol = _feas_tol(prob)
+
+    def violation(F, q):
+        rx = mmse_receivers(prob, F, q * q)
+        return jnp.max(qos_violation(prob, mse_coeffs(prob, rx), F, q), initial=-1.0)
+
+    # ---------------------------------------------------------------- Phase I
+    def p1_step(s: _P1State) -> _P1State:
+        rx = mmse_receivers(prob, s.F, s.q * s.q)
+        wts = mmse_weights(prob, s.F, s.q * s.q)
+        wts = Weights(cfg.phase1_weight * wts.mu_tut, cfg.phase1_weight * wts.mu_sut)
+        co = mse_coeffs(prob, rx)
+        y = jnp.ones((1 + T,), rdt)
+        Fn, qn, _ = lagrangian_minimizer(prob, co, wts, y, s.F, s.q, cfg.rho, 0.0, fix_q=fix_q,
+                                         n_newton=cfg.n_newton)
+        Fn = scale_to_power(Fn, prob.p_bs)
+        ok = _finite(Fn, qn)
+        Fn, qn = jnp.where(ok, Fn, s.F), jnp.where(ok, qn, s.q)
+        return _P1State(Fn, qn, violation(Fn, qn))
+
+    F = scale_to_power(F, prob.p_bs)
+    q = q if fix_q else jnp.clip(q, 0.0, jnp.sqrt(prob.p_leo))
+    r1 = masked_scan(p1_step, lambda s: s.viol <= 0.0, _P1State(F, q, violation(F, q)),
+                     cfg.phase1_iter)
+    F, q = r1.state.F, r1.state.q
+    feasible = r1.state.viol <= tol
+
+    # ---------------------------------------------------------------- Phase II
+    rate0 = metrics.sum_rate(prob, F, q * q)
+    hist0 = jnp.full((cfg.max_iter + 1,), rate0, rdt)
+
+    def p2_step(s: _P2State) -> _P2State:
+        p = s.q * s.q
+        rx = mmse_receivers(prob, s.F, p)
+        wts = mmse_weights(prob, s.F, p)
+        co = mse_coeffs(prob, rx)
+        if cfg.strategy == "dual":
+            res = transmit_dual(prob, co, wts, s.F, s.q, rho=cfg.rho, y0=s.y, fix_q=fix_q,
+                                n_iter=cfg.inner_iter, n_newton=cfg.n_newton,
+                                gap_tol=cfg.gap_tol)
+        else:
+            res = transmit_pgd(prob, co, wts, s.F, s.q, rho=cfg.rho, y0=s.y, fix_q=fix_q,
+                               n_iter=cfg.inner_iter)
+        ok = _finite(res.F, res.q) & res.feasible
+        Fn, qn = jnp.where(ok, res.F, s.F), jnp.where(ok, res.q, s.q)
+        rate = metrics.sum_rate(prob, Fn, qn * qn)
+        rate = jnp.where(jnp.isfinite(rate), rate, s.rate)
+        conv = jnp.abs(rate - s.rate) <= cfg.rel_tol * jnp.maximum(jnp.abs(s.rate), 1.0)
+        y = jnp.where(jnp.all(jnp.isfinite(res.lam)), res.lam, s.y)
+        return _P2State(Fn, qn, y, rate, s.hist.at[s.k + 1].set(rate), s.k + 1, conv)
+
+    s0 = _P2State(F, q, jnp.ones((1 + T,), rdt), rate0, hist0, jnp.zeros((), jnp.int32),
+                  jnp.logical_not(feasible))  # infeasible cells skip Phase II
+    r2 = masked_scan(p2_step, lambda s: s.conv, s0, cfg.max_iter)
+    s = r2.state
+    idx = jnp.arange(cfg.max_iter + 1)
+    hist = jnp.where(idx <= s.k, s.hist, s.rate)
+
+    finite = _finite(s.F, s.q, s.rate)
+    status = jnp.where(~finite, STATUS_NUMERICAL,
+                       jnp.where(~feasible, STATUS_INFEASIBLE,
+                                 jnp.where(s.conv, STATUS_OK, STATUS_CAP))).astype(jnp.int8)
+    Fo = jnp.where(jnp.isfinite(s.F), s.F, 0.0)
+    qo = jnp.where(jnp.isfinite(s.q), s.q, 0.0)
+    rate = jnp.where(finite, s.rate, 0.0)
+    hist = jnp.where(jnp.isfinite(hist), hist, 0.0)
+    return CellSolution(F=Fo, q=qo, p_sat=qo * qo, status=status, iterations=s.k,
+                        phase1_iterations=r1.iterations, sum_rate=rate, rate_history=hist,
+                        lam=jnp.where(jnp.isfinite(s.y), s.y, 0.0))
+
+
+@partial(jax.jit, static_argnames=("cfg", "mode"))
+def solve_cells(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None, q0=None,
+                mode: str = "p1") -> CellSolution:
+    """``solve_cell`` vmapped over a flat leading batch axis of cells (jitted).
+
+    ``prob`` fields carry a leading axis [N]; ``F0`` [N, Nt, K+T] and ``q0`` [N] optional
+    (``q0`` required for ``mode="p3"``).  Use ``problem.batch_cells`` to flatten [B, M].
+    """
+    in_axes = (0, 0 if F0 is not None else None, 0 if q0 is not None else None)
+    return jax.vmap(lambda p, f, q: solve_cell(p, cfg, f, q, mode), in_axes=in_axes)(prob, F0, q0)
