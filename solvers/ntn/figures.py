@@ -1,0 +1,312 @@
+"""``satisac reproduce ntn-table3, ntn-fig6 ... ntn-fig11`` (NTN paper §VII, spec §5).
+
+Each entry of ``FIGURES`` writes ``<name>.csv`` and ``<name>.png`` laid out like the paper's
+table/figure and returns a printable table.  Simulation-based items (Table III, Figs. 10-11)
+go through the resumable runner store under ``out_dir/<name>_run*`` (re-running resumes).
+``--quick`` uses 1-degree cells (150 cells) and 2 frames per point; the full run uses the
+default 0.5-degree grid (600 cells) and 10 frames per point; ``--drops`` overrides the
+number of frames per point (an episode of consecutive frames).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from solvers.configio import replace, to_dict
+from solvers.reproduce import Figure
+
+QUICK = dict(cell_deg=1.0)
+
+
+def _cfg(quick: bool, **kw):
+    from solvers.ntn.config import NtnConfig
+    return replace(NtnConfig(), {**(QUICK if quick else {}), **kw})
+
+
+def _frames(quick: bool, drops):
+    return int(drops) if drops else (2 if quick else 10)
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    with open(path, "w") as fh:
+        fh.write(",".join(header) + "\n")
+        for r in rows:
+            fh.write(",".join("" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)) for v in r) + "\n")
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _simulate(run_dir: Path, cfg, sweep, methods, n_frames, seed, jcfg=None):
+    from solvers.ntn.allocate import JmraConfig
+    from solvers.ntn.simulate import make_work
+    from solvers.runner.montecarlo import run_sweep
+    from solvers.runner.store import load_results, to_numpy
+    jcfg = jcfg or JmraConfig()
+    run_sweep(run_dir, cfg, make_work(jcfg, n_frames, methods), n_drops=1, seed=seed, sweep=sweep,
+              methods=methods, chunk_size=1, extra=dict(frames=n_frames, solver=to_dict(jcfg)))
+    return to_numpy(load_results(run_dir))
+
+
+def _agg(cols, sel, key):
+    v = cols[key][sel]
+    return float(np.nanmean(v)) if v.size else float("nan")
+
+
+# ---------------------------------------------------------------- Table III
+def table3(out_dir: Path, quick: bool, seed: int, drops) -> str:
+    methods = ("dmrab", "jmra-nohop", "jmra")
+    cfg = _cfg(quick, sensing_mode="perfect")
+    tfs, thos = (10.0, 30.0), (0.02, 0.05)
+    cols = _simulate(out_dir / "ntn-table3_run", cfg, {"t_ho_s": list(thos), "t_frame_s": list(tfs)}, methods,
+                     _frames(quick, drops), seed)
+    rows, text = [], ["T_HO[ms] method      " + "  ".join(f"thr[kb/s] Tf={t:g}s Jain  HO/s" for t in tfs)]
+    for tho in thos:
+        for m in methods:
+            line, row = f"{tho * 1e3:>7.0f}  {m:<11}", [tho, m]
+            for tf in tfs:
+                s = (cols["t_ho_s"] == tho) & (cols["t_frame_s"] == tf) & (cols["method"] == m)
+                inf = bool(np.any(cols["infeasible"][s]))
+                vals = [None, None, None] if inf else [_agg(cols, s, k) for k in ("throughput_kbps", "jain", "handovers_per_s")]
+                row += [tf] + vals + [inf]
+                line += "   –  (infeasible)          " if inf else f"  {vals[0]:9.3f} {'':>6} {vals[1]:.3f} {vals[2]:6.2f}"
+            rows.append(row)
+            text.append(line)
+    hdr = ["t_ho_s", "method"]
+    for _ in tfs:
+        hdr += ["t_frame_s", "throughput_kbps", "jain", "handovers_per_s", "infeasible"]
+    _write_csv(out_dir / "ntn-table3.csv", hdr, rows)
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(10, 2.8))
+    ax.axis("off")
+    cell = [[f"{r[0] * 1e3:.0f}", r[1]] + sum((["–", "–", "–"] if r[2 + 5 * i + 4] else
+                                              [f"{r[3 + 5 * i]:.2f}", f"{r[4 + 5 * i]:.3f}", f"{r[5 + 5 * i]:.2f}"]
+                                              for i in range(len(tfs))), []) for r in rows]
+    collab = ["T_HO [ms]", "method"] + sum(([f"thr [kbit/s] Tf={t:g}s", f"Jain Tf={t:g}s", f"HO/s Tf={t:g}s"]
+                                           for t in tfs), [])
+    ax.table(cellText=cell, colLabels=collab, loc="center").auto_set_font_size(True)
+    ax.set_title("Table III: per-user throughput, Jain's index, handovers/s (perfect CSI)")
+    fig.savefig(out_dir / "ntn-table3.png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return "\n".join(text)
+
+
+# ---------------------------------------------------------------- Figs. 6-7 (Algorithm 1)
+def _instances(quick: bool, seed: int, drops):
+    from solvers.ntn.world import allocation_instance, world_frames
+    cfg = _cfg(quick, sensing_mode="perfect")
+    n = int(drops) if drops else (4 if quick else 20)
+    fr = world_frames(cfg, seed, n)
+    return allocation_instance(fr, cfg), fr
+
+
+def fig6(out_dir: Path, quick: bool, seed: int, drops) -> str:
+    from solvers.ntn.allocate import JmraConfig, solve_allocation
+    inst, _ = _instances(quick, seed, drops)
+    rhos = (1.5, 2.0, 5.0)
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    rows, text = [], ["rho  mean_iter  max_iter  converged"]
+    for rho in rhos:
+        sol = solve_allocation(inst, "jmra", JmraConfig(rho=rho, max_outer=200))
+        it = np.sort(sol["iterations"])
+        ax.step(it, np.arange(1, it.size + 1) / it.size, where="post", label=f"ρ = {rho:g}")
+        rows += [[rho, int(i), bool(s == 0)] for i, s in zip(sol["iterations"], sol["status"])]
+        text.append(f"{rho:<4g} {it.mean():9.2f} {it.max():9d}  {int((sol['status'] == 0).sum())}/{it.size}")
+    _write_csv(out_dir / "ntn-fig6.csv", ["rho", "iterations", "converged"], rows)
+    ax.set_xlabel("iterations of Algorithm 1 to convergence")
+    ax.set_ylabel("CDF")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.savefig(out_dir / "ntn-fig6.png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return "\n".join(text)
+
+
+def fig7(out_dir: Path, quick: bool, seed: int, drops) -> str:
+    from solvers.ntn.allocate import JmraConfig, solve_allocation
+    inst, _ = _instances(quick, seed, drops)
+    B = inst["rate"].shape[0]
+    caps = (1, 3, 10, 40) if quick else (1, 2, 3, 5, 10, 20, 40, 100)
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    rows, text = [], ["rho  I_max  time_per_frame_s  violating_cells"]
+    for rho in (2.0, 5.0):
+        ts, vs = [], []
+        for cap in caps:
+            jc = JmraConfig(rho=rho, max_outer=cap)
+            solve_allocation({k: v[:1] for k, v in inst.items()}, "jmra", jc)  # compile
+            t = time.perf_counter()
+            sol = solve_allocation(inst, "jmra", jc)
+            dt = (time.perf_counter() - t) / B
+            ts.append(dt)
+            vs.append(float(sol["multi_served_before_rounding"].mean()))
+            rows.append([rho, cap, dt, vs[-1]])
+            text.append(f"{rho:<4g} {cap:5d}  {dt:16.3f}  {vs[-1]:15.2f}")
+        a1.plot(caps, ts, "o-", label=f"ρ = {rho:g}")
+        a2.plot(caps, vs, "o-", label=f"ρ = {rho:g}")
+    _write_csv(out_dir / "ntn-fig7.csv", ["rho", "i_max", "time_per_frame_s", "violating_cells"], rows)
+    a1.set_xlabel("I_max")
+    a1.set_ylabel("execution time per frame [s] (this CPU)")
+    a2.set_xlabel("I_max")
+    a2.set_ylabel("cells violating (30)")
+    for a in (a1, a2):
+        a.legend()
+        a.grid(alpha=0.3)
+    fig.savefig(out_dir / "ntn-fig7.png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return "\n".join(text)
+
+
+# ---------------------------------------------------------------- Figs. 8-9 (sensing)
+def fig8(out_dir: Path, quick: bool, seed: int, drops) -> str:
+    import jax
+    import jax.numpy as jnp
+
+    from jaxcore.ntn import sensing
+    from solvers.ntn.simulate import nmse
+    _, fr = _instances(quick, seed, drops or 2)
+    m = fr["sensed"]
+    snr, cs, A = fr["snr"][m], fr["snr_clear"][m], fr["atten"][m]
+    rain = A > 1.0 + 1e-9
+    Ls = [2 ** e for e in range(4, 21, 2)]
+    rows, text = [], ["L        NMSE(snr) rain  no-rain   NMSE(A~) rain  no-rain"]
+    key = jax.random.PRNGKey(seed)
+    with jax.enable_x64(True):
+        for L in Ls:
+            g = np.asarray(sensing.sample_snr_estimate(jax.random.fold_in(key, L), jnp.asarray(snr), L))
+            a_t = np.asarray(sensing.corrected_attenuation(jnp.asarray(cs), jnp.asarray(g), L))
+            r = [nmse(g, snr, rain), nmse(g, snr, ~rain), nmse(a_t, A, rain), nmse(a_t, A, ~rain)]
+            rows.append([L] + r)
+            text.append(f"{L:<8d} {r[0]:10.3e} {r[1]:10.3e}   {r[2]:10.3e} {r[3]:10.3e}")
+    _write_csv(out_dir / "ntn-fig8.csv", ["pilot_len", "nmse_snr_rain", "nmse_snr_norain", "nmse_att_rain",
+                                          "nmse_att_norain"], rows)
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    arr = np.array([r[1:] for r in rows])
+    for i, lab in enumerate(["γ̂ rain", "γ̂ no rain", "Ã rain", "Ã no rain"]):
+        ax.loglog(Ls, arr[:, i], "o-" if i < 2 else "s--", label=lab, base=2)
+    ax.set_xlabel("pilot length L")
+    ax.set_ylabel("NMSE (39)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.savefig(out_dir / "ntn-fig8.png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return "\n".join(text)
+
+
+def fig9(out_dir: Path, quick: bool, seed: int, drops) -> str:
+    import jax
+    import jax.numpy as jnp
+
+    from jaxcore.ntn import sensing
+    n = int(drops) if drops else (4000 if quick else 20000)
+    snr_db = np.arange(-10.0, 21.0, 2.5)
+    L = 64
+    rows, text = [], ["SNR[dB]  NMSE(MLE)  CRB/g^2   CRB"]
+    with jax.enable_x64(True):
+        for i, sdb in enumerate(snr_db):
+            g = 10 ** (sdb / 10)
+            est = np.asarray(sensing.sample_snr_estimate(jax.random.PRNGKey(seed * 1000 + i), jnp.full(n, g), L))
+            nm = float(np.mean((est - g) ** 2) / g ** 2)
+            crb = float(sensing.crb_snr(g, L))
+            rows.append([sdb, nm, crb / g ** 2, crb])
+            text.append(f"{sdb:7.1f}  {nm:9.3e}  {crb / g ** 2:8.3e}  {crb:8.3e}")
+    _write_csv(out_dir / "ntn-fig9.csv", ["snr_db", "nmse_mle", "crb_normalised", "crb"], rows)
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    arr = np.array(rows)
+    ax.semilogy(arr[:, 0], arr[:, 1], "o-", label=f"MLE (18), L={L}")
+    ax.semilogy(arr[:, 0], arr[:, 2], "--", label="CRB / γ²")
+    ax.semilogy(arr[:, 0], arr[:, 3], ":", label="CRB (19)")
+    ax.set_xlabel("SNR [dB]")
+    ax.set_ylabel("NMSE")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.savefig(out_dir / "ntn-fig9.png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return "\n".join(text)
+
+
+# ---------------------------------------------------------------- Figs. 10-11 (frame loop)
+def _two_panel(out_png: Path, xs, series, xlabel, logx=False):
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for lab, (thr, jain) in series.items():
+        a1.plot(xs, thr, "o-", label=lab)
+        a2.plot(xs, jain, "o-", label=lab)
+    for a, yl in ((a1, "per-user throughput [kbit/s]"), (a2, "Jain's index (38)")):
+        if logx:
+            a.set_xscale("log", base=2)
+        a.set_xlabel(xlabel)
+        a.set_ylabel(yl)
+        a.legend()
+        a.grid(alpha=0.3)
+    fig.savefig(out_png, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def fig10(out_dir: Path, quick: bool, seed: int, drops) -> str:
+    methods = ("dmrab", "jmra")
+    Ls = [2 ** e for e in ((4, 10, 14, 16, 20) if quick else range(4, 21, 2))]
+    n = _frames(quick, drops)
+    cols = _simulate(out_dir / "ntn-fig10_run", _cfg(quick, sensing_mode="pilots", t_ho_s=0.05),
+                     {"pilot_len": Ls}, methods, n, seed)
+    ref = _simulate(out_dir / "ntn-fig10_run_nosensing", _cfg(quick, sensing_mode="none", t_ho_s=0.05),
+                    None, methods, n, seed)
+    rows, series, text = [], {}, ["method  L        thr[kbit/s]  Jain   N_sens"]
+    for m in methods:
+        thr, jn = [], []
+        for L in Ls:
+            s = (cols["pilot_len"] == L) & (cols["method"] == m)
+            thr.append(_agg(cols, s, "throughput_kbps"))
+            jn.append(_agg(cols, s, "jain"))
+            ns = int(np.max(cols["n_sens"][s]))
+            rows.append([m, L, thr[-1], jn[-1], ns])
+            text.append(f"{m:<7} {L:<8d} {thr[-1]:11.3f}  {jn[-1]:.3f}  {ns}")
+        series[m] = (thr, jn)
+        s = ref["method"] == m
+        t0, j0 = _agg(ref, s, "throughput_kbps"), _agg(ref, s, "jain")
+        series[f"{m} (no sensing)"] = ([t0] * len(Ls), [j0] * len(Ls))
+        rows.append([f"{m}-nosensing", 0, t0, j0, 0])
+        text.append(f"{m:<7} none     {t0:11.3f}  {j0:.3f}  0")
+    _write_csv(out_dir / "ntn-fig10.csv", ["method", "pilot_len", "throughput_kbps", "jain", "n_sens"], rows)
+    _two_panel(out_dir / "ntn-fig10.png", Ls, series, "pilot length L", logx=True)
+    return "\n".join(text)
+
+
+def fig11(out_dir: Path, quick: bool, seed: int, drops) -> str:
+    methods = ("dmrab", "jmra")
+    tfs = [10.0, 30.0, 60.0] if quick else [5.0, 10.0, 20.0, 30.0, 45.0, 60.0]
+    cols = _simulate(out_dir / "ntn-fig11_run", _cfg(quick, sensing_mode="perfect", t_ho_s=0.05),
+                     {"t_frame_s": tfs}, methods, _frames(quick, drops), seed)
+    rows, series, text = [], {}, ["method  T_f[s]  thr[kbit/s]  Jain"]
+    for m in methods:
+        thr, jn = [], []
+        for tf in tfs:
+            s = (cols["t_frame_s"] == tf) & (cols["method"] == m)
+            thr.append(_agg(cols, s, "throughput_kbps"))
+            jn.append(_agg(cols, s, "jain"))
+            rows.append([m, tf, thr[-1], jn[-1]])
+            text.append(f"{m:<7} {tf:6.0f}  {thr[-1]:11.3f}  {jn[-1]:.3f}")
+        series[m] = (thr, jn)
+    _write_csv(out_dir / "ntn-fig11.csv", ["method", "t_frame_s", "throughput_kbps", "jain"], rows)
+    _two_panel(out_dir / "ntn-fig11.png", tfs, series, "frame length T_f [s]")
+    return "\n".join(text)
+
+
+FIGURES = {
+    "ntn-table3": Figure("ntn-table3", "Table III: JMRA vs JMRA w/o HOP vs DMRAB, T_HO x T_f", table3),
+    "ntn-fig6": Figure("ntn-fig6", "CDF of Algorithm-1 iterations for several rho", fig6),
+    "ntn-fig7": Figure("ntn-fig7", "execution time and violating cells vs I_max", fig7),
+    "ntn-fig8": Figure("ntn-fig8", "NMSE of SNR and attenuation estimates vs pilot length", fig8),
+    "ntn-fig9": Figure("ntn-fig9", "NMSE of the ML SNR estimator vs SNR with the CRB", fig9),
+    "ntn-fig10": Figure("ntn-fig10", "throughput and fairness vs pilot length (+ no sensing)", fig10),
+    "ntn-fig11": Figure("ntn-fig11", "throughput and fairness vs frame length", fig11),
+}
