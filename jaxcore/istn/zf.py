@@ -80,6 +80,19 @@ def zf_beams(prob: CellProblem, ridge: float = 1e-9):
     return F, 1.0 / d
 
 
+def mrt_sensing_beams(prob: CellProblem):
+    """Unit-norm conjugate (matched) beams toward each target, [Nt, T] (no nulling).
+
+    Column i is t_i^H / |t_i| with t_i the target row of :func:`zf_beams`; used as a second
+    sensing-only candidate (it maximises the own echo, leaving the other targets' echoes to
+    the MMSE receiver).
+    """
+    T = prob.G_tar.shape[0]
+    G_own = prob.G_tar[jnp.arange(T), prob.assoc]  # [T, Nr, Nt]
+    t_rows = jax.vmap(target_tx_direction)(G_own)  # [T, Nt]
+    return jnp.conj(t_rows.T) / jnp.linalg.norm(t_rows, axis=1)[None, :]
+
+
 def waterfill(floor, budget):
     """Water-filling p_k = (eta - floor_k)^+ with sum_k p_k = budget (budget >= 0).
 

@@ -186,5 +186,8 @@ def rows_to_table(rows: Any) -> pa.Table:
     rows = list(rows)
     if not rows:
         return pa.table({})
-    clean = [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()} for r in rows]
-    return pa.Table.from_pylist(clean)
+    keys: dict[str, None] = {}
+    for r in rows:  # union of the keys, in first-seen order (missing values become nulls)
+        keys.update(dict.fromkeys(r))
+    cols = {k: [(v.item() if isinstance(v, np.generic) else v) for v in (r.get(k) for r in rows)] for k in keys}
+    return pa.table(cols)

@@ -1,0 +1,361 @@
+"""``satisac reproduce istn-fig4 ... istn-fig10``: the ISTN paper's Sec. IV experiments.
+
+Each figure is a list of :class:`Experiment` runs of the resumable Monte-Carlo runner
+(``out_dir/<name>_runs/<experiment>_d<drops>_s<seed>/``, Parquet + run.json; re-running the
+same command resumes / does no work), a reduction of the rows to curve data with 95 %
+confidence intervals (``<name>.csv``), a PNG laid out like the paper's figure and a printed
+table.  Settings follow the paper (Sec. IV-A/B) and spec istn.md §5 where the paper is
+silent (the P_BS axis 20-40 dBm, the Fig. 7 receive-antenna pair, the r_sens axis of
+Fig. 8, the satellite-power axis of Fig. 7 -- all recorded below).  ``--quick`` keeps every
+curve but uses fewer drops and sweep points (minutes on a laptop CPU).
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from solvers.reproduce import Figure
+
+DEFAULT_DROPS = 200
+QUICK_DROPS = 6
+RATE_METHODS = ("proposed", "interference-free", "zf-eps", "greedy", "uniform")
+LABEL = {"proposed": "Proposed", "interference-free": "Interference-free", "zf-eps": "ZF-EPS",
+         "greedy": "Greedy", "uniform": "Uniform", "coop-uniform": "Coop-uniform",
+         "assoc-proposed": "Proposed association", "assoc-nearest": "Nearest neighbor",
+         "assoc-greedy": "Greedy association", "assoc-random": "Random association",
+         "fail-satellite-free": "Satellite-free", "fail-proposed": "Proposed",
+         "fail-random": "Random association", "fail-monostatic": "Monostatic"}
+MARK = {"proposed": "o", "interference-free": "s", "zf-eps": "^", "greedy": "v", "uniform": "d",
+        "coop-uniform": "x"}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One runner run of a figure: fixed overrides, one swept key, methods."""
+
+    key: str
+    label: str
+    overrides: dict
+    sweep_key: str
+    values: tuple
+    quick_values: tuple
+    methods: tuple
+    chunk: int = 25
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    name: str
+    title: str
+    experiments: tuple
+    reduce: Callable  # (results: dict[key -> cols], spec) -> list of CSV rows
+    plot: Callable  # (rows, spec, path) -> None
+    table_cols: tuple = ()
+    notes: dict = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- running
+def run_experiment(exp: Experiment, out_dir: Path, name: str, quick: bool, seed: int, drops: int | None,
+                   progress: bool = True) -> dict:
+    """Run (or resume) one experiment; returns its rows as numpy columns."""
+    from solvers.istn.config import IstnConfig
+    from solvers.istn.experiments import istn_work
+    from solvers.istn.pipeline import SolverConfig
+    from solvers.configio import replace, to_dict
+    from solvers.runner.montecarlo import run_sweep
+    from solvers.runner.store import load_results, to_numpy
+    import jax
+
+    n = drops if drops is not None else (QUICK_DROPS if quick else DEFAULT_DROPS)
+    values = list(exp.quick_values if quick else exp.values)
+    base = replace(IstnConfig(), exp.overrides, where=f"{name}/{exp.key}")
+    solver_cfg = SolverConfig(progress=False)
+    precision = "float64" if jax.config.read("jax_enable_x64") else "float32"
+    run_dir = out_dir / f"{name}_runs" / f"{exp.key}_d{n}_s{seed}{'_quick' if quick else ''}"
+    run_sweep(run_dir, base, istn_work(exp.methods, solver_cfg, precision), n_drops=n, seed=seed,
+              sweep={exp.sweep_key: values}, methods=exp.methods, chunk_size=min(exp.chunk, n),
+              extra={"figure": name, "experiment": exp.key, "solver": to_dict(solver_cfg), "precision": precision},
+              progress=progress, desc=f"{name} {exp.key}")
+    return to_numpy(load_results(run_dir))
+
+
+def _rate_rows(res: dict, spec: FigureSpec, values=("sum_rate", "tut_rate", "sut_rate", "min_scnr_db",
+                                                     "mean_scnr_db", "p_sat_total")) -> list[dict]:
+    from solvers.runner.stats import group_mean_ci
+    out = []
+    for exp in spec.experiments:
+        cols = res[exp.key]
+        for r in group_mean_ci(cols, (exp.sweep_key, "method"), values, proportions=("feasible",)):
+            out.append({"experiment": exp.key, "x_name": exp.sweep_key, "x": r.pop(exp.sweep_key), **r})
+    return out
+
+
+def _fail_rows(res: dict, spec: FigureSpec) -> list[dict]:
+    from solvers.runner.stats import group_mean_ci
+    out = []
+    for exp in spec.experiments:
+        for r in group_mean_ci(res[exp.key], (exp.sweep_key, "method"), (), proportions=("fail",)):
+            out.append({"experiment": exp.key, "x_name": exp.sweep_key, "x": r.pop(exp.sweep_key), **r})
+    return out
+
+
+def _normalised_rows(res: dict, spec: FigureSpec) -> list[dict]:
+    """Sum rate / interference-free sum rate (ratio of means; delta-method 95 % CI, paired)."""
+    out = []
+    for exp in spec.experiments:
+        c = res[exp.key]
+        xs = c[exp.sweep_key]
+        for x in sorted(set(xs.tolist())):
+            sel = xs == x
+            ref = {int(d): v for d, v, m in zip(c["drop"][sel], c["sum_rate"][sel], c["method"][sel])
+                   if m == "interference-free"}
+            for m in exp.methods:
+                pairs = [(v, ref[int(d)]) for d, v, mm in zip(c["drop"][sel], c["sum_rate"][sel], c["method"][sel])
+                         if mm == m and int(d) in ref]
+                if not pairs:
+                    continue
+                a, b = np.array(pairs, float).T
+                ratio = a.mean() / b.mean()
+                n = len(a)
+                se = np.std(a - ratio * b, ddof=1) / (np.sqrt(n) * b.mean()) if n > 1 else np.nan
+                out.append({"experiment": exp.key, "x_name": exp.sweep_key, "x": x, "method": m, "n": n,
+                            "normalised_sum_rate": ratio, "normalised_sum_rate_lo": ratio - 1.96 * se,
+                            "normalised_sum_rate_hi": ratio + 1.96 * se,
+                            "sum_rate": a.mean(), "interference_free_sum_rate": b.mean()})
+    return out
+
+
+# ----------------------------------------------------------------------------- plotting
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _curve(ax, rows, exp_key, method, col, style="-", label=None, marker=None):
+    r = sorted((x for x in rows if x["experiment"] == exp_key and x["method"] == method), key=lambda x: x["x"])
+    if not r:
+        return
+    x = np.array([q["x"] for q in r], float)
+    y = np.array([q[col] for q in r], float)
+    lo = np.array([q.get(f"{col}_lo", np.nan) for q in r], float)
+    hi = np.array([q.get(f"{col}_hi", np.nan) for q in r], float)
+    line, = ax.plot(x, y, style, marker=marker or MARK.get(method, "o"), label=label or LABEL.get(method, method))
+    if np.isfinite(lo).any():
+        ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
+
+
+def _plot_vs_pbs(col: str, ylabel: str, hline: float | None = None):
+    def plot(rows, spec, path):
+        plt = _plt()
+        fig, ax = plt.subplots(figsize=(6.4, 4.8))
+        styles = ["-", "--", ":"]
+        for j, exp in enumerate(spec.experiments):
+            for m in exp.methods:
+                _curve(ax, rows, exp.key, m, col, styles[j % 3], f"{LABEL.get(m, m)} ({exp.label})")
+        if hline is not None:
+            ax.axhline(hline, color="k", lw=0.8, ls="-.", label=r"SCNR$_{\min}$")
+        ax.set_xlabel(r"$P_{\mathrm{BS},m}$ (dBm)")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+        ax.set_title(spec.title, fontsize=9)
+        fig.tight_layout()
+        fig.savefig(path, dpi=130)
+        plt.close(fig)
+    return plot
+
+
+def _plot_fig6(rows, spec, path):
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, exp, tag in zip(axes, spec.experiments, "ab"):
+        for m in exp.methods:
+            _curve(ax, rows, exp.key, m, "tut_rate", "-", f"{LABEL.get(m, m)}: terrestrial")
+            _curve(ax, rows, exp.key, m, "sut_rate", "--", f"{LABEL.get(m, m)}: satellite")
+        ax.axhline(exp.overrides["r_min_sut"], color="k", lw=0.8, ls="-.", label=r"$R_{\min}^{(S)}$")
+        ax.set_xlabel(r"$P_{\mathrm{BS},m}$ (dBm)")
+        ax.set_ylabel("Sum rate (bps/Hz)")
+        ax.set_title(f"({tag}) {exp.label}", fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(spec.title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def _plot_panels(col: str, xlabel: str, ylabel: str, ylog: bool = False, hline: float | None = None):
+    def plot(rows, spec, path):
+        plt = _plt()
+        n = len(spec.experiments)
+        fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4.5), squeeze=False)
+        for ax, exp, tag in zip(axes[0], spec.experiments, "abcd"):
+            for m in exp.methods:
+                _curve(ax, rows, exp.key, m, col, "-")
+            if hline is not None:
+                ax.axhline(hline, color="k", lw=0.8, ls="-.")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            if ylog:
+                ax.set_yscale("log")
+            ax.set_title(f"({tag}) {exp.label}", fontsize=9)
+            ax.grid(True, alpha=0.3)
+            ax.legend(fontsize=7)
+        fig.suptitle(spec.title, fontsize=9)
+        fig.tight_layout()
+        fig.savefig(path, dpi=130)
+        plt.close(fig)
+    return plot
+
+
+def _plot_fig10(rows, spec, path):
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    exp = spec.experiments[0]
+    for m in exp.methods:
+        if m != "interference-free":
+            _curve(ax, rows, exp.key, m, "normalised_sum_rate")
+    ax.axhline(0.9, color="k", lw=0.8, ls="-.", label="90 % of ideal")
+    ax.set_xlabel("Number of spot beams / cells $M$")
+    ax.set_ylabel("ISTN sum rate / interference-free")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(spec.title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- figure specs
+PBS = (20.0, 25.0, 30.0, 35.0, 40.0)  # P_BS axis, dBm [assumption: spec §5 "sweep 20-40 dBm"]
+PBS_QUICK = (20.0, 30.0, 40.0)
+_RMIN = (Experiment("rmin3", "R_min=3", {"r_min_sut": 3.0, "n_cells": 1}, "p_bs_dbm", PBS, PBS_QUICK, RATE_METHODS),
+         Experiment("rmin7", "R_min=7", {"r_min_sut": 7.0, "n_cells": 1}, "p_bs_dbm", PBS, PBS_QUICK, RATE_METHODS))
+# Fig. 7: satellite transmit power axis (W) [assumption: the paper gives no values; up to P_LEO = 200 W];
+# (a)/(b) receive antennas N_RX = 4 / 16 [assumption: "values not stated", gap larger at small N_RX]
+PSAT = (25.0, 50.0, 100.0, 200.0)
+PSAT_QUICK = (50.0, 200.0)
+_ASSOC = tuple(f"assoc-{a}" for a in ("proposed", "nearest", "greedy", "random"))
+# Fig. 8: sensing radius axis (m) [assumption], cases (N_RX, N_rad) = (4,4), (32,32) [paper]
+RSENS = (10.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0)
+RSENS_QUICK = (25.0, 50.0, 100.0, 200.0)
+_FAIL = tuple(f"fail-{c}" for c in ("satellite-free", "proposed", "random", "monostatic"))
+_MULTI = RATE_METHODS + ("coop-uniform",)
+
+SPECS = {
+    "istn-fig4": FigureSpec(
+        "istn-fig4", "ISTN sum rate vs P_BS,m (SCNR_min = -10 dB, M = 1)", _RMIN, _rate_rows,
+        _plot_vs_pbs("sum_rate", "ISTN sum rate (bps/Hz)"), ("sum_rate", "feasible")),
+    "istn-fig5": FigureSpec(
+        "istn-fig5", "SCNR vs P_BS,m (SCNR_min = -10 dB, M = 1)", _RMIN, _rate_rows,
+        _plot_vs_pbs("mean_scnr_db", "SCNR of targets (dB)", hline=-10.0), ("mean_scnr_db", "min_scnr_db")),
+    "istn-fig6": FigureSpec(
+        "istn-fig6", "Terrestrial and satellite sum rates (SCNR_min = -10 dB, M = 1)",
+        tuple(Experiment(e.key, e.label, e.overrides, e.sweep_key, e.values, e.quick_values,
+                         ("proposed", "interference-free")) for e in _RMIN),
+        _rate_rows, _plot_fig6, ("tut_rate", "sut_rate")),
+    "istn-fig7": FigureSpec(
+        "istn-fig7", "ISTN sum rate with different association methods (SCNR_min = -10 dB)",
+        (Experiment("nrx4", "N_RX=4", {"n_rx": 4, "n_cells": 1, "r_min_sut": 3.0}, "p_leo_w", PSAT, PSAT_QUICK, _ASSOC),
+         Experiment("nrx16", "N_RX=16", {"n_rx": 16, "n_cells": 1, "r_min_sut": 3.0}, "p_leo_w", PSAT, PSAT_QUICK,
+                    _ASSOC)),
+        _rate_rows, _plot_panels("sum_rate", "Satellite transmit power (W)", "ISTN sum rate (bps/Hz)"),
+        ("sum_rate", "feasible")),
+    "istn-fig8": FigureSpec(
+        "istn-fig8", "Sensing failure probability vs sensing radius",
+        (Experiment("nrx4_nrad4", "(N_RX, N_rad) = (4, 4)", {"n_rx": 4, "n_radar": 4, "n_cells": 1}, "r_sens_m",
+                    RSENS, RSENS_QUICK, _FAIL, chunk=50),
+         Experiment("nrx32_nrad32", "(N_RX, N_rad) = (32, 32)", {"n_rx": 32, "n_radar": 32, "n_cells": 1}, "r_sens_m",
+                    RSENS, RSENS_QUICK, _FAIL, chunk=50)),
+        _fail_rows, _plot_panels("fail", r"Sensing radius $r_{\mathrm{sens}}$ (m)", "Sensing failure probability"),
+        ("fail",)),
+    "istn-fig9": FigureSpec(
+        "istn-fig9", "ISTN sum rate, multicell: M = 4, SCNR_min = -10 dB, R_min = 5 bps/Hz",
+        (Experiment("m4", "M=4", {"n_cells": 4, "r_min_sut": 5.0}, "p_bs_dbm", PBS, PBS_QUICK, _MULTI, chunk=10),),
+        _rate_rows, _plot_vs_pbs("sum_rate", "ISTN sum rate (bps/Hz)"), ("sum_rate", "feasible")),
+    "istn-fig10": FigureSpec(
+        "istn-fig10", "Normalised ISTN sum rate vs M: SCNR_min = -10 dB, P_BS = 35 dBm, R_min = 5 bps/Hz",
+        (Experiment("m1to5", "P_BS=35 dBm", {"p_bs_dbm": 35.0, "r_min_sut": 5.0}, "n_cells", (1, 2, 3, 4, 5),
+                    (1, 3, 5), _MULTI, chunk=10),),
+        _normalised_rows, _plot_fig10, ("normalised_sum_rate",)),
+}
+
+
+def radius_at(rows: list[dict], exp_key: str, method: str, level: float = 0.3) -> float:
+    """Sensing radius where the failure probability first reaches ``level`` (linear interpolation; NaN if never)."""
+    r = sorted((x for x in rows if x["experiment"] == exp_key and x["method"] == method), key=lambda x: x["x"])
+    xs = np.array([q["x"] for q in r], float)
+    ps = np.array([q["fail"] for q in r], float)
+    for i in range(len(xs)):
+        if ps[i] >= level:
+            if i == 0:
+                return float(xs[0])
+            return float(xs[i - 1] + (level - ps[i - 1]) * (xs[i] - xs[i - 1]) / (ps[i] - ps[i - 1]))
+    return float("nan")
+
+
+def _write_csv(rows: list[dict], path: Path) -> None:
+    keys: dict[str, None] = {}
+    for r in rows:
+        keys.update(dict.fromkeys(r))
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(keys))
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    tmp.replace(path)
+
+
+def _table(rows: list[dict], cols: tuple) -> str:
+    head = ["experiment", "x", "method", "n"] + [c for c in cols]
+    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    for r in rows:
+        cells = [str(r["experiment"]), f"{r['x']:g}", str(r["method"]), str(r.get("n", ""))]
+        for c in cols:
+            v = r.get(c, float("nan"))
+            lo, hi = r.get(f"{c}_lo"), r.get(f"{c}_hi")
+            cells.append(f"{v:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if lo is not None and np.isfinite(lo) else ""))
+        lines.append(" | ".join(cells))
+    return "\n".join(lines)
+
+
+def run_figure(name: str, out_dir, quick: bool = False, seed: int = 0, drops: int | None = None,
+               progress: bool = True) -> str:
+    """Run one figure's experiments (resumable), write ``<name>.csv`` / ``<name>.png``, return the table."""
+    from solvers.configio import ConfigError
+    if drops is not None and drops < 2:
+        raise ConfigError(f"--drops: expected an integer >= 2 (confidence intervals), got {drops}")
+    spec = SPECS[name]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    res = {e.key: run_experiment(e, out, name, quick, seed, drops, progress) for e in spec.experiments}
+    rows = spec.reduce(res, spec)
+    _write_csv(rows, out / f"{name}.csv")
+    spec.plot(rows, spec, out / f"{name}.png")
+    text = f"{spec.title}\n" + _table(rows, spec.table_cols)
+    if name == "istn-fig8":
+        lines = ["", "radius at failure probability 0.3 (m), reduction vs satellite-free (radius / area):"]
+        for e in spec.experiments:
+            r0 = radius_at(rows, e.key, "fail-satellite-free")
+            for m in e.methods:
+                r = radius_at(rows, e.key, m)
+                red = (1 - r / r0) if np.isfinite(r) and np.isfinite(r0) and r0 > 0 else float("nan")
+                lines.append(f"{e.key} {m}: r = {r:.1f} m, radius -{100 * red:.0f} %, area -{100 * (1 - (1 - red) ** 2):.0f} %")
+        text += "\n".join(lines)
+    return text
+
+
+def _make(name: str) -> Figure:
+    def run(out_dir, quick=False, seed=0, drops=None):
+        return run_figure(name, out_dir, quick, seed, drops)
+    return Figure(name, SPECS[name].title, run)
+
+
+FIGURES: dict[str, Figure] = {name: _make(name) for name in SPECS}

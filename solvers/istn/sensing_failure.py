@@ -1,0 +1,142 @@
+"""Sensing-failure probability, ISTN paper Fig. 8 (spec istn.md §1.5).
+
+"The probability that the SCNR constraint cannot be satisfied even if the full TBS transmit
+power is dedicated for sensing."  Per drop (and cell) we ask whether *some* sensing-only
+beamformer F = [f_1..f_T] with ||F||_F^2 <= P_BS gives SCNR_i >= SCNR_min for every target
+at its MMSE radar receiver (eq. (18), spec §1.6-3).  That question is non-convex; a drop
+counts as *sensed* when a constructive certificate is found, else as a failure:
+
+1. zero-forcing directions toward the targets (each beam nulls the other targets'
+   transmit directions) with the least powers from the Yates fixed point
+   (:func:`jaxcore.istn.zf.min_sensing_power`), feasible if sum(s) <= P_BS;
+2. the same with matched (conjugate) beams;
+3. when helper B's QoS-WMMSE core is importable: its Phase-I feasibility routine with the
+   TUT beams switched off (``jaxcore.istn.qos_wmmse.sensing_feasible``), if it provides one.
+
+Each certificate is a concrete F checked with :func:`jaxcore.istn.metrics.scnr_mmse`, so
+the estimate is an upper bound on the true failure probability that gets tighter with
+better certificates; every case uses the same certificates, so the comparison is fair.
+
+Cases (curves of Fig. 8):
+``satellite-free``  multistatic, Algorithm-1 association, no satellite signal (p = 0);
+``proposed``        multistatic, Algorithm-1 association, satellite at P_LEO / M;
+``random``          multistatic, random one-to-one association, satellite at P_LEO / M;
+``monostatic``      one receiver at the TBS with R*Nr elements (jaxcore.istn.monostatic),
+                    satellite at P_LEO / M.
+The satellite transmits its full per-beam share P_LEO / M while the TBS senses [assumption:
+the paper does not give the satellite power of Fig. 8; the interference-unaware default of
+spec §1.5].  Random association draws from (seed, global drop, cell), independent of chunking.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxcore.istn import zf
+from jaxcore.istn.metrics import scnr_mmse
+from jaxcore.istn.problem import CellProblem, batch_cells
+
+FAILURE_CASES = ("satellite-free", "proposed", "random", "monostatic")
+
+
+def random_assoc(seed: int, drop_ids, n_cells: int, T: int, R: int) -> np.ndarray:
+    """Random one-to-one association per (global drop, cell): key fold_in(fold_in(PRNGKey(seed+1), i), m).
+
+    Unlike ``solvers.istn.association.associate(..., 'random')`` (keys by position in the
+    batch), this depends on the global drop index only, so it is chunk-independent.
+    """
+    from solvers.istn.association import random_cell
+
+    base = jax.random.PRNGKey(int(seed) + 1)
+    ids = jnp.asarray(np.asarray(drop_ids, np.int64))
+    keys = jax.vmap(lambda i: jax.vmap(lambda m: jax.random.fold_in(jax.random.fold_in(base, i), m))(
+        jnp.arange(n_cells)))(ids)
+    return np.asarray(jax.vmap(jax.vmap(lambda k: random_cell(k, T, R)))(keys), np.int32)
+
+
+def _sensing_only(prob: CellProblem) -> CellProblem:
+    """The same cell with no TUT streams (all of P_BS on sensing)."""
+    Nt = prob.h_tut.shape[-1]
+    return prob._replace(h_tut=jnp.zeros((0, Nt), prob.h_tut.dtype), g_tut=jnp.zeros((0,), prob.g_tut.dtype))
+
+
+def _certificate(prob: CellProblem, F_dir, p_sat, n_iter):
+    """(feasible, F) for fixed unit beam directions F_dir [Nt, T] and least powers."""
+    gam = 1.0 / prob.e_rad - 1.0
+    C, a_hat, gg = zf.sensing_cov(prob, F_dir)
+    s, _ = zf.min_sensing_power(C, a_hat, gg, jnp.zeros((0,), prob.p_bs.dtype), p_sat, prob.noise_rad, gam,
+                                10.0 * prob.p_bs, n_iter)
+    s = s * (1.0 + 1e-3)
+    F = F_dir * jnp.sqrt(s).astype(F_dir.dtype)[None, :]
+    ok = (s.sum() <= prob.p_bs) & jnp.all(scnr_mmse(prob, F, p_sat) >= gam * (1.0 - 1e-3))
+    return ok
+
+
+@partial(jax.jit, static_argnames=("n_iter",))
+def sensing_feasible_cells(prob: CellProblem, p_sat, n_iter: int = 100):
+    """Per-cell sensing feasibility with all of P_BS on sensing.  prob [C, ...], p_sat [C] -> bool [C]."""
+    def one(pr, p):
+        pr = _sensing_only(pr)
+        zf_dir, _ = zf.zf_beams(pr)
+        ok_zf = _certificate(pr, zf_dir, p, n_iter)
+        ok_mrt = _certificate(pr, zf.mrt_sensing_beams(pr), p, n_iter)
+        return ok_zf | ok_mrt
+    return jax.vmap(one)(prob, p_sat)
+
+
+def _phase1_feasible(prob_flat: CellProblem, p_sat):
+    """Helper B's Phase-I certificate when the QoS-WMMSE core offers one, else None."""
+    try:
+        from jaxcore.istn import qos_wmmse
+    except ImportError:
+        return None
+    fn = getattr(qos_wmmse, "sensing_feasible", None)
+    if fn is None:
+        return None
+    return np.asarray(fn(jax.vmap(_sensing_only)(prob_flat), p_sat), bool)
+
+
+def failure_flags(arrays: dict, case: str, drop_ids, seed: int) -> np.ndarray:
+    """Sensing failure (True) per drop for one case of Fig. 8; [B] bool (any cell failing).
+
+    ``arrays`` is the multistatic instance of the drops ``drop_ids`` (and, for
+    ``monostatic``, already carries the monostatic sensing fields, see
+    :func:`monostatic_arrays`).
+    """
+    from solvers.istn.association import associate
+    from solvers.istn.baselines import cell_problems
+
+    if case not in FAILURE_CASES:
+        raise ValueError(f"case: expected one of {FAILURE_CASES}, got {case!r}")
+    B, M, T, R = np.asarray(arrays["G_tar"]).shape[:4]
+    if case == "monostatic":
+        assoc = np.zeros((B, M, T), np.int32)
+    elif case == "random":
+        assoc = random_assoc(seed, drop_ids, M, T, R)
+    else:
+        assoc = associate(arrays, "proposed", seed)
+    prob, _ = batch_cells(cell_problems(arrays, assoc))
+    p_leo = np.broadcast_to(np.asarray(arrays["p_leo"], np.float64)[:, None] / M, (B, M)).reshape(-1)
+    p_sat = np.zeros_like(p_leo) if case == "satellite-free" else p_leo
+    p_sat = jnp.asarray(p_sat, prob.p_bs.dtype)
+    ok = np.asarray(sensing_feasible_cells(prob, p_sat))
+    ph1 = _phase1_feasible(prob, p_sat)
+    if ph1 is not None:
+        ok = ok | ph1
+    return ~ok.reshape(B, M).all(axis=1)
+
+
+def monostatic_arrays(arrays: dict, cfg, seed: int, drop_ids, precision: str) -> dict:
+    """``arrays`` with the sensing fields replaced by the monostatic receiver's."""
+    from jaxcore.istn.monostatic import monostatic_drops
+
+    B, M = np.asarray(arrays["p_bs"]).shape
+    with jax.enable_x64(True):
+        mono = jax.device_get(monostatic_drops(jax.random.PRNGKey(seed), cfg.channel_params(precision),
+                                               np.asarray(drop_ids, np.int64), M))
+    out = dict(arrays)
+    out.update({k: np.asarray(v) for k, v in mono.items()})
+    return out
