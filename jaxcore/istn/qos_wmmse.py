@@ -4,16 +4,22 @@ P3 (F only, satellite power fixed, eq. (45)), spec istn.md §3.4.
     init   F: MRT columns for the TUTs, principal right-singular vector of G^tar_{i,A(i)} for
            sensing beam i (power iteration, no svd/eigh under vmap), equal power, ||F||^2 =
            P_BS;  q = sqrt(P_LEO)/2 (P1) or the given fixed amplitude (P3).
-    Phase I (feasibility heuristic of §3.4): MMSE receivers; stop when the SUT and radar
-           MMSEs meet their bounds, else one Lagrangian minimisation of (43) with fixed
-           normalised multipliers y = 1 (lambda = 1/e) and the TUT/SUT weights scaled by
-           ``phase1_weight`` (power constraints only).
+    Phase I (feasibility): MMSE receivers; stop when the SUT and radar MMSEs meet their
+           bounds, else one transmit step (43) with the TUT/SUT weights scaled by
+           ``phase1_weight``.  Decision: spec §3.4's heuristic (ONE Lagrangian minimisation
+           with fixed multipliers lambda = 1/e) was tried first and let a sensing beam
+           collapse (SCNR -210 dB) on a drop where the dual transmit step reaches
+           feasibility in 3 iterations: the dual step raises the multipliers of violated
+           constraints (up to its cap) and returns the least-infeasible point when the
+           subproblem is infeasible, so the violation decreases every Phase I iteration.
     Phase II: receivers (35)-(37) -> weights (40)-(41) -> transmit step (43) (strategy
            ``dual`` = ``transmit_dual``, ``pgd`` = ``transmit_pgd``), prox around the previous
            (F, q), multipliers warm-started; stop when the relative sum-rate change < rel_tol.
 
-Both phases are fixed-length ``masked_scan`` loops with per-instance masks, so
-``solve_cells`` (a ``vmap``) gives exactly the one-by-one results.
+Both phases (and the transmit step inside) are ``masked_scan`` loops with per-instance
+masks, so ``solve_cells`` (a ``vmap``) gives exactly the one-by-one results.  Default
+``loop_mode="while"``: under ``vmap`` a batch runs until its slowest member stops (instead
+of always the full fixed length), which matters because Phase I is usually empty.
 
 Status codes (interfaces.md §2): 0 converged and feasible, 1 iteration cap reached
 (feasible), 2 QoS infeasible (Phase I could not meet the SUT-rate / SCNR floors; the
@@ -57,6 +63,8 @@ class QosWmmseConfig:
     n_newton: int = 8  # Newton steps on the power multiplier per dual iteration
     gap_tol: float = 1e-5  # relative duality gap that ends a dual transmit step
     power_iter: int = 20  # power iterations for the sensing-beam initialisation
+    loop_mode: str = "while"  # "while": a batch stops when its slowest member stops
+    #                           (same per-instance results); "scan": always full length
 
     def __post_init__(self):
         for name in ("max_iter", "phase1_iter", "inner_iter", "n_newton", "power_iter"):
@@ -69,6 +77,8 @@ class QosWmmseConfig:
         if not self.rho > 0:
             raise ValueError(f"rho: expected > 0 (the prox term removes the degeneracy of "
                              f"spec §3.3), got {self.rho!r}")
+        if self.loop_mode not in ("while", "scan"):
+            raise ValueError(f"loop_mode: expected 'while' or 'scan', got {self.loop_mode!r}")
         if self.strategy not in ("dual", "pgd"):
             raise ValueError(f"strategy: expected 'dual' or 'pgd', got {self.strategy!r}")
 
@@ -126,20 +136,17 @@ def _feas_tol(prob):
     return 1e-6 if prob.p_bs.dtype == jnp.float64 else 1e-4
 
 
-class _P1State(NamedTuple):
+class _State(NamedTuple):
     F: jax.Array
     q: jax.Array
-    viol: jax.Array
-
-
-class _P2State(NamedTuple):
-    F: jax.Array
-    q: jax.Array
-    y: jax.Array
+    y: jax.Array  # warm-start multipliers
     rate: jax.Array
     hist: jax.Array
-    k: jax.Array
+    k: jax.Array  # Phase II iterations
+    k1: jax.Array  # Phase I iterations
+    phase2: jax.Array  # QoS feasible reached (Phase II running)
     conv: jax.Array
+    stop: jax.Array
 
 
 def solve_cell(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None, q0=None,
@@ -167,55 +174,53 @@ def solve_cell(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=Non
         rx = mmse_receivers(prob, F, q * q)
         return jnp.max(qos_violation(prob, mse_coeffs(prob, rx), F, q), initial=-1.0)
 
-    # ---------------------------------------------------------------- Phase I
-    def p1_step(s: _P1State) -> _P1State:
-        rx = mmse_receivers(prob, s.F, s.q * s.q)
-        wts = mmse_weights(prob, s.F, s.q * s.q)
-        wts = Weights(cfg.phase1_weight * wts.mu_tut, cfg.phase1_weight * wts.mu_sut)
-        co = mse_coeffs(prob, rx)
-        y = jnp.ones((1 + T,), rdt)
-        Fn, qn, _ = lagrangian_minimizer(prob, co, wts, y, s.F, s.q, cfg.rho, 0.0, fix_q=fix_q,
-                                         n_newton=cfg.n_newton)
-        Fn = scale_to_power(Fn, prob.p_bs)
-        ok = _finite(Fn, qn)
-        Fn, qn = jnp.where(ok, Fn, s.F), jnp.where(ok, qn, s.q)
-        return _P1State(Fn, qn, violation(Fn, qn))
+    def transmit(co, wts, F, q, y):
+        if cfg.strategy == "dual":
+            return transmit_dual(prob, co, wts, F, q, rho=cfg.rho, y0=y, fix_q=fix_q,
+                                 n_iter=cfg.inner_iter, n_newton=cfg.n_newton,
+                                 gap_tol=cfg.gap_tol, loop_mode=cfg.loop_mode)
+        return transmit_pgd(prob, co, wts, F, q, rho=cfg.rho, y0=y, fix_q=fix_q,
+                            n_iter=cfg.inner_iter, loop_mode=cfg.loop_mode)
 
-    F = scale_to_power(F, prob.p_bs)
-    q = q if fix_q else jnp.clip(q, 0.0, jnp.sqrt(prob.p_leo))
-    r1 = masked_scan(p1_step, lambda s: s.viol <= 0.0, _P1State(F, q, violation(F, q)),
-                     cfg.phase1_iter)
-    F, q = r1.state.F, r1.state.q
-    feasible = r1.state.viol <= tol
-
-    # ---------------------------------------------------------------- Phase II
-    rate0 = metrics.sum_rate(prob, F, q * q)
-    hist0 = jnp.full((cfg.max_iter + 1,), rate0, rdt)
-
-    def p2_step(s: _P2State) -> _P2State:
+    # Phase I and Phase II share one loop (one transmit step in the compiled program):
+    # `phase2` switches the TUT/SUT weight scale from phase1_weight to 1.
+    def step(s: _State) -> _State:
         p = s.q * s.q
         rx = mmse_receivers(prob, s.F, p)
         wts = mmse_weights(prob, s.F, p)
+        scale = jnp.where(s.phase2, 1.0, cfg.phase1_weight).astype(rdt)
         co = mse_coeffs(prob, rx)
-        if cfg.strategy == "dual":
-            res = transmit_dual(prob, co, wts, s.F, s.q, rho=cfg.rho, y0=s.y, fix_q=fix_q,
-                                n_iter=cfg.inner_iter, n_newton=cfg.n_newton,
-                                gap_tol=cfg.gap_tol)
-        else:
-            res = transmit_pgd(prob, co, wts, s.F, s.q, rho=cfg.rho, y0=s.y, fix_q=fix_q,
-                               n_iter=cfg.inner_iter)
-        ok = _finite(res.F, res.q) & res.feasible
+        res = transmit(co, Weights(scale * wts.mu_tut, scale * wts.mu_sut), s.F, s.q, s.y)
+        ok = _finite(res.F, res.q, res.lam) & (res.feasible | jnp.logical_not(s.phase2))
         Fn, qn = jnp.where(ok, res.F, s.F), jnp.where(ok, res.q, s.q)
+        y = jnp.where(ok, jnp.minimum(res.lam, 1e6), s.y)
         rate = metrics.sum_rate(prob, Fn, qn * qn)
         rate = jnp.where(jnp.isfinite(rate), rate, s.rate)
-        conv = jnp.abs(rate - s.rate) <= cfg.rel_tol * jnp.maximum(jnp.abs(s.rate), 1.0)
-        y = jnp.where(jnp.all(jnp.isfinite(res.lam)), res.lam, s.y)
-        return _P2State(Fn, qn, y, rate, s.hist.at[s.k + 1].set(rate), s.k + 1, conv)
+        # Phase I bookkeeping
+        k1 = s.k1 + jnp.where(s.phase2, 0, 1).astype(jnp.int32)
+        now_feasible = violation(Fn, qn) <= tol
+        enter2 = jnp.logical_not(s.phase2) & now_feasible
+        infeasible = jnp.logical_not(s.phase2 | now_feasible) & (k1 >= cfg.phase1_iter)
+        # Phase II bookkeeping
+        conv = s.phase2 & (jnp.abs(rate - s.rate) <= cfg.rel_tol * jnp.maximum(jnp.abs(s.rate), 1.0))
+        k = s.k + jnp.where(s.phase2, 1, 0).astype(jnp.int32)
+        hist = jnp.where(s.phase2, s.hist.at[k].set(rate),
+                         jnp.where(enter2, jnp.full_like(s.hist, rate), s.hist))
+        cap = s.phase2 & (k >= cfg.max_iter)
+        return _State(F=Fn, q=qn, y=y, rate=rate, hist=hist, k=k, k1=k1,
+                      phase2=s.phase2 | enter2, conv=conv, stop=conv | cap | infeasible)
 
-    s0 = _P2State(F, q, jnp.ones((1 + T,), rdt), rate0, hist0, jnp.zeros((), jnp.int32),
-                  jnp.logical_not(feasible))  # infeasible cells skip Phase II
-    r2 = masked_scan(p2_step, lambda s: s.conv, s0, cfg.max_iter)
-    s = r2.state
+    F = scale_to_power(F, prob.p_bs)
+    q = q if fix_q else jnp.clip(q, 0.0, jnp.sqrt(prob.p_leo))
+    rate0 = metrics.sum_rate(prob, F, q * q)
+    s0 = _State(F=F, q=q, y=jnp.ones((1 + T,), rdt), rate=rate0,
+                hist=jnp.full((cfg.max_iter + 1,), rate0, rdt), k=jnp.zeros((), jnp.int32),
+                k1=jnp.zeros((), jnp.int32), phase2=violation(F, q) <= tol,
+                conv=jnp.asarray(False), stop=jnp.asarray(False))
+    r = masked_scan(step, lambda s: s.stop, s0, cfg.phase1_iter + cfg.max_iter,
+                    mode=cfg.loop_mode)
+    s = r.state
+    feasible = s.phase2
     idx = jnp.arange(cfg.max_iter + 1)
     hist = jnp.where(idx <= s.k, s.hist, s.rate)
 
@@ -228,7 +233,7 @@ def solve_cell(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=Non
     rate = jnp.where(finite, s.rate, 0.0)
     hist = jnp.where(jnp.isfinite(hist), hist, 0.0)
     return CellSolution(F=Fo, q=qo, p_sat=qo * qo, status=status, iterations=s.k,
-                        phase1_iterations=r1.iterations, sum_rate=rate, rate_history=hist,
+                        phase1_iterations=s.k1, sum_rate=rate, rate_history=hist,
                         lam=jnp.where(jnp.isfinite(s.y), s.y, 0.0))
 
 
