@@ -164,7 +164,7 @@ def solve_cell_reference(prob: Any, F0=None, q0=None, fixed_q: float | None = No
             break
         F, q = F_n, q_n
         hist.append(cell_rates(cell, F, q)[2])
-        if abs(hist[-1] - hist[-2]) <= tol * max(abs(hist[-2]), 1e-12):
+        if abs(hist[-1] - hist[-2]) <= tol * max(abs(hist[-2]), 1.0):
             status = 0
             break
     return CellResult(F, q, hist[-1], status, it, hist)

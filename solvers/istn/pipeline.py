@@ -15,7 +15,9 @@ Decisions recorded here:
 * the solver works in noise-normalised units (``to_normalised``; rho and tolerances are in
   those units); the reported rates/SCNR are invariant;
 * P3 starts from P1's beamformers (warm start; its Phase I repairs them if the CSI aged);
-  with ``p_sat_fixed`` (P1/P2 skipped) P3 starts from the spec §3.4 initial point;
+  with ``p_sat_fixed`` (P1/P2 skipped by a ``lax.cond``, same compilation) P3 starts from
+  the spec §3.4 initial point;
+* ``iterations`` counts the Phase-II WMMSE iterations of P1 plus P3;
 * status per cell: P1 status 2/3 dominate; else the P3 status; a cell whose merged power is
   below p_bar and whose final SUT rate is below R_min gets 4 (spec §1.6-7);
 * the reported SCNR is at the R_v-MMSE filter for (F, p_sat) (interfaces.md §2).
@@ -41,12 +43,19 @@ class SolverConfig:
                           source="assumption (spec §1.4)", lo=1, hi=10000)
     tol: float = param(1e-4, "relative sum-rate change that stops the WMMSE loop", source="assumption (spec §1.4)",
                        lo=0, hi=1)
-    max_phase1: int = param(50, "Phase-I (feasibility) rounds", source="derived (spec §3.4)", lo=0, hi=10000)
+    max_phase1: int = param(50, "Phase-I (feasibility) rounds", source="derived (spec §3.4)", lo=1, hi=10000)
+    phase1_weight: float = param(1e-3, "TUT/SUT weight scale in Phase I", source="derived (spec §3.4)",
+                                 lo=0, lo_open=True)
     strategy: str = param("dual", "transmit step (43): dual closed form + BB ascent, or primal-dual PGD",
                           source="derived (spec §3.3/§3.6)", choices=("dual", "pgd"))
-    rho: float = param(1e-4, "prox weight rho in noise-normalised units", source="derived (spec §3.3)", lo=0)
-    inner_iter: int = param(100, "iterations of one transmit step (dual ascent or PGD)", source="derived (spec §3.6)",
+    rho: float = param(1e-4, "prox weight rho in noise-normalised units", source="derived (spec §3.3)",
+                       lo=0, lo_open=True)
+    inner_iter: int = param(150, "iterations of one transmit step (dual ascent or PGD)", source="derived (spec §3.6)",
                             lo=1, hi=100000)
+    n_newton: int = param(8, "Newton steps on the power multiplier per dual iteration", source="derived (spec §3.6)",
+                          lo=1, hi=100)
+    gap_tol: float = param(1e-5, "relative duality gap that ends a dual transmit step", source="derived",
+                           lo=0, lo_open=True)
     merge_bisect: int = param(100, "bisection steps of the P2 water level", source="derived", lo=1, hi=1000)
     chunk_drops: int = param(256, "drops per jit call (memory bound)", source="assumption", lo=1)
     rate_rtol: float = param(1e-5, "relative tolerance on R_min for status 4", source="assumption", lo=0, hi=0.1)
@@ -85,59 +94,59 @@ def _cell_problems(a: dict, assoc: np.ndarray, pre: bool):
 
 
 def _core_cfg(cfg: SolverConfig):
-    """The static config of ``jaxcore.istn.qos_wmmse`` built from the solver config."""
-    from jaxcore.istn import qos_wmmse as qw
+    """The static ``jaxcore.istn.qos_wmmse.QosWmmseConfig`` of the solver config."""
+    from jaxcore.istn.qos_wmmse import QosWmmseConfig
 
-    cls = getattr(qw, "QosWmmseConfig", None) or getattr(qw, "WmmseConfig")
-    names = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set(cls._fields)
-    want = dict(max_iter=cfg.max_iter, tol=cfg.tol, max_phase1=cfg.max_phase1, strategy=cfg.strategy,
-                rho=cfg.rho, inner_iter=cfg.inner_iter)
-    return cls(**{k: v for k, v in want.items() if k in names})
+    return QosWmmseConfig(max_iter=cfg.max_iter, rel_tol=cfg.tol, phase1_iter=cfg.max_phase1,
+                          phase1_weight=cfg.phase1_weight, rho=cfg.rho, strategy=cfg.strategy,
+                          inner_iter=cfg.inner_iter, n_newton=cfg.n_newton, gap_tol=cfg.gap_tol)
 
 
 # ------------------------------------------------------------------------------- the pipeline
-@partial(jax.jit, static_argnames=("core_cfg", "has_fixed", "n_bisect", "rate_rtol"))
-def _pipeline_chunk(prob_pre, prob_cur, p_fixed, r_min, core_cfg, has_fixed: bool, n_bisect: int,
-                    rate_rtol: float):
-    """P1 -> P2 -> P3 -> metrics for one chunk; problems are [b, M, ...] pytrees."""
+@partial(jax.jit, static_argnames=("core_cfg", "n_bisect", "rate_rtol"))
+def _pipeline_chunk(prob_pre, prob_cur, p_fixed, r_min, has_fixed, core_cfg, n_bisect: int, rate_rtol: float):
+    """P1 -> P2 -> P3 -> metrics for one chunk; problems are [b, M, ...] pytrees.
+
+    ``has_fixed`` is a traced scalar bool: ``lax.cond`` runs either P1 + P2 or nothing
+    (``p_sat_fixed``), and one compilation serves both cases.
+    """
     from jaxcore.istn import metrics
     from jaxcore.istn.merge import merge_p2
     from jaxcore.istn.problem import batch_cells
-    from jaxcore.istn.qos_wmmse import solve_cells
+    from jaxcore.istn.qos_wmmse import initial_beams, solve_cells
 
     b, M = prob_cur.p_bs.shape
     flat_cur, _ = batch_cells(prob_cur)
+    flat_pre, _ = batch_cells(prob_pre)
     rs = lambda x: x.reshape((b, M) + x.shape[1:])  # noqa: E731
-    if has_fixed:
-        p_bar = p_sat = p_fixed  # [b, M]
-        below = jnp.zeros((b, M), bool)
-        st1 = jnp.zeros((b, M), jnp.int32)
-        it1 = jnp.zeros((b, M), jnp.int32)
-        F_init = None
-    else:
-        flat_pre, _ = batch_cells(prob_pre)
+
+    def p1_p2(_):
         r1 = solve_cells(flat_pre, core_cfg, None, None, "p1")
-        F1 = r1.F  # [b*M, Nt, K+T]
-        p_bar = rs(r1.q) ** 2
-        hsF = jnp.einsum("cn,cnj->cj", flat_pre.h_sut, F1)
+        p_bar = rs(r1.q) ** 2  # [b, M]
+        hsF = jnp.einsum("cn,cnj->cj", flat_pre.h_sut, r1.F)
         inter = rs((jnp.abs(hsF) ** 2).sum(axis=1) + flat_pre.noise_sut)  # [b, M]
         p_sat, below = jax.vmap(merge_p2, in_axes=(0, 0, 0, 0, 0, None, None))(
             prob_pre.g_sut, inter, p_bar, prob_pre.p_leo[:, 0], r_min, n_bisect, rate_rtol)
-        st1 = rs(r1.status).astype(jnp.int32)
-        it1 = rs(r1.iterations).astype(jnp.int32)
-        F_init = F1
-    q_fix = jnp.sqrt(p_bar).reshape(-1)
-    r3 = solve_cells(flat_cur, core_cfg, F_init, q_fix, "p3")
-    F3 = r3.F
-    r_t, r_s, _, sc = jax.vmap(metrics.all_metrics)(flat_cur, F3, p_sat.reshape(-1))
+        return (p_bar, p_sat, below, rs(r1.status).astype(jnp.int32), rs(r1.iterations).astype(jnp.int32),
+                r1.F)  # P3 warm-starts from P1's beams
+
+    def fixed(_):
+        F0 = jax.vmap(lambda p: initial_beams(p, core_cfg.power_iter))(flat_cur)
+        z = jnp.zeros((b, M), jnp.int32)
+        return p_fixed, p_fixed, jnp.zeros((b, M), bool), z, z, F0
+
+    p_bar, p_sat, below, st1, it1, F_init = jax.lax.cond(has_fixed, fixed, p1_p2, None)
+    r3 = solve_cells(flat_cur, core_cfg, F_init, jnp.sqrt(p_bar).reshape(-1), "p3")
+    r_t, r_s, _, sc = jax.vmap(metrics.all_metrics)(flat_cur, r3.F, p_sat.reshape(-1))
     r_t, r_s, sc = rs(r_t), rs(r_s), rs(sc)
     st3 = rs(r3.status).astype(jnp.int32)
     status = jnp.where((st1 == 2) | (st1 == 3), st1, st3)
+    # status 4 (spec §1.6-7): the merge lowered this beam and its SUT is now below R_min
     lowered = p_sat < p_bar * (1.0 - 1e-6)
-    pushed = lowered & (r_s < r_min[:, None] * (1.0 - rate_rtol)) & (status <= 1)
-    status = jnp.where(pushed | (below & (status <= 1) & (r_s < r_min[:, None] * (1.0 - rate_rtol))), 4, status)
+    short = r_s < r_min[:, None] * (1.0 - rate_rtol)
+    status = jnp.where((lowered | below) & short & (status <= 1), 4, status)
     iters = it1 + rs(r3.iterations).astype(jnp.int32)
-    return dict(F=rs(F3), p_sat=p_sat, p_bar=p_bar, rate_tut=r_t, rate_sut=r_s, scnr=sc,
+    return dict(F=rs(r3.F), p_sat=p_sat, p_bar=p_bar, rate_tut=r_t, rate_sut=r_s, scnr=sc,
                 status=status, iterations=iters)
 
 
@@ -199,7 +208,7 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
     for j in range(n_chunks):
         lo, hi = j * chunk, min(B, (j + 1) * chunk)
         args = [_slice_tree(t, lo, hi, chunk) for t in (pre, cur, p_fixed, r_min)]
-        out = _pipeline_chunk(*args, core_cfg=core_cfg, has_fixed=has_fixed, n_bisect=cfg.merge_bisect,
+        out = _pipeline_chunk(*args, np.asarray(has_fixed), core_cfg=core_cfg, n_bisect=cfg.merge_bisect,
                               rate_rtol=cfg.rate_rtol)
         parts.append({k: np.asarray(v)[: hi - lo] for k, v in out.items()})
         if bar is not None:
@@ -242,6 +251,6 @@ def solve_istn_reference(arrays: dict, cfg: SolverConfig | None = None, assoc_me
     cfg = _as_solver_config(cfg)
     a, assoc = _prepare(arrays, assoc_method, seed)
     sol = solve_reference(a, assoc, progress=cfg.progress, rho=cfg.rho, max_iter=cfg.max_iter, tol=cfg.tol,
-                          max_phase1=cfg.max_phase1)
+                          max_phase1=cfg.max_phase1, phase1_weight=cfg.phase1_weight)
     sol["F"] = sol["F"].astype(np.complex128)
     return _finish(sol, assoc)
