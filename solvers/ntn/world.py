@@ -198,19 +198,20 @@ def _frame_geometry(cfg: NtnConfig, shells: tuple, s_cap: int, w: dict, t0, rain
     snr_t = snr_cs / atten
     rate_t = links.rate(w["bw"][shell], snr_t, in_range)
     sensed = in_range & w["rain_shell"][shell][None, :]
-    seen, a_est = sensing.allocator_snr(cfg.sensing_mode, key, jnp.where(in_range, snr_t, 1.0),
-                                        jnp.where(in_range, snr_cs, 1.0), cfg.pilot_len, sensed)
-    seen = jnp.where(in_range, seen, 0.0)
     any_in = in_range.any(axis=0)  # [K]
     sid = idx
     order = jnp.argsort(jnp.where(any_in, sid, sid + 10 ** 9))[:s_cap]  # in-view first, by id
     valid = any_in[order]
     lat, lon = orbits.subsatellite_point(p[1, order])
-    col = lambda a: a[:, order]  # noqa: E731
+    col = lambda a: a[:, order]  # noqa: E731  [C, s_cap]
+    ok_c, sensed_c, snr_c, cs_c = col(in_range), col(sensed), col(snr_t), col(snr_cs)
+    # sensing on the compacted columns only (step 3 of spec §3)
+    seen, a_est = sensing.allocator_snr(cfg.sensing_mode, key, jnp.where(ok_c, snr_c, 1.0),
+                                        jnp.where(ok_c, cs_c, 1.0), cfg.pilot_len, sensed_c)
     out = dict(sat_id=jnp.where(valid, sid[order], -1), shell=jnp.where(valid, shell[order], -1),
-               in_range=col(in_range), distance=col(dist), elevation=col(elev), snr_clear=col(snr_cs),
-               atten=col(atten), snr=col(snr_t), rate=col(rate_t), sensed=col(sensed),
-               snr_seen=col(seen), atten_est=col(jnp.where(sensed, a_est, 1.0)),
+               in_range=ok_c, distance=col(dist), elevation=col(elev), snr_clear=cs_c,
+               atten=col(atten), snr=snr_c, rate=col(rate_t), sensed=sensed_c,
+               snr_seen=jnp.where(ok_c, seen, 0.0), atten_est=jnp.where(sensed_c, a_est, 1.0),
                sat_lat=jnp.where(valid, jnp.degrees(lat), jnp.nan), sat_lon=jnp.where(valid, jnp.degrees(lon), jnp.nan))
     return out, jnp.all(jnp.array(ok)), any_in.sum()
 
@@ -282,20 +283,36 @@ def evolve(world: World, start: int, n_frames: int, rain_state: rain.RainState |
                     s_cap = k_tot
                     continue
                 break
-            parts.append(({k: np.asarray(v)[:n_real] for k, v in out.items()}, int(np.max(n_in))))
+            n_keep = int(np.max(n_in[:n_real])) if not cfg.max_sats_in_view else s_cap
+            # copy the used columns so the full-width device buffers of the chunk are freed
+            parts.append(({k: np.array(np.asarray(v)[:n_real, ..., :max(1, min(n_keep, s_cap))]) for k, v in out.items()},
+                          int(np.max(n_in[:n_real]))))
+            del out
             if progress is not None:
                 progress(n_real)
         object.__setattr__(world, "cand_k", cand_k)
         s_need = max(n for _, n in parts)
         s_out = cfg.max_sats_in_view or max(1, s_need)
-        res = {k: np.concatenate([p[k][:, ..., :s_out] if p[k].ndim == 3 else p[k][:, :s_out] for p, _ in parts])
-               for k in parts[0][0]}
+        res = {}
+        for k in list(parts[0][0]):  # key by key, freeing the chunks as we go (peak ~ output size)
+            res[k] = np.concatenate([_pad_cols(k, p.pop(k), s_out) for p, _ in parts])
         res.update(frame=frames, t_start=t0s, rain_rate=np.asarray(rr), n_active=world.n_active,
                    population=world.population, cell_lat=world.cell_lat, cell_lon=world.cell_lon,
-                   n_in_view=np.concatenate([np.asarray(p["sat_id"] >= 0).sum(-1) for p, _ in parts]),
+                   n_in_view=(res["sat_id"] >= 0).sum(-1),
                    n_dropped=np.maximum(0, s_need - s_out) * np.ones(n_frames, int),
                    rain_active=np.asarray(hist.active))
         return res, rain.RainState(*(np.asarray(a) for a in st_end))
+
+
+_PAD = dict(sat_id=-1, shell=-1, sat_lat=np.nan, sat_lon=np.nan, atten=1.0, atten_est=1.0)
+
+
+def _pad_cols(name: str, a: np.ndarray, width: int) -> np.ndarray:
+    """Slice or pad the satellite (last) axis of a chunk to ``width`` with padding-column values."""
+    if a.shape[-1] >= width:
+        return a[..., :width]
+    pad = np.full(a.shape[:-1] + (width - a.shape[-1],), _PAD.get(name, 0), a.dtype)
+    return np.concatenate([a, pad], axis=-1)
 
 
 def world_frames(cfg: NtnConfig, seed: int, n_frames: int) -> dict:

@@ -1,6 +1,7 @@
 """Walker shells and orbital speed (1) against independent numbers; SGP4 agreement."""
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -28,9 +29,9 @@ def test_walker_structure_and_period_return():
     r0 = orbits.eci_positions(el, jnp.array(0.0))  # [N, 3]
     np.testing.assert_allclose(jnp.linalg.norm(r0, axis=-1), orbits.R_E + 1110e3, rtol=1e-12)
     # max |z| / r over a full orbit = sin(inclination)
-    t = jnp.linspace(0, float(orbits.orbital_period(1110e3)), 400)
-    z = orbits.eci_positions(el, t)[..., 2] / (orbits.R_E + 1110e3)
-    assert float(z.max()) == pytest.approx(math.sin(math.radians(53.8)), abs=1e-3)
+    t = np.linspace(0, float(orbits.orbital_period(1110e3)), 100)
+    z = np.asarray(jax.jit(orbits.eci_positions)(el, t))[..., 2] / (orbits.R_E + 1110e3)
+    assert z.max() == pytest.approx(math.sin(math.radians(53.8)), abs=2e-3)
     # after one period the inertial positions repeat; the Earth-fixed ones moved west by omega_E T
     tp = orbits.orbital_period(1110e3)
     np.testing.assert_allclose(orbits.eci_positions(el, tp), r0, atol=1e-4)

@@ -17,7 +17,7 @@ LS = (16, 64, 256, 1024)
 def test_explicit_pilots_ml_mean_and_sufficient_statistic_sampler():
     # (17)+(18) on explicit samples: E[gamma_ML] = (2L gamma + 1)/(2L - 3); same law as the fast sampler
     key = jax.random.PRNGKey(11)
-    n = 20000
+    n = 12000
     g = np.array([0.5, 1.0, 10.0])
     for L in (24,):  # one compile; the L grid is covered with the exact sampler below
         @jax.jit
