@@ -56,6 +56,9 @@ class SolverConfig:
                           lo=1, hi=100)
     gap_tol: float = param(1e-5, "relative duality gap that ends a dual transmit step", source="derived",
                            lo=0, lo_open=True)
+    loop_mode: str = param("while", "core loops: 'while' (a batch stops with its slowest member) or 'scan' "
+                           "(always full length); per-instance results are identical", source="derived",
+                           choices=("while", "scan"))
     merge_bisect: int = param(100, "bisection steps of the P2 water level", source="derived", lo=1, hi=1000)
     chunk_drops: int = param(256, "drops per jit call (memory bound)", source="assumption", lo=1)
     rate_rtol: float = param(1e-5, "relative tolerance on R_min for status 4", source="assumption", lo=0, hi=0.1)
@@ -99,7 +102,8 @@ def _core_cfg(cfg: SolverConfig):
 
     return QosWmmseConfig(max_iter=cfg.max_iter, rel_tol=cfg.tol, phase1_iter=cfg.max_phase1,
                           phase1_weight=cfg.phase1_weight, rho=cfg.rho, strategy=cfg.strategy,
-                          inner_iter=cfg.inner_iter, n_newton=cfg.n_newton, gap_tol=cfg.gap_tol)
+                          inner_iter=cfg.inner_iter, n_newton=cfg.n_newton, gap_tol=cfg.gap_tol,
+                          loop_mode=cfg.loop_mode)
 
 
 # ------------------------------------------------------------------------------- the pipeline
