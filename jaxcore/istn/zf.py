@@ -63,7 +63,6 @@ def zf_beams(prob: CellProblem, ridge: float = 1e-9):
       F_dir [Nt, K+T] complex (unit-norm columns), c [K+T] real: |row_j f_j|^2 =
       1/[(H H^H)^{-1}]_jj (the TUT entries are the ZF effective channel gains).
     """
-    K = prob.h_tut.shape[0]
     T = prob.G_tar.shape[0]
     G_own = prob.G_tar[jnp.arange(T), prob.assoc]  # [T, Nr, Nt]
     t_rows = jax.vmap(target_tx_direction)(G_own)  # [T, Nt]
@@ -72,12 +71,12 @@ def zf_beams(prob: CellProblem, ridge: float = 1e-9):
     scale = jnp.real(jnp.trace(gram)) / H.shape[0]
     gram = gram + ridge * scale * jnp.eye(H.shape[0], dtype=H.dtype)
     L = jnp.linalg.cholesky(0.5 * (gram + jnp.conj(gram.T)))
-    X = cho_solve((L, True), jnp.eye(H.shape[0], dtype=H.dtype))  # (H H^H)^{-1}
-    d = jnp.real(jnp.diagonal(X))
+    X = cho_solve((L, True), jnp.eye(H.shape[0], dtype=H.dtype))  # (H H^H + ridge)^{-1}
     F = jnp.conj(H.T) @ X  # [Nt, K+T]
-    F = F / jnp.sqrt(d)[None, :]
-    del K
-    return F, 1.0 / d
+    F = F / jnp.linalg.norm(F, axis=0)[None, :]  # unit-norm columns
+    # |row_j f_j|^2 = 1/[(H H^H)^{-1}]_jj (up to the tiny ridge)
+    c = _abs2(jnp.einsum("jn,nj->j", H, F))
+    return F, c
 
 
 def mrt_sensing_beams(prob: CellProblem):

@@ -86,7 +86,7 @@ def small_instance():
     from solvers.istn.config import IstnConfig
     from solvers.istn.generate import generate_instance
     cfg = IstnConfig(n_tx=12, n_tut=3, n_targets=2, n_radar=2, n_rx=4, clutter_per_target=2, p_bs_dbm=35.0)
-    return generate_instance(cfg, 12, 11, precision="float64", progress=False)
+    return generate_instance(cfg, 8, 11, precision="float64", progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def solutions(small_instance):
     from solvers.istn.baselines import solve_baseline
     from solvers.istn.pipeline import SolverConfig, solve_istn
     out = {m: solve_baseline(m, small_instance) for m in ("interference-free", "greedy", "uniform", "zf-eps")}
-    out["proposed"] = solve_istn(small_instance, SolverConfig(progress=False, max_iter=30), "proposed", 0)
+    out["proposed"] = solve_istn(small_instance, SolverConfig(progress=False, max_iter=15, inner_iter=60), "proposed", 0)
     return out
 
 
@@ -120,7 +120,7 @@ def test_reported_feasible_really_feasible(small_instance, solutions):
         n_feasible += int(ok.sum())
         assert np.all(ev["feasible"][ok]), m
         assert ev["mismatch_sum_rate"] < 1e-6, m
-    assert n_feasible >= 6
+    assert n_feasible >= 4
 
 
 def test_zf_eps_is_the_best_grid_point(small_instance):

@@ -1,0 +1,64 @@
+"""``satisac reproduce istn-fig*``: a tiny quick run end to end (CSV columns, finite values,
+PNG, resumable re-run) and the curve reductions on synthetic rows."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+
+import numpy as np
+import pytest
+
+from solvers.istn import figures
+
+
+def test_quick_figure_end_to_end(cli, tmp_path, monkeypatch):
+    # tiny setting: one P_BS point per R_min curve, 2 drops (the CLI's --drops)
+    spec = figures.SPECS["istn-fig5"]
+    tiny = dict(n_tx=12, n_tut=3, n_targets=2, n_radar=2, n_rx=4, clutter_per_target=2)
+    exps = tuple(dataclasses.replace(e, quick_values=(30.0,), overrides={**e.overrides, **tiny})
+                 for e in spec.experiments)
+    monkeypatch.setitem(figures.SPECS, "istn-fig5", dataclasses.replace(spec, experiments=exps))
+    code, out, err = cli("reproduce", "istn-fig5", "--quick", "--drops", "2", "-o", tmp_path)
+    assert code == 0, err
+    assert "wrote" in out and "mean_scnr_db" in out
+    rows = list(csv.DictReader(open(tmp_path / "istn-fig5.csv")))
+    assert len(rows) == 2 * len(figures.RATE_METHODS)
+    need = {"experiment", "x_name", "x", "method", "n", "sum_rate", "sum_rate_lo", "sum_rate_hi", "tut_rate",
+            "sut_rate", "min_scnr_db", "mean_scnr_db", "mean_scnr_db_lo", "mean_scnr_db_hi", "feasible",
+            "feasible_lo", "feasible_hi", "p_sat_total"}
+    assert need <= set(rows[0])
+    assert {r["method"] for r in rows} == set(figures.RATE_METHODS)
+    for r in rows:
+        assert r["n"] == "2" and float(r["x"]) == 30.0
+        for k in ("sum_rate", "sum_rate_lo", "sum_rate_hi", "tut_rate", "sut_rate", "mean_scnr_db", "feasible"):
+            assert np.isfinite(float(r[k])), (r["method"], k)
+        assert float(r["sum_rate_lo"]) <= float(r["sum_rate"]) <= float(r["sum_rate_hi"])
+    png = tmp_path / "istn-fig5.png"
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+    # the same command again resumes: no work, identical CSV
+    before = (tmp_path / "istn-fig5.csv").read_text()
+    code, _, err = cli("reproduce", "istn-fig5", "--quick", "--drops", "2", "-o", tmp_path)
+    assert code == 0 and (tmp_path / "istn-fig5.csv").read_text() == before
+
+
+def test_bad_drops_rejected(cli, tmp_path):
+    code, _, err = cli("reproduce", "istn-fig4", "--drops", "1", "-o", tmp_path)
+    assert code == 2 and "--drops" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_radius_at_and_normalised_reduction():
+    rows = [{"experiment": "e", "method": "m", "x": x, "fail": p}
+            for x, p in [(10, 0.0), (50, 0.1), (100, 0.5), (200, 0.9)]]
+    assert figures.radius_at(rows, "e", "m", 0.3) == pytest.approx(75.0)
+    assert np.isnan(figures.radius_at(rows, "e", "m", 0.95))
+    # ratio of means against interference-free, paired by drop
+    exp = figures.Experiment("x", "x", {}, "n_cells", (1,), (1,), ("proposed", "interference-free"))
+    spec = dataclasses.replace(figures.SPECS["istn-fig10"], experiments=(exp,))
+    cols = {"n_cells": np.array([1, 1, 1, 1]), "drop": np.array([0, 0, 1, 1]),
+            "method": np.array(["proposed", "interference-free"] * 2, dtype=object),
+            "sum_rate": np.array([9.0, 10.0, 18.0, 20.0])}
+    out = {r["method"]: r for r in figures._normalised_rows({"x": cols}, spec)}
+    assert out["proposed"]["normalised_sum_rate"] == pytest.approx(27.0 / 30.0)
+    assert out["interference-free"]["normalised_sum_rate"] == pytest.approx(1.0)
+    assert out["proposed"]["normalised_sum_rate_lo"] == pytest.approx(0.9)  # exact proportionality: zero spread
