@@ -69,8 +69,8 @@ def test_algorithm1_batched_equals_one_by_one(loop):
     # trajectory may settle on a neighbouring point, so compare what matters downstream:
     # objective (25) of the rounded allocation and the convergence status, per instance.
     from solvers.ntn.allocate import JmraConfig, solve_allocation
-    inst = random_instances(3, C=15, S=6, seed=7)
-    cfg = JmraConfig(max_outer=40, max_inner=300, loop=loop)
+    inst = random_instances(3, C=12, S=5, seed=7)
+    cfg = JmraConfig(max_outer=25, max_inner=200, loop=loop)
     sb = solve_allocation(inst, "jmra", cfg)
     for b in range(3):
         s1 = solve_allocation({k: v[b:b + 1] for k, v in inst.items()}, "jmra", cfg)

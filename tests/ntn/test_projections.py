@@ -34,14 +34,14 @@ def test_kkt_single_multiplier_and_float32():
     v = rng.normal(1.0, 1.0, (40, 3))
     u = np.ones_like(v)
     b = np.array([2.0, 5.0, 0.5])
-    y = np.asarray(projection_box_budget(jnp.asarray(v), jnp.asarray(u), jnp.asarray(b)))
+    y = np.asarray(jax.jit(projection_box_budget)(jnp.asarray(v), jnp.asarray(u), jnp.asarray(b)))
     np.testing.assert_allclose(y.sum(0), b, rtol=1e-12)  # budgets active here
     free = (y > 1e-9) & (y < 1 - 1e-9)
     tau = v - y  # equals the common multiplier on free entries
     for s in range(3):
         t = tau[free[:, s], s]
         assert t.size and np.ptp(t) < 1e-10 and t.min() > 0
-    y32 = projection_box_budget(jnp.asarray(v, jnp.float32), jnp.asarray(u, jnp.float32),
+    y32 = jax.jit(projection_box_budget, static_argnames="n_bisect")(jnp.asarray(v, jnp.float32), jnp.asarray(u, jnp.float32),
                                 jnp.asarray(b, jnp.float32), n_bisect=30)
     assert y32.dtype == jnp.float32
     np.testing.assert_allclose(np.asarray(y32), y, atol=1e-5)
@@ -52,6 +52,7 @@ def test_vmap_equals_loop():
     v = jnp.asarray(rng.normal(0.5, 1.0, (4, 10, 5)))
     u = jnp.ones_like(v)
     b = jnp.asarray(rng.uniform(0.5, 3.0, (4, 5)))
-    yb = jax.vmap(projection_box_budget)(v, u, b)
+    proj = jax.jit(projection_box_budget)
+    yb = jax.jit(jax.vmap(projection_box_budget))(v, u, b)
     for i in range(4):
-        np.testing.assert_array_equal(np.asarray(yb[i]), np.asarray(projection_box_budget(v[i], u[i], b[i])))
+        np.testing.assert_allclose(np.asarray(yb[i]), np.asarray(proj(v[i], u[i], b[i])), atol=1e-14)
