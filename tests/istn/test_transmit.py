@@ -1,0 +1,136 @@
+"""Transmit step (43): the JAX dual method (spec §3.3) and the primal-dual projected gradient
+against the cvxpy reference (reference/istn_transmit.py) on realistic WMMSE states."""
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxcore.istn import wmmse as W
+from jaxcore.istn.problem import random_cell_problem
+from jaxcore.istn.qos_wmmse import initial_beams
+from jaxcore.istn.transmit_dual import transmit_dual
+from jaxcore.istn.transmit_pgd import transmit_pgd
+from reference.istn_transmit import cell_arrays, mse_coeffs, mses, solve_transmit_cvxpy, transmit_objective
+
+K, NT, T, R, NR, L = 5, 30, 4, 4, 4, 12  # paper size
+N = 20
+RHO = 1e-4
+
+
+@jax.jit
+@jax.vmap
+def _state(prob, F, q):
+    p = q * q
+    rx = W.mmse_receivers(prob, F, p)
+    return rx, W.mmse_weights(prob, F, p), W.mse_coeffs(prob, rx)
+
+
+@partial(jax.jit, static_argnames=("fix_q",))
+def _dual(prob, co, wts, F, q, fix_q=False):
+    f = lambda p, c, w, F, q: transmit_dual(p, c, w, F, q, rho=RHO, fix_q=fix_q, n_iter=200,  # noqa: E731
+                                            loop_mode="while")
+    return jax.vmap(f)(prob, co, wts, F, q)
+
+
+@pytest.fixture(scope="module")
+def states():
+    """20 paper-size cells after one WMMSE iteration from the spec §3.4 start (so the prox
+    centre is a realistic, QoS-feasible iterate), with receivers/weights of the second."""
+    keys = jax.random.split(jax.random.PRNGKey(11), N)
+    prob = jax.jit(jax.vmap(lambda k: random_cell_problem(k, K, NT, T, R, NR, L)))(keys)
+    F = jax.jit(jax.vmap(initial_beams))(prob)
+    q = 0.5 * jnp.sqrt(prob.p_leo)
+    for _ in range(1):
+        rx, wts, co = _state(prob, F, q)
+        res = _dual(prob, co, wts, F, q)
+        F, q = res.F, res.q
+    rx, wts, co = _state(prob, F, q)
+    return prob, rx, wts, co, F, q
+
+
+def _cell(prob, d):
+    return jax.tree_util.tree_map(lambda x: np.asarray(x[d]), prob)
+
+
+def _check_feasible(cell, rx, F, q, fixed_q=None, tol=1e-6):
+    """Constraints of (43) evaluated by the numpy reference code."""
+    co = mse_coeffs(cell, rx)
+    _, e_s, e_r = mses(co, F, q)
+    assert e_s <= cell.e_sut + tol
+    assert np.all(e_r <= cell.e_rad + tol)
+    assert np.sum(np.abs(F) ** 2) <= cell.p_bs * (1 + 1e-9)
+    if fixed_q is None:
+        assert -1e-12 <= q <= np.sqrt(cell.p_leo) + 1e-12
+    else:
+        assert q == pytest.approx(fixed_q, rel=1e-12)
+    return co
+
+
+def _rx(rx, d):
+    return tuple(np.asarray(x[d]) for x in rx)
+
+
+@pytest.fixture(scope="module")
+def dual_p1(states):
+    prob, rx, wts, co, F, q = states
+    return _dual(prob, co, wts, F, q)
+
+
+@pytest.mark.parametrize("p3", [False, True], ids=["P1", "P3-fixed-q"])
+def test_dual_matches_cvxpy(states, dual_p1, p3):
+    prob, rx, wts, co, F, q = states
+    n = N if not p3 else 4  # P3: fewer cells (test-time budget), same compiled step
+    res = dual_p1 if not p3 else _dual(prob, co, wts, F, q, fix_q=True)
+    assert np.all(np.asarray(res.feasible))
+    worse = []
+    for d in range(n):
+        cell = cell_arrays(_cell(prob, d))
+        rxd, wd = _rx(rx, d), (np.asarray(wts.mu_tut[d]), float(wts.mu_sut[d]))
+        Fp, qp = np.asarray(F[d]), float(q[d])
+        Fc, qc, obj_c, status = solve_transmit_cvxpy(cell, rxd, wd, Fp, qp, RHO,
+                                                     fixed_q=qp if p3 else None)
+        assert status in ("optimal", "optimal_inaccurate")  # Clarabel's status
+        Fj, qj = np.asarray(res.F[d]), float(res.q[d])
+        cod = _check_feasible(cell, rxd, Fj, qj, fixed_q=qp if p3 else None)
+        obj_j = transmit_objective(cod, wd[0], wd[1], Fj, qj, Fp, qp, RHO, qp if p3 else None)
+        assert obj_j == pytest.approx(float(res.objective[d]), rel=1e-9)  # same objective
+        # the JAX optimum is within 1e-4 of cvxpy's (and cannot be meaningfully better)
+        assert abs(obj_j - obj_c) <= 1e-4 * abs(obj_c), (d, obj_j, obj_c)
+        assert float(res.dual_bound[d]) <= obj_c * (1 + 1e-6) + 1e-9
+        worse.append((obj_j - obj_c) / abs(obj_c))
+    assert max(worse) <= 1e-4
+
+
+def test_dual_batched_equals_one_by_one(states, dual_p1):
+    """A cell's result does not depend on the other cells of its batch."""
+    prob, rx, wts, co, F, q = states
+    idx = np.array([3, 3, 3, 3, 7, 0] + [3] * (N - 6))
+    take = lambda t: jax.tree_util.tree_map(lambda x: x[idx], t)  # noqa: E731
+    full = dual_p1
+    alone = _dual(take(prob), take(co), take(wts), F[idx], q[idx])
+    for j, d in enumerate(idx[:6]):
+        np.testing.assert_allclose(alone.F[j], full.F[d], rtol=0, atol=1e-13)
+        assert int(alone.iterations[j]) == int(full.iterations[d])
+
+
+def test_pgd_reaches_the_dual_optimum(states):
+    """The primal-dual projected gradient is feasible, never beats the dual bound, improves
+    on the prox centre and gets close to the optimum (it is slow: spec §3.6)."""
+    prob, rx, wts, co, F, q = states
+    n = 4
+    sl = lambda t: jax.tree_util.tree_map(lambda x: x[:n], t)  # noqa: E731
+    dual = _dual(sl(prob), sl(co), sl(wts), F[:n], q[:n])
+    f = jax.jit(jax.vmap(lambda p, c, w, F, q: transmit_pgd(p, c, w, F, q, rho=RHO, n_iter=2000,
+                                                                loop_mode="while")))
+    pgd = f(sl(prob), sl(co), sl(wts), F[:n], q[:n])
+    centre = jax.jit(jax.vmap(lambda c, w, F, q: W.weighted_mse(c, w, F, q)))(sl(co), sl(wts), F[:n], q[:n])
+    assert np.all(np.asarray(pgd.feasible))
+    obj_p, obj_d = np.asarray(pgd.objective), np.asarray(dual.objective)
+    assert np.all(obj_p >= np.asarray(dual.dual_bound) - 1e-9)
+    assert np.all(obj_p <= np.asarray(centre) + 1e-12)
+    gap = (obj_p - obj_d) / np.abs(obj_d)
+    assert np.median(gap) <= 1e-2, gap
