@@ -77,7 +77,7 @@ class NtnConfig:
     rain_margin_km: float = param(30.0, "margin around the area where rain cells are placed [km]", source="REC-M", lo=0)
     rain_height_mode: str = param("fixed", "rain height: fixed value or ITU-R P.839 per cell", choices=("fixed", "itu-p839"))
     rain_height_km: float = param(3.0, "rain height h_R [km] (rain_height_mode=fixed)", source="REC-M", lo=0, lo_open=True)
-    rain_tilt_deg: float = param(45.0, "polarisation tilt tau for P.838 (45 = circular)", source="SRC", lo=0, hi=90)
+    rain_tilt_deg: float = param(45.0, "polarisation tilt tau for P.838 (45 = circular; other tilts use the coefficients at 45 deg elevation)", source="SRC", lo=0, hi=90)
     rain_redraw: str = param("episode", "draw R_i at each on-period start or every frame", source="REC-M",
                              choices=("episode", "frame"))
     # ---- frame timing (11)-(16) ----

@@ -29,8 +29,14 @@ width (the set S(k) of satellites with >= 1 cell in range for the WHOLE frame, p
     atten_est [F,C,S]        A_tilde used for snr_seen (1 where not sensed)
     rain_rate [F,C] mm/h     R_c(k) (10)
     sat_lat, sat_lon [F,S]   sub-satellite point at mid-frame, degrees (NaN for pads)
+    rain_active [F,N_rain]   rain-cell activity X_i(k);  n_in_view [F] |S(k)|;  n_dropped [F]
+                             satellites beyond a fixed ``max_sats_in_view`` (0 when auto)
     n_active [C]             active users beta N_c;  population [C];  cell_lat, cell_lon [C] deg
-    bandwidth [S?]           -- per-column constants come from ``world.shell_*`` via ``shell``
+Per-column constants (bandwidth, beams, ...) come from ``cfg.shell_*[shell]``.  All float
+arrays are float64 whatever the CLI precision (geometry is computed under x64).
+Cell index c = i_lat * n_lon + i_lon (i_lat = 0 southernmost), see ``population.grid_centres``.
+S is the max |S(k)| over the frames of ONE ``evolve`` call (or ``max_sats_in_view``): two
+calls may give different S; pass ``max_sats_in_view`` for a fixed width.
 
 Randomness: frame k uses keys ``fold_in(key, k)``, so a run split into chunks (``evolve``
 with ``start`` and the returned ``rain_state``) gives the same frames as one call.

@@ -3,13 +3,12 @@
 A small area (2 x 3 deg, 24 cells) with the full default constellation keeps one compile
 shared with ``test_generate_cli.py`` (same config -> same jit cache entry).
 """
-import math
 
 import jax
 import numpy as np
 import pytest
 
-from jaxcore.ntn import links, orbits
+from jaxcore.ntn import orbits
 from solvers.configio import ConfigError, load_config
 from solvers.ntn.config import NtnConfig
 from solvers.ntn.instance import validate_instance
