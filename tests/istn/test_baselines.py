@@ -14,6 +14,17 @@ from jaxcore.istn.metrics import all_metrics, scnr_mmse
 from jaxcore.istn.problem import random_cell_problem
 
 
+zf_beams = jax.jit(zf.zf_beams)
+sensing_cov = jax.jit(zf.sensing_cov)
+scnr_from_cov = jax.jit(zf.scnr_from_cov, static_argnames=("K",))
+min_sensing_power = jax.jit(zf.min_sensing_power, static_argnames=("n_iter",))
+scnr_mmse_j = jax.jit(scnr_mmse)
+all_metrics_j = jax.jit(all_metrics)
+waterfill = jax.jit(zf.waterfill)
+# the tiny scenario shared with tests/istn/test_figures.py (same shapes -> jit compiles reused)
+TINY = dict(n_tx=12, n_tut=3, n_targets=2, n_radar=2, n_rx=4, clutter_per_target=2)
+
+
 @pytest.fixture(scope="module")
 def cells():
     keys = jax.random.split(jax.random.PRNGKey(7), 6)
@@ -22,7 +33,7 @@ def cells():
 
 def test_zf_beams_null_and_gains(cells):
     for prob in cells:
-        F, c = zf.zf_beams(prob)
+        F, c = zf_beams(prob)
         K = prob.h_tut.shape[0]
         hF = np.asarray(prob.h_tut @ F)  # [K, K+T]
         off = hF.copy()
@@ -40,40 +51,40 @@ def test_zf_beams_null_and_gains(cells):
 def test_sensing_cov_matches_metrics(cells):
     rng = np.random.default_rng(0)
     for prob in cells:
-        F_dir, _ = zf.zf_beams(prob)
-        C, a_hat, gg = zf.sensing_cov(prob, F_dir)
+        F_dir, _ = zf_beams(prob)
+        C, a_hat, gg = sensing_cov(prob, F_dir)
         K = prob.h_tut.shape[0]
         for _ in range(3):
             pw = jnp.asarray(rng.uniform(0.0, 1.0, F_dir.shape[1]))
             p = float(rng.uniform(0, 200))
             F = F_dir * jnp.sqrt(pw)[None, :]
-            np.testing.assert_allclose(zf.scnr_from_cov(C, a_hat, gg, pw, p, prob.noise_rad, K),
-                                       scnr_mmse(prob, F, p), rtol=1e-8)
+            np.testing.assert_allclose(scnr_from_cov(C, a_hat, gg, pw, p, prob.noise_rad, K=K),
+                                       scnr_mmse_j(prob, F, p), rtol=1e-8)
 
 
 def test_min_sensing_power_is_feasible_and_minimal(cells):
     n_ok = 0
     for prob in cells:
-        F_dir, _ = zf.zf_beams(prob)
-        C, a_hat, gg = zf.sensing_cov(prob, F_dir)
+        F_dir, _ = zf_beams(prob)
+        C, a_hat, gg = sensing_cov(prob, F_dir)
         K = prob.h_tut.shape[0]
         p_tut = jnp.full((K,), 0.3)
         gam = 1.0 / prob.e_rad - 1.0
-        s, sc = zf.min_sensing_power(C, a_hat, gg, p_tut, 100.0, prob.noise_rad, gam, 1e6, 300)
+        s, sc = min_sensing_power(C, a_hat, gg, p_tut, 100.0, prob.noise_rad, gam, 1e6, n_iter=300)
         if s.sum() > 1e5:
             continue  # clutter-limited: infeasible at any power
         n_ok += 1
         np.testing.assert_allclose(sc, gam, rtol=1e-6)  # every constraint active at the least powers
         for i in range(s.shape[0]):  # lowering any single power breaks that target
             s2 = s.at[i].multiply(0.99)
-            sc2 = zf.scnr_from_cov(C, a_hat, gg, jnp.concatenate([p_tut, s2]), 100.0, prob.noise_rad, K)
+            sc2 = scnr_from_cov(C, a_hat, gg, jnp.concatenate([p_tut, s2]), 100.0, prob.noise_rad, K=K)
             assert sc2[i] < gam
     assert n_ok >= 3
 
 
 def test_waterfill_kkt():
     floor = jnp.array([0.1, 0.5, 2.0, 0.05])
-    p = np.asarray(zf.waterfill(floor, 1.0))
+    p = np.asarray(waterfill(floor, 1.0))
     assert abs(p.sum() - 1.0) < 1e-9 and (p >= 0).all()
     lvl = (p + np.asarray(floor))[p > 0]
     np.testing.assert_allclose(lvl, lvl[0], rtol=1e-8)  # common water level on active streams
@@ -85,8 +96,7 @@ def test_waterfill_kkt():
 def small_instance():
     from solvers.istn.config import IstnConfig
     from solvers.istn.generate import generate_instance
-    cfg = IstnConfig(n_tx=12, n_tut=3, n_targets=2, n_radar=2, n_rx=4, clutter_per_target=2, p_bs_dbm=35.0)
-    return generate_instance(cfg, 8, 11, precision="float64", progress=False)
+    return generate_instance(IstnConfig(**TINY), 8, 11, precision="float64", progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +104,7 @@ def solutions(small_instance):
     from solvers.istn.baselines import solve_baseline
     from solvers.istn.pipeline import SolverConfig, solve_istn
     out = {m: solve_baseline(m, small_instance) for m in ("interference-free", "greedy", "uniform", "zf-eps")}
-    out["proposed"] = solve_istn(small_instance, SolverConfig(progress=False, max_iter=15, inner_iter=60), "proposed", 0)
+    out["proposed"] = solve_istn(small_instance, SolverConfig(progress=False), "proposed", 0)
     return out
 
 
@@ -133,17 +143,17 @@ def test_zf_eps_is_the_best_grid_point(small_instance):
     gam, rmin = float(small_instance["scnr_min"][0]), float(small_instance["r_min_sut"][0])
     for b in range(4):
         pr = jax.tree_util.tree_map(lambda x: x[b, 0], prob)
-        F_dir, c = zf.zf_beams(pr)
-        _, a_hat, _ = zf.sensing_cov(pr, F_dir)
+        F_dir, c = zf_beams(pr)
+        _, a_hat, _ = sensing_cov(pr, F_dir)
         echo = np.sum(np.abs(np.asarray(a_hat)) ** 2, axis=1)
         shape = (1 / echo) / (1 / echo).sum()
         K = pr.h_tut.shape[0]
         best = -np.inf
         for p, rho in itertools.product(p_leo * np.logspace(-2, 0, 3), np.logspace(-2, 0, 3)):
             s = rho * float(pr.p_bs) * shape
-            pt = zf.waterfill((1.0 + pr.g_tut * p) / c[:K], (1 - rho) * pr.p_bs)
+            pt = waterfill((1.0 + pr.g_tut * p) / c[:K], (1 - rho) * pr.p_bs)
             F = F_dir * jnp.sqrt(jnp.concatenate([pt, jnp.asarray(s)]))[None, :]
-            r_t, r_s, tot, sc = all_metrics(pr, F, p)
+            r_t, r_s, tot, sc = all_metrics_j(pr, F, p)
             if np.all(np.asarray(sc) >= gam) and float(r_s) >= rmin:
                 best = max(best, float(tot))
         if np.isfinite(best):

@@ -12,13 +12,14 @@ from solvers.istn import figures
 
 
 def test_quick_figure_end_to_end(cli, tmp_path, monkeypatch):
-    # tiny setting: one P_BS point per R_min curve, 2 drops (the CLI's --drops)
+    # tiny setting: one P_BS point per R_min curve, 8 drops (the CLI's --drops), the small
+    # scenario of test_baselines.py (same shapes: its jit compiles are reused in one session)
     spec = figures.SPECS["istn-fig5"]
     tiny = dict(n_tx=12, n_tut=3, n_targets=2, n_radar=2, n_rx=4, clutter_per_target=2)
     exps = tuple(dataclasses.replace(e, quick_values=(30.0,), overrides={**e.overrides, **tiny})
                  for e in spec.experiments)
     monkeypatch.setitem(figures.SPECS, "istn-fig5", dataclasses.replace(spec, experiments=exps))
-    code, out, err = cli("reproduce", "istn-fig5", "--quick", "--drops", "2", "-o", tmp_path)
+    code, out, err = cli("reproduce", "istn-fig5", "--quick", "--drops", "8", "-o", tmp_path)
     assert code == 0, err
     assert "wrote" in out and "mean_scnr_db" in out
     rows = list(csv.DictReader(open(tmp_path / "istn-fig5.csv")))
@@ -29,7 +30,7 @@ def test_quick_figure_end_to_end(cli, tmp_path, monkeypatch):
     assert need <= set(rows[0])
     assert {r["method"] for r in rows} == set(figures.RATE_METHODS)
     for r in rows:
-        assert r["n"] == "2" and float(r["x"]) == 30.0
+        assert r["n"] == "8" and float(r["x"]) == 30.0
         for k in ("sum_rate", "sum_rate_lo", "sum_rate_hi", "tut_rate", "sut_rate", "mean_scnr_db", "feasible"):
             assert np.isfinite(float(r[k])), (r["method"], k)
         assert float(r["sum_rate_lo"]) <= float(r["sum_rate"]) <= float(r["sum_rate_hi"])
@@ -37,7 +38,7 @@ def test_quick_figure_end_to_end(cli, tmp_path, monkeypatch):
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     # the same command again resumes: no work, identical CSV
     before = (tmp_path / "istn-fig5.csv").read_text()
-    code, _, err = cli("reproduce", "istn-fig5", "--quick", "--drops", "2", "-o", tmp_path)
+    code, _, err = cli("reproduce", "istn-fig5", "--quick", "--drops", "8", "-o", tmp_path)
     assert code == 0 and (tmp_path / "istn-fig5.csv").read_text() == before
 
 

@@ -68,3 +68,17 @@ def test_bad_sizes_rejected(tmp_path):
     with pytest.raises(ConfigError, match="chunk_size"):
         run_sweep(tmp_path / "r", BASE, _synthetic.work, n_drops=3, seed=0, chunk_size=0, progress=False)
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("sweep, msg", [
+    ({"p_bs": [30]}, r"unknown key.*'p_bs' \(did you mean 'p_bs_dbm'\?\)"),
+    ({"p_bs_dbm": [30, 80]}, r"p_bs_dbm: expected a value <= 70"),
+    ({"n_cells": [1, 2.5]}, "n_cells: expected an integer, got 2.5"),
+    ({"elevation_draw": ["30-90", "10-20"]}, "elevation_draw: expected one of"),
+    ({"r_min_sut": []}, "r_min_sut.*empty range"),
+])
+def test_bad_istn_sweep_rejected(tmp_path, sweep, msg):
+    from solvers.istn.config import IstnConfig
+    with pytest.raises(ConfigError, match=msg):
+        run_sweep(tmp_path / "run", IstnConfig(), _synthetic.work, n_drops=4, seed=0, sweep=sweep, progress=False)
+    assert not (tmp_path / "run").exists()
