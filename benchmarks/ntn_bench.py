@@ -143,7 +143,7 @@ def bench(ctx) -> None:
             sol = e2e(arr)
             ctx.rows.append(dict(section="throughput", bench="ntn_jmra", variant="relax+round", dtype="float32",
                                  batch=B, sizes=sizes, compile_s=t.compile_s, median_s=t.median_s, min_s=t.min_s,
-                                 max_s=t.max_s, repeats=t.repeats, per_item_s=t.per_item(B),
+                                 max_s=t.max_s, repeats=t.repeats, per_item_s=t.per_item(B), cpu_per_item_s=t.cpu_per_item(B),
                                  items_per_s=t.throughput(B), iterations=float(np.mean(sol["iterations"]))))
             ctx.tick()
 
@@ -157,7 +157,7 @@ def bench(ctx) -> None:
     ctx.rows.append(dict(section="throughput", bench="ntn_jmra_core", variant="relaxation", dtype="float32",
                          batch=Bs, sizes=sizes, compile_s=t_core.compile_s, median_s=t_core.median_s,
                          min_s=t_core.min_s, max_s=t_core.max_s, repeats=t_core.repeats,
-                         per_item_s=t_core.per_item(Bs), items_per_s=t_core.throughput(Bs), iterations=outer,
+                         per_item_s=t_core.per_item(Bs), cpu_per_item_s=t_core.cpu_per_item(Bs), items_per_s=t_core.throughput(Bs), iterations=outer,
                          peak_bytes=mem["peak"] if mem else "", bytes_per_item=mem["peak"] / Bs if mem else ""))
     ctx.tick()
     if ctx.peaks is not None:
@@ -180,7 +180,7 @@ def bench(ctx) -> None:
     o64 = objective_25(arr, np.floor(np.asarray(out64.y, float) * n_com))
     gap = float(np.max(np.abs(o32 - o64) / np.maximum(np.abs(o64), 1e-12)))
     ctx.rows.append(dict(section="precision", bench="ntn_jmra_core", batch=Bs, sizes=sizes,
-                         per_item_s=t_core.per_item(Bs), ref_per_item_s=t64.per_item(Bs),
+                         per_item_s=t_core.per_item(Bs), cpu_per_item_s=t_core.cpu_per_item(Bs), ref_per_item_s=t64.per_item(Bs),
                          speedup_vs_ref=t64.median_s / t_core.median_s,
                          quality_metric="objective (25) at floor(y N_com)", quality=float(np.mean(o32)),
                          ref_quality=float(np.mean(o64)), quality_gap=gap,
@@ -203,17 +203,20 @@ def bench(ctx) -> None:
         ours_fn = _e2e_call(solve_allocation, f64)
         t_ours = time_fn(ours_fn, ref_arr, repeats=3, budget_s=ctx.budget_s)
         sol = ours_fn(ref_arr)
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         ref = solve_reference(ref_arr, "jmra", JmraConfig())
         ref_s = time.perf_counter() - t0
+        ref_c = time.process_time() - c0
         o_ours, o_ref = np.asarray(sol["objective"]), np.asarray(ref["objective"])
         # independent re-evaluation of (25) from x (catches a wrong objective in either)
         chk = max(float(np.max(np.abs(objective_25(ref_arr, sol["x"]) - o_ours))),
                   float(np.max(np.abs(objective_25(ref_arr, ref["x"]) - o_ref))))
         gap = float(np.max(np.abs(o_ours - o_ref) / np.maximum(np.abs(o_ref), 1e-12)))
         ctx.rows.append(dict(section="reference", bench="ntn_jmra", dtype="float64", batch=n_ref, sizes=ref_sizes,
-                             per_item_s=t_ours.per_item(n_ref), ref_per_item_s=ref_s / n_ref,
+                             per_item_s=t_ours.per_item(n_ref), cpu_per_item_s=t_ours.cpu_per_item(n_ref),
+                             ref_per_item_s=ref_s / n_ref, ref_cpu_per_item_s=ref_c / n_ref,
                              speedup_vs_ref=(ref_s / n_ref) / t_ours.per_item(n_ref),
+                             cpu_speedup_vs_ref=(ref_c / n_ref) / t_ours.cpu_per_item(n_ref),
                              quality_metric="objective (25), integer x", quality=float(np.mean(o_ours)),
                              ref_quality=float(np.mean(o_ref)), quality_gap=gap, quality_ok=gap <= REF_TOL,
                              iterations=float(np.mean(sol["iterations"])),
@@ -224,7 +227,7 @@ def bench(ctx) -> None:
 
     # cost growth with C and S (relaxation core, float32, batch Bs)
     C_vals = [8, 16] if q else [25, 50, 100, 200, 400]
-    S_vals = [3, 6] if q else [4, 8, 12, 16, 32]
+    S_vals = [] if q else [4, 8, 12, 16, 32]  # quick: C only (each size is one more compile)
     for param, vals in (("C", C_vals), ("S", S_vals)):
         for v in vals:
             Cv, Sv = (v, S) if param == "C" else (C, v)
@@ -236,6 +239,6 @@ def bench(ctx) -> None:
                 it = float(np.mean(np.asarray(core(a_v).iterations)))
             ctx.rows.append(dict(section="scaling", bench="ntn_jmra_core", dtype="float32", batch=Bs,
                                  param=param, value=v, sizes=f"C={Cv},S={Sv}", compile_s=t.compile_s,
-                                 median_s=t.median_s, per_item_s=t.per_item(Bs), items_per_s=t.throughput(Bs),
+                                 median_s=t.median_s, per_item_s=t.per_item(Bs), cpu_per_item_s=t.cpu_per_item(Bs), items_per_s=t.throughput(Bs),
                                  iterations=it))
             ctx.tick()

@@ -25,10 +25,10 @@ import numpy as np
 
 COLUMNS = [
     "section", "bench", "variant", "dtype", "batch", "param", "value", "sizes",
-    "compile_s", "median_s", "min_s", "max_s", "repeats", "per_item_s", "items_per_s",
+    "compile_s", "median_s", "min_s", "max_s", "repeats", "per_item_s", "items_per_s", "cpu_per_item_s",
     "peak_bytes", "bytes_per_item", "iterations",
     "quality_metric", "quality", "ref_quality", "quality_gap", "quality_ok",
-    "ref_per_item_s", "speedup_vs_ref",
+    "ref_per_item_s", "ref_cpu_per_item_s", "speedup_vs_ref", "cpu_speedup_vs_ref",
     "flops", "bytes", "gflops_s", "frac_peak_flops", "gbytes_s", "frac_peak_bw",
     "floor_s", "time_over_floor", "bound", "note",
 ]
@@ -183,19 +183,22 @@ def markdown(rows: Sequence[dict], meta: dict, notes: Sequence[str] = (), quick:
     if sec["throughput"]:
         md += ["", "## Throughput vs batch size", ""]
         md.append(_table(
-            ["bench", "variant", "dtype", "batch", "items/s", "ms/item", "compile s", "peak MB", "kB/item", "iters"],
+            ["bench", "variant", "dtype", "batch", "items/s", "ms/item", "CPU ms/item", "compile s", "peak MB",
+             "kB/item", "iters"],
             [[r["bench"], r.get("variant", ""), r.get("dtype", ""), r["batch"], r.get("items_per_s"),
-              1e3 * r["per_item_s"] if r.get("per_item_s") else "", r.get("compile_s"),
+              1e3 * r["per_item_s"] if r.get("per_item_s") else "",
+              1e3 * r["cpu_per_item_s"] if r.get("cpu_per_item_s") else "", r.get("compile_s"),
               r["peak_bytes"] / 2 ** 20 if r.get("peak_bytes") else "",
               r["bytes_per_item"] / 1e3 if r.get("bytes_per_item") else "", r.get("iterations", "")]
              for r in sec["throughput"]]))
     if sec["reference"]:
         md += ["", "## Against the cvxpy reference (same instances, same run)", ""]
         md.append(_table(
-            ["bench", "dtype", "instances", "ours ms/item (batched)", "cvxpy ms/item", "speed-up",
-             "quality", "ours", "cvxpy", "gap", "within tol", "note"],
+            ["bench", "dtype", "instances", "ours ms/item (batched)", "cvxpy ms/item", "speed-up (wall)",
+             "speed-up (CPU s)", "quality", "ours", "cvxpy", "gap", "within tol", "note"],
             [[r["bench"], r.get("dtype", ""), r["batch"], 1e3 * r["per_item_s"], 1e3 * r["ref_per_item_s"],
-              r.get("speedup_vs_ref"), r.get("quality_metric", ""), r.get("quality"), r.get("ref_quality"),
+              r.get("speedup_vs_ref"), r.get("cpu_speedup_vs_ref", ""), r.get("quality_metric", ""),
+              r.get("quality"), r.get("ref_quality"),
               r.get("quality_gap"), r.get("quality_ok", ""), r.get("note", "")] for r in sec["reference"]]))
     if sec["precision"]:
         md += ["", "## float32 vs float64 (same instances)", ""]

@@ -7,7 +7,8 @@ Rules followed here:
 * The first call (trace + XLA compile) is timed separately as ``compile_s`` and never mixed
   into the steady-state numbers; then ``warmup`` more calls run untimed.
 * Steady state is the **median** of ``repeats`` calls (with min and max kept to show the
-  spread).  A benchmark stops repeating once ``budget_s`` is spent, but always takes at
+  spread).  The process CPU time (all threads) is recorded too: on a machine shared with
+  other jobs the wall time inflates while the CPU seconds stay close to the work done.  A benchmark stops repeating once ``budget_s`` is spent, but always takes at
   least ``min_repeats`` samples.
 * Peak memory comes from XLA's compiled buffer assignment (``memory_analysis()``:
   arguments + outputs + temporaries - aliases), which works on every backend, and, where
@@ -35,6 +36,10 @@ class Timing:
     max_s: float
     repeats: int
     samples: list = field(default_factory=list)
+    cpu_median_s: float = float("nan")  # process CPU seconds (all threads) per call, median
+
+    def cpu_per_item(self, n: int) -> float:
+        return self.cpu_median_s / max(n, 1)
 
     def per_item(self, n: int) -> float:
         return self.median_s / max(n, 1)
@@ -57,24 +62,29 @@ def time_fn(fn: Callable[..., Any], *args, warmup: int = 1, repeats: int = 5, mi
     for _ in range(warmup):
         block(fn(*args, **kwargs))
     samples: list[float] = []
+    cpu: list[float] = []
     t_start = time.perf_counter()
     while len(samples) < repeats:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         block(fn(*args, **kwargs))
         samples.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         if len(samples) >= min_repeats and time.perf_counter() - t_start > budget_s:
             break
-    return Timing(compile_s, statistics.median(samples), min(samples), max(samples), len(samples), samples)
+    return Timing(compile_s, statistics.median(samples), min(samples), max(samples), len(samples), samples,
+                  statistics.median(cpu))
 
 
 def time_host(fn: Callable[..., Any], *args, repeats: int = 1, **kwargs) -> Timing:
     """Time a host (numpy/cvxpy) function: no compile step, median of ``repeats`` calls."""
-    samples = []
+    samples, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn(*args, **kwargs)
         samples.append(time.perf_counter() - t0)
-    return Timing(0.0, statistics.median(samples), min(samples), max(samples), len(samples), samples)
+        cpu.append(time.process_time() - c0)
+    return Timing(0.0, statistics.median(samples), min(samples), max(samples), len(samples), samples,
+                  statistics.median(cpu))
 
 
 def compiled_memory_bytes(jitted: Callable[..., Any], *args, **kwargs) -> dict[str, int] | None:
