@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxcore.istn.ula import ula_response
 
 F64 = jnp.float64
-X_AXIS = jnp.array([1.0, 0.0, 0.0])
+X_AXIS = np.array([1.0, 0.0, 0.0])  # TBS ULA along x
 
 
 def bistatic_gain(d_tx, d_rx, rcs_m2, wavelength_m):

@@ -38,7 +38,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxcore.istn.ula import ula_response
+from jaxcore.istn.ula import ula_ray_sum, ula_response
 
 F64 = jnp.float64
 C_LIGHT = 299792458.0
@@ -178,7 +178,7 @@ def small_scale(key, lsp_state: dict, az_los, cos_el, p) -> dict:
         # [rays] complex amplitudes and direction cosines (array along x)
         amp = (jnp.sqrt(ray_pw) * jnp.exp(1j * ph)).astype(cdt)
         u = cos_el * jnp.cos(jnp.radians(ray_phi))
-        return amp @ jnp.conj(ula_response(u, p.n_tx, cdt))
+        return ula_ray_sum(amp, u, p.n_tx)
 
     ph0 = jax.random.uniform(k0, (), F64, 0.0, 2 * jnp.pi)
     los_path = jnp.exp(1j * ph0).astype(cdt) * jnp.conj(ula_response(cos_el * jnp.cos(az_los), p.n_tx, cdt))
