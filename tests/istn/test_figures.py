@@ -17,13 +17,13 @@ def test_quick_figure_end_to_end(cli, tmp_path, monkeypatch):
     spec = figures.SPECS["istn-fig5"]
     tiny = dict(n_tx=12, n_tut=3, n_targets=2, n_radar=2, n_rx=4, clutter_per_target=2)
     exps = tuple(dataclasses.replace(e, quick_values=(30.0,), overrides={**e.overrides, **tiny})
-                 for e in spec.experiments)
+                 for e in spec.experiments[:1])  # the R_min = 3 curve only
     monkeypatch.setitem(figures.SPECS, "istn-fig5", dataclasses.replace(spec, experiments=exps))
     code, out, err = cli("reproduce", "istn-fig5", "--quick", "--drops", "8", "-o", tmp_path)
     assert code == 0, err
     assert "wrote" in out and "mean_scnr_db" in out
     rows = list(csv.DictReader(open(tmp_path / "istn-fig5.csv")))
-    assert len(rows) == 2 * len(figures.RATE_METHODS)
+    assert len(rows) == len(figures.RATE_METHODS)
     need = {"experiment", "x_name", "x", "method", "n", "sum_rate", "sum_rate_lo", "sum_rate_hi", "tut_rate",
             "sut_rate", "min_scnr_db", "mean_scnr_db", "mean_scnr_db_lo", "mean_scnr_db_hi", "feasible",
             "feasible_lo", "feasible_hi", "p_sat_total"}
