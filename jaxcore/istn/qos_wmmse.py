@@ -37,7 +37,7 @@ import jax.numpy as jnp
 
 from jaxcore.istn import metrics
 from jaxcore.istn.problem import CellProblem, target_view
-from jaxcore.istn.transmit_dual import lagrangian_minimizer, scale_to_power, transmit_dual
+from jaxcore.istn.transmit_dual import scale_to_power, transmit_dual
 from jaxcore.istn.transmit_pgd import transmit_pgd
 from jaxcore.istn.wmmse import Weights, mmse_receivers, mmse_weights, mse_coeffs, qos_violation
 from jaxcore.loops import masked_scan

@@ -20,7 +20,7 @@ N_OK = 4  # cells 0..3 feasible; 4: R_min too high; 5: targets out of reach; 6: 
 
 def _cells():
     keys = jax.random.split(jax.random.PRNGKey(5), 7)
-    mk = lambda k, r, e: random_cell_problem(k, K, NT, T, R, NR, L, r_min_sut=r, echo_snr_db=e)  # noqa: E731
+    mk = jax.jit(lambda k, r, e: random_cell_problem(k, K, NT, T, R, NR, L, r_min_sut=r, echo_snr_db=e))
     cells = [mk(keys[d], R_MIN, 13.0) for d in range(N_OK)]
     cells.append(mk(keys[4], 30.0, 13.0))  # SUT SNR 40 dB: 30 bit/s/Hz is out of reach
     cells.append(mk(keys[5], R_MIN, -60.0))  # echo 60 dB below noise: SCNR -10 dB impossible
