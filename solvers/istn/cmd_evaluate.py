@@ -29,8 +29,9 @@ from solvers.npzio import InstanceError
 
 #: absolute rate tolerance (bit/s/Hz), SCNR tolerance (dB), relative power tolerance
 TOLERANCES = dict(rate=1e-4, scnr_db=1e-3, power_rel=1e-5)
-#: cells per jit call (fixed shape, the tail is padded)
-CELLS_PER_CALL = 512
+#: cells per jit call: one fixed shape for every file of the same dimensions (the tail is
+#: padded), so small and large files share one compile
+CELLS_PER_CALL = 256
 
 
 def _metrics_fn():
@@ -84,7 +85,7 @@ def evaluate_solution(inst: dict, sol: dict, *, tolerances: dict | None = None) 
     outs = []
     with jax.enable_x64(True):
         fn = _metrics_fn()
-        c = min(CELLS_PER_CALL, n)
+        c = CELLS_PER_CALL
         for lo in range(0, n, c):
             chunk = [a[lo:lo + c] for a in args]
             k = chunk[0].shape[0]

@@ -15,7 +15,8 @@ from solvers.istn.instance import (EVALUATE_SOLUTION_FIELDS, INSTANCE_FIELDS, SO
                                    validate_solution)
 from solvers.npzio import InstanceError
 
-B, M, K, NT, T, R, NR, L = 3, 2, 3, 6, 2, 3, 4, 4
+# the dimensions of test_istn_generate_cli's scenario, so both share evaluate's compile
+B, M, K, NT, T, R, NR, L = 3, 2, 10, 8, 2, 2, 2, 2
 
 
 def _c(rng, *shape, scale=1.0):
@@ -81,7 +82,7 @@ def test_instance_roundtrip(tmp_path):
     (lambda a: a["p_bs"].__setitem__((1, 0), -1.0), "field 'p_bs': expected non-negative"),
     (lambda a: a["noise_rad"].__setitem__(0, 0.0), "field 'noise_rad': expected positive"),
     (lambda a: a["g_sut"].__setitem__((0, 1), np.inf), "field 'g_sut': expected finite"),
-    (lambda a: a["assoc"].__setitem__((0, 0, 0), R), r"field 'assoc': expected indices in \[0, 2\]"),
+    (lambda a: a["assoc"].__setitem__((0, 0, 0), R), r"field 'assoc': expected indices in \[0, 1\]"),
     (lambda a: a.update(h_tut=np.ones((B, M, K, NT))), "field 'h_tut': expected a complex array"),
     (lambda a: a.update(p_leo=np.ones(B + 1)), "field 'p_leo': expected shape"),
 ])
