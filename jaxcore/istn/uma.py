@@ -25,7 +25,8 @@ mode is eq. (4) as printed: h = Pr_LOS sqrt(beta_L) e^{j Phi0} a(u_LOS)^H + sqrt
 Recorded simplifications [assumption]: azimuth-only ULA; every ray uses the LOS
 elevation (u = cos(el_LOS) cos(phi), array along x), i.e. no zenith spread; LSPs drawn
 independently (no cross-correlation, no spatial consistency); clusters more than 25 dB
-below the strongest are removed and the remaining powers renormalised to sum 1.
+below the strongest (powers after the LOS K-factor scaling) are removed and the remaining
+powers renormalised to sum 1.
 
 Large-scale vs small-scale (used for channel aging): large scale = LOS state, path loss,
 shadow fading, DS, ASD, K-factor; small scale = cluster delays/powers/angles, ray phases
