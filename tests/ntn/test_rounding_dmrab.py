@@ -10,7 +10,7 @@ from solvers.ntn.allocate import JmraConfig, solve_allocation
 from solvers.ntn.dmrab import dmrab, dmrab_match
 from solvers.ntn.rounding import scale_columns_to_budget
 
-CFG = JmraConfig(max_outer=40, max_inner=200)
+CFG = JmraConfig()  # defaults: inexact inner solves (max_inner=200) cost up to 9 % objective
 
 
 @pytest.fixture(scope="module")
