@@ -247,3 +247,17 @@ def solve_cells(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=No
     """
     in_axes = (0, 0 if F0 is not None else None, 0 if q0 is not None else None)
     return jax.vmap(lambda p, f, q: solve_cell(p, cfg, f, q, mode), in_axes=in_axes)(prob, F0, q0)
+
+
+@partial(jax.jit, static_argnames=("cfg",))
+def sensing_feasible(prob: CellProblem, p_sat, cfg: QosWmmseConfig = QosWmmseConfig(max_iter=1)):
+    """Sensing-failure test of spec §1.5: can every target reach SCNR_min with the satellite
+    power fixed to ``p_sat``?  Runs Phase I (P3 mode, q = sqrt(p_sat)) with the SUT-rate
+    constraint removed (e_sut -> 1e30); pass the cells with TUT beams switched off (K = 0)
+    to give all of P_BS to sensing.  ``prob`` [C, ...], ``p_sat`` [C] -> bool [C].
+    A True is certified by a concrete F; a False means Phase I did not find one within
+    ``cfg.phase1_iter`` iterations (a heuristic, like the paper's Phase I).
+    """
+    prob = prob._replace(e_sut=jnp.full_like(prob.e_sut, 1e30))
+    sol = solve_cells(prob, cfg, None, jnp.sqrt(jnp.asarray(p_sat, prob.p_bs.dtype)), "p3")
+    return (sol.status == STATUS_OK) | (sol.status == STATUS_CAP)
