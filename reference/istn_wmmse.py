@@ -13,8 +13,10 @@ Loop (spec istn.md §3.4), in noise-normalised units:
   G_{i,A(i)} for each sensing beam, every column unit-norm and scaled to P_BS/(K+T);
   q = sqrt(P_LEO)/2 (P1) or the fixed q (P3);
 * Phase I (feasibility; <= ``max_phase1`` rounds): MMSE receivers; stop if the SUT rate
-  >= R_min and every SCNR >= SCNR_min; else the penalty transmit step with multipliers
-  lambda_S = 1/e_S, lambda_i = 1/e_R and the TUT/SUT weights times 1e-3;
+  >= R_min and every SCNR >= SCNR_min; else the QoS transmit step (43) with the TUT/SUT
+  weights times ``phase1_weight`` (as ``jaxcore.istn.qos_wmmse``), or, when (43) is
+  infeasible at these receivers, the penalty step of spec §3.4 (lambda_S = 1/e_S,
+  lambda_i = 1/e_R);
 * Phase II (<= ``max_iter``): receivers (35)-(37) (R_v of §1.6-3), weights mu = 1 + SINR
   (40)-(41), cvxpy transmit step (43) with prox rho around the previous (F, q); stop when
   the relative sum-rate change is < ``tol``.
@@ -144,9 +146,15 @@ def solve_cell_reference(prob: Any, F0=None, q0=None, fixed_q: float | None = No
             break
         rx = receivers(cell, F, q)
         s_t, s_s, _ = sinrs(cell, F, q)
-        w = (phase1_weight * (1 + s_t), phase1_weight * (1 + s_s) + 1.0 / cell.e_sut)
-        F_n, q_n, _, st = solve_transmit_cvxpy(cell, rx, w, F, q, rho, fixed_q=fixed_q,
-                                               lam_rad=np.full(T, 1.0 / cell.e_rad))
+        # the QoS transmit step (43) with TUT/SUT weights scaled down (as the JAX core's
+        # Phase I); if (43) is infeasible at these receivers, the penalty step of spec §3.4
+        # (lambda_S = 1/e_S, lambda_i = 1/e_R) moves towards feasibility instead
+        w = (phase1_weight * (1 + s_t), phase1_weight * (1 + s_s))
+        F_n, q_n, _, st = solve_transmit_cvxpy(cell, rx, w, F, q, rho, fixed_q=fixed_q)
+        if st not in ("optimal", "optimal_inaccurate"):
+            w = (w[0], w[1] + 1.0 / cell.e_sut)
+            F_n, q_n, _, st = solve_transmit_cvxpy(cell, rx, w, F, q, rho, fixed_q=fixed_q,
+                                                   lam_rad=np.full(T, 1.0 / cell.e_rad))
         if st not in ("optimal", "optimal_inaccurate"):
             return CellResult(F, q, cell_rates(cell, F, q)[2], 3, 0, [])
         F, q = F_n, q_n
