@@ -124,7 +124,7 @@ def test_pgd_reaches_the_dual_optimum(states):
     n = 4
     sl = lambda t: jax.tree_util.tree_map(lambda x: x[:n], t)  # noqa: E731
     dual = _dual(sl(prob), sl(co), sl(wts), F[:n], q[:n])
-    f = jax.jit(jax.vmap(lambda p, c, w, F, q: transmit_pgd(p, c, w, F, q, rho=RHO, n_iter=2000,
+    f = jax.jit(jax.vmap(lambda p, c, w, F, q: transmit_pgd(p, c, w, F, q, rho=RHO, n_iter=1000,
                                                                 loop_mode="while")))
     pgd = f(sl(prob), sl(co), sl(wts), F[:n], q[:n])
     centre = jax.jit(jax.vmap(lambda c, w, F, q: W.weighted_mse(c, w, F, q)))(sl(co), sl(wts), F[:n], q[:n])
