@@ -12,6 +12,14 @@ import argparse
 import sys
 
 
+def lazy_command(module: str):
+    """A ``func`` for ``set_defaults`` that imports ``module`` only when the command runs."""
+    def run(args):
+        import importlib
+        return importlib.import_module(module).run(args)
+    return run
+
+
 def add_config_args(p: argparse.ArgumentParser) -> None:
     """``--config FILE`` and repeatable ``--set key=value`` (applied after the file)."""
     p.add_argument("--config", metavar="FILE", help="TOML file with config values (keys as in --set)")

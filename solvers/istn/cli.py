@@ -11,15 +11,8 @@ ISTN_METHODS = ("proposed", "interference-free", "zf-eps", "greedy", "uniform", 
 ASSOC_METHODS = ("proposed", "nearest", "greedy", "random")
 
 
-def _lazy(module: str):
-    def run(args):
-        import importlib
-        return importlib.import_module(module).run(args)
-    return run
-
-
 def register(p: argparse.ArgumentParser) -> None:
-    from solvers.cli import add_config_args
+    from solvers.cli import add_config_args, lazy_command as _lazy
 
     sub = p.add_subparsers(dest="istn_command", required=True, metavar="COMMAND")
 

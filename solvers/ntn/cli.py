@@ -6,15 +6,8 @@ import argparse
 NTN_METHODS = ("jmra", "jmra-nohop", "dmrab")
 
 
-def _lazy(module: str):
-    def run(args):
-        import importlib
-        return importlib.import_module(module).run(args)
-    return run
-
-
 def register(p: argparse.ArgumentParser) -> None:
-    from solvers.cli import add_config_args
+    from solvers.cli import add_config_args, lazy_command as _lazy
 
     sub = p.add_subparsers(dest="ntn_command", required=True, metavar="COMMAND")
 
