@@ -46,7 +46,7 @@ def add_devices_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--devices", default="1", metavar="N|all",
         help="shard the drop/frame axis over N devices, or 'all' visible devices "
-             "(default 1: no sharding); results are identical, only faster")
+             "(default 1: no sharding); results agree with one device to the solver tolerance")
     parser.add_argument(
         "--distributed", action="store_true",
         help="multi-host run: call jax.distributed.initialize() first (reads "

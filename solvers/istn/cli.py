@@ -33,6 +33,8 @@ def register(p: argparse.ArgumentParser) -> None:
     s.add_argument("--reference", action="store_true", help="solve with the cvxpy reference (slow)")
     s.add_argument("--seed", type=int, default=0, help="seed for random association / tie-breaks")
     add_config_args(s)
+    from solvers.devices import add_devices_arg
+    add_devices_arg(s)
     s.set_defaults(func=_lazy("solvers.istn.cmd_solve"))
 
     e = sub.add_parser("evaluate", help="recompute rates, SCNR and constraint violations of a solution")

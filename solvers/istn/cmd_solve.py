@@ -38,7 +38,10 @@ def run(args) -> int:
             raise ConfigError(f"--reference: only --method proposed has a cvxpy reference, got {args.method!r}")
         sol = solve_istn_reference(arrays, cfg, args.assoc, args.seed)
     elif args.method == "proposed":
-        sol = solve_istn(arrays, cfg, args.assoc, args.seed)
+        from solvers.devices import apply_devices, make_mesh
+        devices = apply_devices(args)
+        mesh = make_mesh(devices) if len(devices) > 1 else None
+        sol = solve_istn(arrays, cfg, args.assoc, args.seed, mesh=mesh)
     else:
         try:
             from solvers.istn.baselines import solve_baseline

@@ -176,7 +176,7 @@ def _prepare(arrays: dict, assoc_method: str, seed: int):
 
 
 def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str = "proposed",
-               seed: int = 0) -> dict:
+               seed: int = 0, mesh=None) -> dict:
     """Solve every drop of an ISTN instance with the proposed P1 -> P2 -> P3 pipeline.
 
     Args:
@@ -186,6 +186,9 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
       assoc_method: ``proposed`` (Algorithm 1), ``nearest``, ``greedy`` or ``random``;
         ignored if the instance has ``assoc``.
       seed: seed of the random association.
+      mesh: optional ``jaxcore.sharding.drops_mesh``; each chunk's drop axis is then split
+        over its devices (chunk rounded up to a multiple of the device count).  Results do
+        not depend on it.
 
     Returns:
       interfaces.md §2 solution dict: F [B,M,Nt,K+T] complex, p_sat/p_bar [B,M], assoc
@@ -204,6 +207,8 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
     r_min = np.asarray(a["r_min_sut"], rdt)
     core_cfg = _core_cfg(cfg)
     chunk = min(_chunk_size(cfg), B)
+    if mesh is not None and mesh.size > 1:
+        chunk = -(-max(chunk, mesh.size) // mesh.size) * mesh.size
     n_chunks = -(-B // chunk)
     parts = []
     bar = None
@@ -213,6 +218,9 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
     for j in range(n_chunks):
         lo, hi = j * chunk, min(B, (j + 1) * chunk)
         args = [_slice_tree(t, lo, hi, chunk) for t in (pre, cur, p_fixed, r_min)]
+        if mesh is not None and mesh.size > 1:
+            from jaxcore.sharding import shard_batch
+            args = [shard_batch(t, mesh)[0] for t in args]
         out = _pipeline_chunk(*args, np.asarray(has_fixed), core_cfg=core_cfg, n_bisect=cfg.merge_bisect,
                               rate_rtol=cfg.rate_rtol)
         parts.append({k: np.asarray(v)[: hi - lo] for k, v in out.items()})
