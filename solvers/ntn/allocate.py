@@ -39,8 +39,14 @@ class JmraConfig:
     mu0: float = param(1.0, "initial penalty mu^(0) (normalised objective units)", source="REC-L",
                        lo=0.0, lo_open=True)
     max_outer: int = param(60, "I_max: cap on outer iterations of Algorithm 1", source="REC-L", lo=1)
-    max_inner: int = param(300, "cap on FISTA iterations per subproblem (31)", source="assumption", lo=1)
-    inner_tol: float = param(1e-6, "FISTA stop: max change of y between accepted steps",
+    inner_solver: str = param("newton", "solver of the subproblem (31)-(33): barrier Newton "
+                              "(jaxcore.ntn.subproblem_newton; reaches the cvxpy optimum) or FISTA "
+                              "(first order; stalls on the continental instances)",
+                              source="assumption", choices=("newton", "fista"))
+    max_inner: int = param(200, "cap on inner iterations (Newton steps or FISTA steps) per subproblem (31)",
+                           source="assumption", lo=1)
+    inner_tol: float = param(1e-8, "inner stop: Newton: duality-gap bound per cell (objective units, "
+                             "raised to 100 ulps in float32); FISTA: max change of y between steps",
                              source="assumption", lo=0.0)
     n_bisect: int = param(40, "bisection steps of the box-with-budget projection", source="assumption",
                           lo=4, hi=200)
@@ -54,7 +60,8 @@ class JmraConfig:
 
     def settings(self) -> J.JmraSettings:
         return J.JmraSettings(self.rho, self.tol, self.delta, self.lam0, self.mu0, self.max_outer,
-                              self.max_inner, self.inner_tol, self.n_bisect, self.loop)
+                              self.max_inner, self.inner_tol, self.n_bisect, self.loop,
+                              inner=self.inner_solver)
 
 
 @partial(jax.jit, static_argnames=("settings", "charge_ho"))

@@ -21,7 +21,7 @@ def batch():
     w = jnp.where(d.usable, 1 / (yt + 1e-3), 0.0)
     lam = jnp.asarray(rng.uniform(0.01, 1, (B, C)))
     mu = jnp.asarray(rng.uniform(0.5, 20, (B, C)))
-    s = J.JmraSettings(max_inner=4000, inner_tol=1e-11, loop="scan")
+    s = J.JmraSettings(max_inner=300, inner_tol=1e-8, loop="scan")
     f = jax.jit(jax.vmap(lambda d, w, l, m: J.solve_subproblem(d, w, l, m, jnp.zeros_like(w), 1.0, s)))
     y, _, _ = f(d, w, lam, mu)
     return d, w, lam, mu, y
@@ -54,13 +54,18 @@ def test_penalty_is_slack_minimum():
 
 
 def test_subproblem_batched_equals_one_by_one(batch):
-    # the convex subproblem has a unique optimum: batched and single solves agree tightly
+    # (31) is convex but its optimal set need not be a point (the objective sees y_c only
+    # through g.y_c and w.y_c), so compare the optimum value
     d, w, lam, mu, y = batch
-    s = J.JmraSettings(max_inner=4000, inner_tol=1e-11, loop="while")
+    s = J.JmraSettings(max_inner=300, inner_tol=1e-8, loop="while")
     one = jax.jit(lambda d, w, l, m: J.solve_subproblem(d, w, l, m, jnp.zeros_like(w), 1.0, s)[0])
+    g = jax.vmap(J.surrogate_coeffs)(d, w)
     for b in (0, 7, 13):
-        yb = one(jax.tree_util.tree_map(lambda a: a[b], d), w[b], lam[b], mu[b])
-        np.testing.assert_allclose(np.asarray(yb), np.asarray(y[b]), atol=2e-4)
+        db = jax.tree_util.tree_map(lambda a: a[b], d)
+        yb = one(db, w[b], lam[b], mu[b])
+        F = lambda yy: float(J.subproblem_objective(yy, g[b], w[b], db.a, lam[b], mu[b], db.eps_k))  # noqa: E731
+        # barrier stalls at ~1e-6 relative (float64 rounding at tau ~ 1e9) before the 1e-8 gap bound
+        np.testing.assert_allclose(F(yb), F(y[b]), rtol=1e-5)
 
 
 @pytest.mark.parametrize("loop", ["scan"])  # "while" (the default) runs in every other test

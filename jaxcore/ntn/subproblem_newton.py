@@ -1,0 +1,210 @@
+"""Barrier (interior-point) Newton solver for the JMRA subproblem (31)-(33), NTN paper §V-C.
+
+Why not a first-order method.  In the normalised units of :mod:`jaxcore.ntn.jmra`
+(share ``y``, kbit/s, ``eps`` = 1e-3 kbit/s) the curvature of ``-a_c log(eps + g_c.y_c)``
+spans ``a g^2/t^2`` from ~1 (served cell) to ~1e12 (``t ~ eps``), and the penalty adds
+``mu_c w w^T`` with ``w`` up to ``1/delta = 1e3`` and ``mu`` growing by ``rho`` per outer
+iteration.  Projected FISTA (the previous default, kept as ``inner="fista"``) then needs
+far more iterations than affordable, and its movement-based stop fires while the iterate
+is still far from optimal: measured on the 150-cell continental frame, Algorithm 1 landed
+10 % below the cvxpy-driven loop on objective (25), and on the 600-cell frame it left most
+cells unserved (Jain 0.005).  A Newton method is insensitive to that scaling.
+
+Structure that makes Newton cheap.  Keep the slack ``xi`` of (30) explicit (the penalty
+``lam h + mu/2 h^2`` with ``h = w.y + xi - 1`` is then smooth, exactly the cvxpy model) and
+use the log barrier of (32a), (32c), (32e).  The barrier Hessian is
+
+    H = blockdiag_c( D_c + U_c U_c^T ) + sum_s beta_s e_s e_s^T
+
+with ``D_c`` diagonal (box and xi barriers), ``U_c`` two columns per cell
+(``sqrt(tau a_c)/t_c [g_c; 0]`` from the log and ``sqrt(tau mu_c) [w_c; 1]`` from the penalty)
+and one rank-one term per satellite budget (``e_s`` = live pairs of column ``s``).  Woodbury
+twice: per cell a 2x2 system, then one dense S x S system
+``I + B^1/2 (sum_c [H_c^-1]_yy) B^1/2``, assembled with one einsum, O(C S^2 + S^3) per
+Newton step and no sparse factorisation, batched by ``vmap``.
+
+Path following.  One damped Newton step per iteration on
+``tau * F(y, xi) - barrier``; step length = 0.99 x distance to the boundary, then
+backtracking (halving, at most 30 times) until Armijo holds or the slope along the direction
+is still <= 0 at the trial point (equivalent decrease test for the convex barrier function
+that, unlike Armijo, does not drown in the rounding of the large barrier sums in float32).  ``tau`` is multiplied by
+``tau_growth`` whenever the Newton decrement says we are near the central path, from
+``tau0 = 1`` until the barrier duality-gap bound ``m / tau`` is at most ``gap`` (absolute,
+objective units: ``inner_tol * C`` with ``m`` the number of barrier terms), and the
+iteration stops there (the stop test is on the certified gap, not on iterate motion).
+``inner_tol`` is raised to ~100 machine epsilons in float32.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxcore.loops import masked_scan
+
+
+class BarrierState(NamedTuple):
+    y: jax.Array  # [C, S] strictly inside (0, 1) on live pairs, 0 elsewhere
+    xi: jax.Array  # [C] slack of (30), > 0
+    tau: jax.Array  # barrier weight
+    dec: jax.Array  # Newton decrement^2 of the last step
+
+
+def _phi(y, xi, tau, g, w, a, lam, mu, eps_k, live, nb, sat_on):
+    """tau * F(y, xi) - log barrier of (32a), (32c), (32e); +inf outside the domain."""
+    t = eps_k + jnp.sum(g * y, axis=1)  # # [C]
+    h = jnp.sum(w * y, axis=1) + xi - 1.0  # # [C]
+    f = -jnp.sum(a * jnp.log(t)) + jnp.sum(lam * h + 0.5 * mu * h * h)
+    ys = jnp.where(live, y, 0.5)
+    slack = nb - jnp.sum(jnp.where(live, y, 0.0), axis=0)  # # [S]
+    inside = jnp.all(ys > 0) & jnp.all(ys < 1) & jnp.all(xi > 0) & jnp.all(jnp.where(sat_on, slack > 0, True))
+    bar = jnp.sum(jnp.where(live, jnp.log(ys) + jnp.log1p(-ys), 0.0)) + jnp.sum(jnp.log(xi)) \
+        + jnp.sum(jnp.where(sat_on, jnp.log(jnp.where(sat_on, slack, 1.0)), 0.0))
+    return jnp.where(inside, tau * f - bar, jnp.inf)
+
+
+def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter: int,
+                             gap_tol: float, tau_init=1.0, tau_growth: float = 20.0,
+                             warm_mix: float = 1e-2, loop: str = "while"):
+    """Minimise F(y, xi) = -sum a log(eps + g.y) + sum(lam h + mu/2 h^2) over (32a), (32c), (32e).
+
+    Args:
+      g, w: [C, S] surrogate coefficients (29) and SCA weights (28); a, lam, mu: [C];
+      eps_k: scalar; nb: [S] budgets (units of y); live: [C, S] bool pairs that may be > 0
+      (upper bound 1), all others fixed at 0; y_init: [C, S] warm start (mixed with the
+      analytic-centre-like point so the start is strictly interior).
+      max_iter: Newton step cap; gap_tol: absolute duality-gap target (objective units).
+      tau_init: starting barrier weight (1 = cold start from near the analytic centre; a
+        larger value warm-starts the path at that tau with ``y_init`` mixed ``warm_mix`` toward
+        the centre point).
+
+    Returns:
+      ``(y [C, S], tau, iterations)``; ``y`` is strictly feasible for (32a), (32c) and 0 off
+      ``live``; ``tau`` the final barrier weight.
+    """
+    dt = g.dtype
+    C, S = g.shape
+    livef = live.astype(dt)
+    g = jnp.where(live, g, 0.0)
+    w = jnp.where(live, w, 0.0)
+    sat_on = jnp.any(live, axis=0)  # # [S]
+    n_live = jnp.sum(livef, axis=0)
+    m = 2.0 * jnp.sum(livef) + C + jnp.sum(sat_on)  # barrier terms: gap bound m / tau
+    tau_max = m / gap_tol
+    # strictly interior start: the clipped/scaled warm start mixed with a centre point
+    # (half/half from cold, 1 % when warm-started at a large tau)
+    tau0 = jnp.clip(jnp.asarray(tau_init, dt), 1.0, tau_max)
+    theta = jnp.where(tau0 > 1.0, warm_mix, 0.5)
+    centre = jnp.minimum(0.5, 0.5 * nb / jnp.maximum(n_live, 1.0))  # # [S]
+    yc = jnp.clip(y_init, 0.0, 1.0)
+    scale = jnp.minimum(1.0, nb / jnp.maximum(jnp.sum(jnp.where(live, yc, 0.0), axis=0), 1e-30))
+    y0 = jnp.where(live, (1.0 - theta) * yc * scale[None, :] + theta * centre[None, :], 0.0)
+    # slack on the central path of the xi terms for this y: tau mu xi^2 + b xi - 1 = 0
+    q0 = jnp.sum(w * y0, axis=1) - 1.0
+    b = tau0 * (lam + mu * q0)
+    disc = jnp.sqrt(b * b + 4.0 * tau0 * mu)
+    xi0 = jnp.where(b > 0, 2.0 / (b + disc), (disc - b) / (2.0 * tau0 * mu))
+    phi = lambda y, xi, tau: _phi(y, xi, tau, g, w, a, lam, mu, eps_k, live, nb, sat_on)  # noqa: E731
+
+    def step(st: BarrierState) -> BarrierState:
+        y, xi, tau = st.y, st.xi, st.tau
+        ys = jnp.where(live, y, 0.5)
+        t = eps_k + jnp.sum(g * y, axis=1)  # # [C]
+        h = jnp.sum(w * y, axis=1) + xi - 1.0
+        slack = jnp.where(sat_on, nb - jnp.sum(jnp.where(live, y, 0.0), axis=0), 1.0)  # # [S]
+        pen = lam + mu * h  # # [C]
+        # gradient of tau F - barrier
+        gy = tau * (-(a / t)[:, None] * g + pen[:, None] * w) - 1.0 / ys + 1.0 / (1.0 - ys) \
+            + jnp.where(sat_on, 1.0 / slack, 0.0)[None, :]
+        gy = jnp.where(live, gy, 0.0)
+        gx = tau * pen - 1.0 / xi
+        # Hessian pieces
+        dy = jnp.where(live, 1.0 / ys ** 2 + 1.0 / (1.0 - ys) ** 2, 1.0)  # # [C, S]
+        dx = 1.0 / xi ** 2  # # [C]
+        u1y = (jnp.sqrt(tau * a) / t)[:, None] * g  # # [C, S]  (xi part 0)
+        smu = jnp.sqrt(tau * mu)
+        u2y = smu[:, None] * w  # # [C, S]
+        u2x = smu  # # [C]
+        # per-cell Woodbury: H_c^-1 = D^-1 - P K^-1 P^T, P = D^-1 U, K = I + U^T D^-1 U
+        p1y, p2y, p2x = u1y / dy, u2y / dy, u2x / dx
+        k11 = 1.0 + jnp.sum(u1y * p1y, axis=1)
+        k12 = jnp.sum(u1y * p2y, axis=1)
+        k22 = 1.0 + jnp.sum(u2y * p2y, axis=1) + u2x * p2x
+        det = k11 * k22 - k12 * k12
+
+        def h0_inv(ry, rx):
+            """H0^-1 [ry; rx] per cell (ry [C, S], rx [C])."""
+            s1 = jnp.sum(p1y * ry, axis=1)
+            s2 = jnp.sum(p2y * ry, axis=1) + p2x * rx
+            c1 = (k22 * s1 - k12 * s2) / det
+            c2 = (k11 * s2 - k12 * s1) / det
+            return ry / dy - p1y * c1[:, None] - p2y * c2[:, None], rx / dx - p2x * c2
+
+        # budget Woodbury: M = I + B^1/2 (sum_c live [H_c^-1]_yy live) B^1/2, beta = 1/slack^2
+        sb = jnp.where(sat_on, 1.0 / slack, 0.0)  # sqrt(beta)
+        q1 = p1y * livef
+        q2 = p2y * livef
+        kinv = jnp.stack([jnp.stack([k22, -k12], -1), jnp.stack([-k12, k11], -1)], -2) / det[:, None, None]
+        Q = jnp.stack([q1, q2], -1)  # # [C, S, 2]
+        R = jnp.einsum("csi,cij->csj", Q, kinv)  # # [C, S, 2]
+        G = jnp.diag(jnp.sum(livef / dy, axis=0)) \
+            - jnp.dot(R.transpose(1, 0, 2).reshape(S, 2 * C), Q.transpose(1, 0, 2).reshape(S, 2 * C).T)
+        M = jnp.eye(S, dtype=dt) + sb[:, None] * G * sb[None, :]
+        x0y, x0x = h0_inv(-gy, -gx)
+        v = sb * jnp.sum(livef * x0y, axis=0)  # # [S]
+        z = jnp.linalg.solve(M, v)
+        cy, cx = h0_inv(livef * (sb * z)[None, :], jnp.zeros_like(xi))
+        ddy = jnp.where(live, x0y - cy, 0.0)
+        ddx = x0x - cx
+        dec = -(jnp.sum(gy * ddy) + jnp.sum(gx * ddx))  # Newton decrement^2
+        # fraction to the boundary
+        big = jnp.asarray(jnp.inf, dt)
+        r_lo = jnp.where(live & (ddy < 0), -ys / jnp.where(ddy < 0, ddy, -1.0), big)
+        r_hi = jnp.where(live & (ddy > 0), (1.0 - ys) / jnp.where(ddy > 0, ddy, 1.0), big)
+        r_xi = jnp.where(ddx < 0, -xi / jnp.where(ddx < 0, ddx, -1.0), big)
+        dsum = jnp.sum(ddy, axis=0)
+        r_b = jnp.where(sat_on & (dsum > 0), slack / jnp.where(dsum > 0, dsum, 1.0), big)
+        amax = jnp.minimum(1.0, 0.99 * jnp.minimum(jnp.minimum(jnp.min(r_lo), jnp.min(r_hi)),
+                                                   jnp.minimum(jnp.min(r_xi), jnp.min(r_b))))
+        f0 = phi(y, xi, tau)
+
+        def dphi(al):
+            """d/d(al) of phi along the Newton direction (no large-constant cancellation)."""
+            yy, xx = y + al * ddy, xi + al * ddx
+            yq = jnp.where(live, yy, 0.5)
+            tt = eps_k + jnp.sum(g * yy, axis=1)
+            pp = lam + mu * (jnp.sum(w * yy, axis=1) + xx - 1.0)
+            sl = jnp.where(sat_on, nb - jnp.sum(jnp.where(live, yy, 0.0), axis=0), 1.0)
+            gyy = tau * (-(a / tt)[:, None] * g + pp[:, None] * w) - 1.0 / yq + 1.0 / (1.0 - yq) \
+                + jnp.where(sat_on, 1.0 / sl, 0.0)[None, :]
+            return jnp.sum(jnp.where(live, gyy * ddy, 0.0)) + jnp.sum((tau * pp - 1.0 / xx) * ddx)
+
+        def accept(al):
+            # Armijo, or (convexity along the line) the slope at al still <= 0, which implies
+            # decrease and survives float32 rounding of the large barrier sums
+            fa = phi(y + al * ddy, xi + al * ddx, tau)
+            return (fa <= f0 - 0.25 * al * dec) | (jnp.isfinite(fa) & (dphi(al) <= 0.0))
+
+        def ls_cond(c):
+            al, k = c
+            return (k < 30) & ~accept(al)
+
+        al, k = jax.lax.while_loop(ls_cond, lambda c: (0.5 * c[0], c[1] + 1), (amax, 0))
+        al = jnp.where((k < 30) & (dec > 0), al, 0.0)
+        y_new = jnp.where(live, y + al * ddy, 0.0)
+        xi_new = xi + al * ddx
+        # near the central path (or stuck at rounding level): raise tau
+        centred = (dec <= 0.5) | (al == 0.0)
+        tau_new = jnp.where(centred & (tau < tau_max), jnp.minimum(tau * tau_growth, tau_max), tau)
+        # at tau_max: stop once centred to dec_final (or when no step is possible any more)
+        return BarrierState(y_new, xi_new, tau_new, jnp.where((tau >= tau_max) & (al == 0.0), 0.0, dec))
+
+    # final centring: tight in float64 (the optimal face of (31) need not be a point -- the
+    # objective sees y_c only through g.y_c and w.y_c -- and the barrier picks its analytic
+    # centre only if centred well); loose in float32 where dec is rounding-limited
+    dec_final = 1e-9 if dt == jnp.float64 else 1e-2
+    done = lambda st: (st.tau >= tau_max) & (st.dec <= dec_final)  # noqa: E731
+    st0 = BarrierState(y0, xi0, tau0, jnp.asarray(jnp.inf, dt))
+    res = masked_scan(step, done, st0, max_iter, mode=loop)
+    return res.state.y, res.state.tau, res.iterations
