@@ -16,6 +16,12 @@ P3 (F only, satellite power fixed, eq. (45)), spec istn.md §3.4.
            ``dual`` = ``transmit_dual``, ``pgd`` = ``transmit_pgd``), prox around the previous
            (F, q), multipliers warm-started; stop when the relative sum-rate change < rel_tol.
 
+Inexact transmit steps (``inner_iter_warm``): the first Phase II transmit step runs up to
+``inner_iter`` dual iterations; later ones, warm-started from the previous multipliers, at most
+``inner_iter_warm`` (default 20).  The dual step's safeguard returns the best feasible point
+that is not worse than the prox centre, so the sum rate stays monotone; under ``vmap`` the
+while loops run until the slowest member stops, so capping the slowest step is what pays.
+
 Both phases (and the transmit step inside) are ``masked_scan`` loops with per-instance
 masks, so ``solve_cells`` (a ``vmap``) gives exactly the one-by-one results.  Default
 ``loop_mode="while"``: under ``vmap`` a batch runs until its slowest member stops (instead
@@ -63,6 +69,13 @@ class QosWmmseConfig:
     n_newton: int = 8  # Newton steps on the power multiplier per dual iteration
     gap_tol: float = 1e-5  # relative duality gap that ends a dual transmit step
     power_iter: int = 20  # power iterations for the sensing-beam initialisation
+    inner_iter_warm: int = 20  # dual iterations of each Phase II transmit step after the
+    #                           first (multipliers warm-started; inexact step, safeguarded,
+    #                           so the loop stays monotone); 0 = always inner_iter.  Measured
+    #                           (paper size, 16 drops, float64, 2-core CPU): P1 734 -> 78
+    #                           ms/drop, max Phase II iterations 34 -> 7, sum rate -0.05 %
+    #                           mean / -0.42 % worst vs inner_iter_warm=0 (the exact steps'
+    #                           slow tail; both stop on rel_tol).
     loop_mode: str = "while"  # "while": a batch stops when its slowest member stops
     #                           (same per-instance results); "scan": always full length
 
@@ -71,6 +84,8 @@ class QosWmmseConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name}: expected a positive integer, got {v!r}")
+        if not isinstance(self.inner_iter_warm, int) or self.inner_iter_warm < 0:
+            raise ValueError(f"inner_iter_warm: expected an integer >= 0, got {self.inner_iter_warm!r}")
         for name in ("rel_tol", "phase1_weight", "gap_tol"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: expected > 0, got {getattr(self, name)!r}")
@@ -174,11 +189,14 @@ def solve_cell(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=Non
         rx = mmse_receivers(prob, F, q * q)
         return jnp.max(qos_violation(prob, mse_coeffs(prob, rx), F, q), initial=-1.0)
 
-    def transmit(co, wts, F, q, y):
+    warm = 0 < cfg.inner_iter_warm < cfg.inner_iter
+
+    def transmit(co, wts, F, q, y, cap):
         if cfg.strategy == "dual":
             return transmit_dual(prob, co, wts, F, q, rho=cfg.rho, y0=y, fix_q=fix_q,
                                  n_iter=cfg.inner_iter, n_newton=cfg.n_newton,
-                                 gap_tol=cfg.gap_tol, loop_mode=cfg.loop_mode)
+                                 gap_tol=cfg.gap_tol, loop_mode=cfg.loop_mode,
+                                 iter_cap=cap if warm else None)
         return transmit_pgd(prob, co, wts, F, q, rho=cfg.rho, y0=y, fix_q=fix_q,
                             n_iter=cfg.inner_iter, loop_mode=cfg.loop_mode)
 
@@ -190,7 +208,8 @@ def solve_cell(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=Non
         wts = mmse_weights(prob, s.F, p)
         scale = jnp.where(s.phase2, 1.0, cfg.phase1_weight).astype(rdt)
         co = mse_coeffs(prob, rx)
-        res = transmit(co, Weights(scale * wts.mu_tut, scale * wts.mu_sut), s.F, s.q, s.y)
+        cap = jnp.where(s.phase2 & (s.k >= 1), cfg.inner_iter_warm, cfg.inner_iter)
+        res = transmit(co, Weights(scale * wts.mu_tut, scale * wts.mu_sut), s.F, s.q, s.y, cap)
         ok = _finite(res.F, res.q, res.lam) & (res.feasible | jnp.logical_not(s.phase2))
         Fn, qn = jnp.where(ok, res.F, s.F), jnp.where(ok, res.q, s.q)
         y = jnp.where(ok, jnp.minimum(res.lam, 1e6), s.y)

@@ -225,7 +225,7 @@ def transmit_dual(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev
                   y0=None, fix_q: bool = False, n_iter: int = 100, n_newton: int = 8,
                   feas_tol: float | None = None, gap_tol: float = 1e-6, y_max: float = 1e8,
                   step0: float = 1.0, step_min: float = 1e-6, step_max: float = 1e8,
-                  loop_mode: str = "scan") -> TransmitResult:
+                  loop_mode: str = "scan", iter_cap=None) -> TransmitResult:
     """Transmit step (43) for ONE cell by the dual method (see module docstring).
 
     Args:
@@ -236,6 +236,9 @@ def transmit_dual(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev
       n_iter: dual iterations (fixed-length scan, per-instance mask); n_newton: nu steps.
       feas_tol: allowed normalised QoS violation (eps/e - 1); default 1e-6 in float64,
         1e-4 in float32.  gap_tol: relative duality gap for ``converged``.
+      iter_cap: optional traced int <= n_iter: stop after this many dual iterations (an
+        inexact step; the safeguard still returns the best feasible, not-worse point, so the
+        WMMSE loop stays monotone).  Used by ``qos_wmmse`` for warm-started later steps.
     """
     rdt = prob.p_bs.dtype
     if feas_tol is None:
@@ -266,9 +269,12 @@ def transmit_dual(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev
     def feasible(s):
         return s.viol <= feas_tol
 
-    def done(s):
+    def gap_ok(s):
         gap = s.obj - s.lower
         return feasible(s) & (gap <= gap_tol * jnp.maximum(jnp.abs(s.obj), 1.0))
+
+    def done(s):
+        return gap_ok(s) if iter_cap is None else gap_ok(s) | (s.k >= iter_cap)
 
     def step(s: _State) -> _State:
         F_raw, q, nu = lagrangian_minimizer(prob, co, wts, s.y, F_prev, q_prev, rho, s.nu,
@@ -306,6 +312,6 @@ def transmit_dual(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev
 
     res = masked_scan(step, done, s0, n_iter, mode=loop_mode)
     s = res.state
-    return TransmitResult(F=s.F, q=s.q, lam=s.y, nu=s.nu, converged=res.converged,
+    return TransmitResult(F=s.F, q=s.q, lam=s.y, nu=s.nu, converged=gap_ok(s),
                           feasible=feasible(s), iterations=res.iterations, objective=s.obj,
                           dual_bound=s.lower)
