@@ -9,6 +9,7 @@ the same directory and renames it, so a killed run never leaves a half-written f
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -144,23 +145,32 @@ def load_npz(path: str | os.PathLike, specs: Sequence[FieldSpec], *, source: str
     return arrays, dims
 
 
+@contextlib.contextmanager
+def atomic_writer(path: str | os.PathLike):
+    """Yield a temporary path next to ``path``; on success fsync it and rename it onto
+    ``path``, on any failure (or interrupt) remove it.  Readers never see a partial file."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
 def save_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], compress: bool = False) -> Path:
     """Write an ``.npz`` atomically (temp file in the same directory, then rename)."""
     p = Path(path)
-    if p.suffix != ".npz":
-        p = p.with_name(p.name + ".npz") if not p.name.endswith(".npz") else p
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            (np.savez_compressed if compress else np.savez)(fh, **{k: np.asarray(v) for k, v in arrays.items()})
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    if not p.name.endswith(".npz"):
+        p = p.with_name(p.name + ".npz")
+    with atomic_writer(p) as tmp, open(tmp, "wb") as fh:
+        (np.savez_compressed if compress else np.savez)(fh, **{k: np.asarray(v) for k, v in arrays.items()})
     return p
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -30,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from solvers.configio import ConfigError
+from solvers.npzio import atomic_writer
 
 MANIFEST = "run.json"
 MANIFEST_VERSION = 1
@@ -51,20 +51,8 @@ def _default(o: Any):
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_writer(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def _diff(old: Mapping, new: Mapping, prefix: str = "") -> list[str]:
@@ -127,20 +115,8 @@ class RunStore:
     def write_chunk(self, point: int, chunk: int, table: pa.Table) -> Path:
         """Write one chunk's rows atomically (temp file + ``os.replace``)."""
         path = self.chunk_path(point, chunk)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
+        with atomic_writer(path) as tmp:
             pq.write_table(table, tmp)
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
         return path
 
 
