@@ -43,7 +43,7 @@ import jax.numpy as jnp
 
 from jaxcore.istn import metrics
 from jaxcore.istn.problem import CellProblem, target_view
-from jaxcore.istn.transmit_dual import scale_to_power, transmit_dual
+from jaxcore.istn.transmit_dual import lagrangian_minimizer, scale_to_power, transmit_dual
 from jaxcore.istn.transmit_pgd import transmit_pgd
 from jaxcore.istn.wmmse import Weights, mmse_receivers, mmse_weights, mse_coeffs, qos_violation
 from jaxcore.loops import masked_scan
@@ -69,6 +69,7 @@ class QosWmmseConfig:
     n_newton: int = 8  # Newton steps on the power multiplier per dual iteration
     gap_tol: float = 1e-5  # relative duality gap that ends a dual transmit step
     power_iter: int = 20  # power iterations for the sensing-beam initialisation
+    phase1_penalty: bool = True  # spec §3.4 fixed-multiplier fallback when (43) is infeasible
     inner_iter_warm: int = 20  # dual iterations of each Phase II transmit step after the
     #                           first (multipliers warm-started; inexact step, safeguarded,
     #                           so the loop stays monotone); 0 = always inner_iter.  Measured
@@ -212,6 +213,20 @@ def solve_cell(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=Non
         res = transmit(co, Weights(scale * wts.mu_tut, scale * wts.mu_sut), s.F, s.q, s.y, cap)
         ok = _finite(res.F, res.q, res.lam) & (res.feasible | jnp.logical_not(s.phase2))
         Fn, qn = jnp.where(ok, res.F, s.F), jnp.where(ok, res.q, s.q)
+        if cfg.phase1_penalty:
+            # Phase I fallback of spec §3.4: when (43) is infeasible at these receivers, the
+            # Lagrangian minimiser at the fixed multipliers lambda_S = 1/e_S, lambda_i = 1/e_R
+            # (y = 1), power-scaled, is kept if its violation at fresh MMSE receivers is
+            # smaller (the cvxpy reference loop does the same; without it Phase I stalled on
+            # paper-size drops the reference solves).
+            Fp, qp, _ = lagrangian_minimizer(prob, co, Weights(scale * wts.mu_tut, scale * wts.mu_sut),
+                                             jnp.ones_like(s.y), s.F, s.q, cfg.rho, jnp.zeros((), rdt),
+                                             fix_q=fix_q, n_newton=cfg.n_newton)
+            Fp = scale_to_power(Fp, prob.p_bs)
+            qp = qp if fix_q else jnp.clip(qp, 0.0, jnp.sqrt(prob.p_leo))
+            use_p = (jnp.logical_not(s.phase2) & jnp.logical_not(res.feasible) & _finite(Fp, qp, qp)
+                     & (violation(Fp, qp) < violation(Fn, qn)))
+            Fn, qn = jnp.where(use_p, Fp, Fn), jnp.where(use_p, qp, qn)
         y = jnp.where(ok, jnp.minimum(res.lam, 1e6), s.y)
         rate = metrics.sum_rate(prob, Fn, qn * qn)
         rate = jnp.where(jnp.isfinite(rate), rate, s.rate)
