@@ -233,6 +233,24 @@ class _State(NamedTuple):
     k: jax.Array
 
 
+def _step_pieces(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev, rho, fix_q: bool, e):
+    """What both transmit strategies share: the prox objective of (43), the normalised QoS
+    violation max(eps/e - 1), and the power/box-feasible prox centre (the first candidate).
+
+    Returns ``(objective, violation, F_c, q_c)``.
+    """
+    def objective(F, q):
+        o = weighted_mse(co, wts, F, q) + rho * jnp.sum(jnp.abs(F - F_prev) ** 2)
+        return o if fix_q else o + rho * (q - q_prev) ** 2
+
+    def violation(F, q):
+        return jnp.max(_qos(prob, co, F, q) / e - 1.0, initial=-1.0)
+
+    F_c = scale_to_power(F_prev, prob.p_bs)
+    q_c = q_prev if fix_q else jnp.clip(q_prev, 0.0, jnp.sqrt(prob.p_leo))
+    return objective, violation, F_c, q_c
+
+
 def transmit_dual(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev, *, rho=1e-4,
                   y0=None, fix_q: bool = False, n_iter: int = 100, n_newton: int = 8,
                   feas_tol: float | None = None, gap_tol: float = 1e-6, y_max: float = 1e8,
@@ -260,19 +278,10 @@ def transmit_dual(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev
     e = _bounds(prob, T)
     q_prev = jnp.asarray(q_prev, rdt)
     bl = _blocks(co, wts)
-    qmax = jnp.sqrt(prob.p_leo)
     y0 = jnp.ones((1 + T,), rdt) if y0 is None else jnp.asarray(y0, rdt)
 
-    def objective(F, q):
-        o = weighted_mse(co, wts, F, q) + rho * jnp.sum(jnp.abs(F - F_prev) ** 2)
-        return o if fix_q else o + rho * (q - q_prev) ** 2
-
-    def violation(F, q):
-        return jnp.max(_qos(prob, co, F, q) / e - 1.0, initial=-1.0)
-
     # the prox centre, made power/box-feasible, is the first candidate
-    F_c = scale_to_power(F_prev, prob.p_bs)
-    q_c = q_prev if fix_q else jnp.clip(q_prev, 0.0, qmax)
+    objective, violation, F_c, q_c = _step_pieces(prob, co, wts, F_prev, q_prev, rho, fix_q, e)
     inf = jnp.asarray(jnp.inf, rdt)
     s0 = _State(y=y0, y_prev=y0, g_prev=jnp.zeros_like(y0), step=jnp.asarray(step0, rdt),
                 nu=jnp.zeros((), rdt), F=F_c, q=q_c, obj=objective(F_c, q_c),

@@ -30,8 +30,8 @@ from optax.projections import projection_box, projection_l2_ball, projection_non
 
 from jaxcore.istn.problem import CellProblem
 from jaxcore.istn.transmit_dual import (TransmitResult, _blocks, _bounds, _max_feasible_fraction,
-                                        _qos, assemble, q_update, scale_to_power)
-from jaxcore.istn.wmmse import MseCoeffs, Weights, weighted_mse
+                                        _qos, _step_pieces, assemble, q_update)
+from jaxcore.istn.wmmse import MseCoeffs, Weights
 from jaxcore.loops import masked_scan
 
 
@@ -68,15 +68,7 @@ def transmit_pgd(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev,
     y0 = jnp.ones((1 + T,), rdt) if y0 is None else jnp.asarray(y0, rdt)
     radius = jnp.sqrt(prob.p_bs)
 
-    def objective(F, q):
-        o = weighted_mse(co, wts, F, q) + rho * jnp.sum(jnp.abs(F - F_prev) ** 2)
-        return o if fix_q else o + rho * (q - q_prev) ** 2
-
-    def violation(F, q):
-        return jnp.max(_qos(prob, co, F, q) / e - 1.0, initial=-1.0)
-
-    F_c = scale_to_power(F_prev, prob.p_bs)
-    q_c = q_prev if fix_q else jnp.clip(q_prev, 0.0, qmax)
+    objective, violation, F_c, q_c = _step_pieces(prob, co, wts, F_prev, q_prev, rho, fix_q, e)
     v_c = violation(F_c, q_c)
     s0 = _State(Fx=F_c, qx=q_c, y=y0, F=F_c, q=q_c, obj=objective(F_c, q_c), viol=v_c,
                 delta=jnp.asarray(jnp.inf, rdt), vx=v_c)

@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from solvers.reproduce import Figure
+from solvers.plotting import pyplot, save_figure
 
 DEFAULT_DROPS = 200
 QUICK_DROPS = 6
@@ -135,10 +136,7 @@ def _normalised_rows(res: dict, spec: FigureSpec) -> list[dict]:
 
 # ----------------------------------------------------------------------------- plotting
 def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+    return pyplot()
 
 
 def _curve(ax, rows, exp_key, method, col, style="-", label=None, marker=None):
@@ -169,9 +167,7 @@ def _plot_vs_pbs(col: str, ylabel: str, hline: float | None = None):
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7, ncol=2)
         ax.set_title(spec.title, fontsize=9)
-        fig.tight_layout()
-        fig.savefig(path, dpi=130)
-        plt.close(fig)
+        save_figure(fig, path, dpi=130)
     return plot
 
 
@@ -189,9 +185,7 @@ def _plot_fig6(rows, spec, path):
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle(spec.title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save_figure(fig, path, dpi=130)
 
 
 def _plot_panels(col: str, xlabel: str, ylabel: str, ylog: bool = False, hline: float | None = None):
@@ -212,9 +206,7 @@ def _plot_panels(col: str, xlabel: str, ylabel: str, ylog: bool = False, hline: 
             ax.grid(True, alpha=0.3)
             ax.legend(fontsize=7)
         fig.suptitle(spec.title, fontsize=9)
-        fig.tight_layout()
-        fig.savefig(path, dpi=130)
-        plt.close(fig)
+        save_figure(fig, path, dpi=130)
     return plot
 
 
@@ -231,9 +223,7 @@ def _plot_fig10(rows, spec, path):
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(spec.title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save_figure(fig, path, dpi=130)
 
 
 # ----------------------------------------------------------------------------- figure specs

@@ -16,6 +16,7 @@ import numpy as np
 
 from solvers.configio import replace, to_dict
 from solvers.reproduce import Figure
+from solvers.plotting import pyplot, save_figure
 
 QUICK = dict(cell_deg=1.0)
 
@@ -37,10 +38,7 @@ def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
 
 
 def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+    return pyplot()
 
 
 def _simulate(run_dir: Path, cfg, sweep, methods, n_frames, seed, jcfg=None):
@@ -92,8 +90,7 @@ def table3(out_dir: Path, quick: bool, seed: int, drops) -> str:
                                            for t in tfs), [])
     ax.table(cellText=cell, colLabels=collab, loc="center").auto_set_font_size(True)
     ax.set_title("Table III: per-user throughput, Jain's index, handovers/s (perfect CSI)")
-    fig.savefig(out_dir / "ntn-table3.png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, out_dir / "ntn-table3.png", dpi=120)
     return "\n".join(text)
 
 
@@ -124,8 +121,7 @@ def fig6(out_dir: Path, quick: bool, seed: int, drops) -> str:
     ax.set_ylabel("CDF")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.savefig(out_dir / "ntn-fig6.png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, out_dir / "ntn-fig6.png", dpi=120)
     return "\n".join(text)
 
 
@@ -159,8 +155,7 @@ def fig7(out_dir: Path, quick: bool, seed: int, drops) -> str:
     for a in (a1, a2):
         a.legend()
         a.grid(alpha=0.3)
-    fig.savefig(out_dir / "ntn-fig7.png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, out_dir / "ntn-fig7.png", dpi=120)
     return "\n".join(text)
 
 
@@ -196,8 +191,7 @@ def fig8(out_dir: Path, quick: bool, seed: int, drops) -> str:
     ax.set_ylabel("NMSE (39)")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.savefig(out_dir / "ntn-fig8.png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, out_dir / "ntn-fig8.png", dpi=120)
     return "\n".join(text)
 
 
@@ -229,8 +223,7 @@ def fig9(out_dir: Path, quick: bool, seed: int, drops) -> str:
     ax.set_ylabel("NMSE")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.savefig(out_dir / "ntn-fig9.png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, out_dir / "ntn-fig9.png", dpi=120)
     return "\n".join(text)
 
 
@@ -248,8 +241,7 @@ def _two_panel(out_png: Path, xs, series, xlabel, logx=False):
         a.set_ylabel(yl)
         a.legend()
         a.grid(alpha=0.3)
-    fig.savefig(out_png, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, out_png, dpi=120)
 
 
 def fig10(out_dir: Path, quick: bool, seed: int, drops) -> str:

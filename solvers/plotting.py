@@ -1,0 +1,16 @@
+"""Matplotlib helpers shared by the figure modules: headless backend, save-and-close."""
+from __future__ import annotations
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (no display needed)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save_figure(fig, path, dpi: int = 130) -> None:
+    """Lay out, write ``path`` as PNG and free the figure."""
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    pyplot().close(fig)
