@@ -6,12 +6,18 @@ P3 (F only, satellite power fixed, eq. (45)), spec istn.md §3.4.
            P_BS;  q = sqrt(P_LEO)/2 (P1) or the given fixed amplitude (P3).
     Phase I (feasibility): MMSE receivers; stop when the SUT and radar MMSEs meet their
            bounds, else one transmit step (43) with the TUT/SUT weights scaled by
-           ``phase1_weight``.  Decision: spec §3.4's heuristic (ONE Lagrangian minimisation
-           with fixed multipliers lambda = 1/e) was tried first and let a sensing beam
-           collapse (SCNR -210 dB) on a drop where the dual transmit step reaches
-           feasibility in 3 iterations: the dual step raises the multipliers of violated
-           constraints (up to its cap) and returns the least-infeasible point when the
-           subproblem is infeasible, so the violation decreases every Phase I iteration.
+           ``phase1_weight``, ended at its first QoS-feasible point.  Decision: spec §3.4's
+           heuristic (ONE Lagrangian minimisation with fixed multipliers lambda = 1/e) alone
+           let a sensing beam collapse (SCNR -210 dB) on a drop where the dual transmit step
+           reaches feasibility in 3 iterations; it is kept as a fallback (``phase1_penalty``)
+           taken when it lowers the violation.  ``phase1_weight`` defaults to 1, not the
+           spec's 1e-3: measured on 16 paper-size drops (seed 0), 1e-3 let Phase I switch the
+           TUT beams off on 5 drops (mean sum rate 24.9 vs 27.1).
+    Switch (``switch_restore``): the Phase-I point overshoots (infeasible transmit steps run
+           the multipliers to their cap, TUT beams go to ~1e-12, and a zero TUT beam is a
+           WMMSE fixed point: zero MMSE receiver, zero drive).  At the switch the point moves
+           back toward the start point as far as the QoS allows (``_restore``) and the
+           multipliers are reset to 1 (warm-started from the cap, Phase II could not move).
     Phase II: receivers (35)-(37) -> weights (40)-(41) -> transmit step (43) (strategy
            ``dual`` = ``transmit_dual``, ``pgd`` = ``transmit_pgd``), prox around the previous
            (F, q), multipliers warm-started; stop when the relative sum-rate change < rel_tol.
@@ -19,13 +25,17 @@ P3 (F only, satellite power fixed, eq. (45)), spec istn.md §3.4.
 Inexact transmit steps (``inner_iter_warm``): the first Phase II transmit step runs up to
 ``inner_iter`` dual iterations; later ones, warm-started from the previous multipliers, at most
 ``inner_iter_warm`` (default 20).  The dual step's safeguard returns the best feasible point
-that is not worse than the prox centre, so the sum rate stays monotone; under ``vmap`` the
-while loops run until the slowest member stops, so capping the slowest step is what pays.
+that is not worse than the prox centre, so the sum rate stays monotone.
 
-Both phases (and the transmit step inside) are ``masked_scan`` loops with per-instance
-masks, so ``solve_cells`` (a ``vmap``) gives exactly the one-by-one results.  Default
-``loop_mode="while"``: under ``vmap`` a batch runs until its slowest member stops (instead
-of always the full fixed length), which matters because Phase I is usually empty.
+Rounds, not nested loops: the solver of one cell is ``cell_init`` then ``cell_round``
+until ``stop`` (``cell_solution`` reads the result).  A round runs up to
+``round_length(cfg)`` (= the warm cap) transmit-step iterations and, if the step under way
+finished, the WMMSE bookkeeping and the next step's receivers/weights; a cold step spans
+several rounds.  Under ``vmap`` a batch therefore pays per round the longest round, not per
+outer iteration the longest transmit step of any member, and a driver can retire finished
+cells between rounds (``solvers/istn/streaming.py``).  Every loop is a ``masked_scan`` with
+per-instance masks, so ``solve_cells`` (a ``vmap``) gives exactly the one-by-one results;
+``loop_mode="while"`` exits when the slowest member stops, ``"scan"`` runs full length.
 
 Status codes (interfaces.md §2): 0 converged and feasible, 1 iteration cap reached
 (feasible), 2 QoS infeasible (Phase I could not meet the SUT-rate / SCNR floors; the
@@ -43,8 +53,9 @@ import jax.numpy as jnp
 
 from jaxcore.istn import metrics
 from jaxcore.istn.problem import CellProblem, target_view
-from jaxcore.istn.transmit_dual import lagrangian_minimizer, scale_to_power, transmit_dual
-from jaxcore.istn.transmit_pgd import transmit_pgd
+from jaxcore.istn.transmit_dual import (DualMethod, StepContext, bounds, default_feas_tol, lagrangian_minimizer,
+                                        max_feasible_fraction, qos_mses, scale_to_power, step_context)
+from jaxcore.istn.transmit_pgd import PgdMethod
 from jaxcore.istn.wmmse import Weights, mmse_receivers, mmse_weights, mse_coeffs, qos_violation
 from jaxcore.loops import masked_scan
 
@@ -62,7 +73,7 @@ class QosWmmseConfig:
     max_iter: int = 100  # Phase II WMMSE iterations (fixed-length scan)
     rel_tol: float = 1e-4  # relative sum-rate change that stops Phase II
     phase1_iter: int = 50  # Phase I iterations
-    phase1_weight: float = 1e-3  # TUT/SUT weight scale in Phase I
+    phase1_weight: float = 1.0  # TUT/SUT weight scale in Phase I (spec §3.4: 1e-3; measured worse)
     rho: float = 1e-4  # prox weight of the transmit step (noise-normalised units)
     strategy: str = "dual"  # transmit step: "dual" (spec §3.3) or "pgd" (primal-dual gradient)
     inner_iter: int = 150  # transmit-step iterations (dual: BB steps; pgd: gradient steps)
@@ -79,6 +90,8 @@ class QosWmmseConfig:
     #                           slow tail; both stop on rel_tol).
     loop_mode: str = "while"  # "while": a batch stops when its slowest member stops
     #                           (same per-instance results); "scan": always full length
+    switch_restore: bool = True  # at the Phase I -> II switch: line search back toward the
+    #                           start point and reset the QoS multipliers (module docstring)
 
     def __post_init__(self):
         for name in ("max_iter", "phase1_iter", "inner_iter", "n_newton", "power_iter"):
@@ -149,20 +162,209 @@ def _finite(*xs):
 
 
 def _feas_tol(prob):
-    return 1e-6 if prob.p_bs.dtype == jnp.float64 else 1e-4
+    return default_feas_tol(prob.p_bs.dtype)
 
 
-class _State(NamedTuple):
-    F: jax.Array
-    q: jax.Array
-    y: jax.Array  # warm-start multipliers
-    rate: jax.Array
-    hist: jax.Array
+class _Outer(NamedTuple):
+    """The WMMSE loop's own state (one cell)."""
+
+    F: jax.Array  # [Nt, K+T] c current beamformers
+    q: jax.Array  # [] r        current satellite amplitude
+    y: jax.Array  # [1+T] r     warm-start multipliers
+    rate: jax.Array  # [] r     sum rate at (F, q)
+    hist: jax.Array  # [max_iter+1] r
     k: jax.Array  # Phase II iterations
     k1: jax.Array  # Phase I iterations
     phase2: jax.Array  # QoS feasible reached (Phase II running)
     conv: jax.Array
     stop: jax.Array
+    F_s: jax.Array  # start point (anchor of the Phase I -> II restore)
+    q_s: jax.Array
+
+
+class CellState(NamedTuple):
+    """One cell's whole solver state between rounds (``cell_init`` / ``cell_round``)."""
+
+    outer: _Outer
+    ctx: StepContext  # the transmit step (43) under way: receivers/weights of ``outer``
+    inner: object  # its DualState / PgdState
+    cap: jax.Array  # [] int32 iteration cap of this transmit step
+
+
+def _method(cfg: QosWmmseConfig, fix_q: bool):
+    if cfg.strategy == "dual":
+        return DualMethod(rho=cfg.rho, fix_q=fix_q, n_newton=cfg.n_newton, gap_tol=cfg.gap_tol)
+    return PgdMethod(rho=cfg.rho, fix_q=fix_q)
+
+
+def round_length(cfg: QosWmmseConfig) -> int:
+    """Transmit-step iterations per round: the warm cap (a warm step fits in one round; a
+    cold one spans several rounds while the other cells of the batch move on)."""
+    warm = 0 < cfg.inner_iter_warm < cfg.inner_iter
+    return cfg.inner_iter_warm if warm else cfg.inner_iter
+
+
+def max_rounds(cfg: QosWmmseConfig) -> int:
+    """Upper bound on the rounds of one cell (every outer step within its iteration cap)."""
+    return (cfg.phase1_iter + cfg.max_iter) * -(-cfg.inner_iter // round_length(cfg))
+
+
+def _violation(prob, F, q):
+    rx = mmse_receivers(prob, F, q * q)
+    return jnp.max(qos_violation(prob, mse_coeffs(prob, rx), F, q), initial=-1.0)
+
+
+# theta grid of the Phase I -> II restore line search (the largest admissible wins)
+_RESTORE_GRID = (1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125, 0.0625, 0.03125)
+
+
+def _restore(prob: CellProblem, F_s, q_s, F_I, q_I):
+    """Phase I -> II switch (``QosWmmseConfig.switch_restore``): the point
+    theta (F_s, q_s) + (1 - theta) (F_I, q_I) with the largest theta whose QoS holds at fresh
+    MMSE receivers, from ``_RESTORE_GRID`` plus the closed-form largest theta at the
+    Phase-I receivers (along a segment the MSEs are convex quadratics there, and fresh MMSE
+    receivers only lower them).  theta = 0 (the feasible Phase-I point) is the fallback.
+    """
+    rdt = prob.p_bs.dtype
+    co = mse_coeffs(prob, mmse_receivers(prob, F_I, q_I * q_I))
+    e = bounds(prob, prob.G_tar.shape[0])
+    th_cf = max_feasible_fraction(qos_mses(co, F_I, q_I), qos_mses(co, 0.5 * (F_I + F_s), 0.5 * (q_I + q_s)),
+                                  qos_mses(co, F_s, q_s), e) * (1.0 - 1e-9)
+    th = jnp.concatenate([jnp.asarray(_RESTORE_GRID, rdt), th_cf[None]])
+    Fg = th[:, None, None] * F_s[None] + (1.0 - th[:, None, None]) * F_I[None]
+    qg = th * q_s + (1.0 - th) * q_I
+    ok = (jax.vmap(lambda F, q: _violation(prob, F, q))(Fg, qg) <= _feas_tol(prob)) & jax.vmap(_finite)(Fg, qg)
+    i = jnp.argmax(jnp.where(ok, th, -1.0))
+    return jnp.where(ok[i], Fg[i], F_I), jnp.where(ok[i], qg[i], q_I)
+
+
+def _begin_step(prob: CellProblem, cfg: QosWmmseConfig, o: _Outer, fix_q: bool):
+    """Receivers (35)-(37) and weights (40)-(41) at (F, q), then a fresh transmit step."""
+    rdt = prob.p_bs.dtype
+    p = o.q * o.q
+    rx = mmse_receivers(prob, o.F, p)
+    wts = mmse_weights(prob, o.F, p)
+    scale = jnp.where(o.phase2, 1.0, cfg.phase1_weight).astype(rdt)
+    ctx = step_context(prob, mse_coeffs(prob, rx), Weights(scale * wts.mu_tut, scale * wts.mu_sut), o.F, o.q)
+    warm = 0 < cfg.inner_iter_warm < cfg.inner_iter
+    cap = jnp.where(o.phase2 & (o.k >= 1) & warm, cfg.inner_iter_warm, cfg.inner_iter).astype(jnp.int32)
+    return ctx, _method(cfg, fix_q).init(prob, ctx, o.y), cap
+
+
+def _end_step(prob: CellProblem, cfg: QosWmmseConfig, st: CellState, fix_q: bool) -> _Outer:
+    """Phase I / Phase II bookkeeping once the transmit step under way has finished."""
+    s, ctx = st.outer, st.ctx
+    rdt = prob.p_bs.dtype
+    res = _method(cfg, fix_q).result(st.inner)
+    ok = _finite(res.F, res.q, res.lam) & (res.feasible | jnp.logical_not(s.phase2))
+    Fn, qn = jnp.where(ok, res.F, s.F), jnp.where(ok, res.q, s.q)
+    if cfg.phase1_penalty:
+        # Phase I fallback of spec §3.4: when (43) is infeasible at these receivers, the
+        # Lagrangian minimiser at the fixed multipliers lambda_S = 1/e_S, lambda_i = 1/e_R
+        # (y = 1), power-scaled, is kept if its violation at fresh MMSE receivers is
+        # smaller (the cvxpy reference loop does the same; without it Phase I stalled on
+        # paper-size drops the reference solves).
+        Fp, qp, _ = lagrangian_minimizer(prob, ctx.co, ctx.wts, jnp.ones_like(s.y), s.F, s.q, cfg.rho,
+                                         jnp.zeros((), rdt), fix_q=fix_q, n_newton=cfg.n_newton, blocks=ctx.bl)
+        Fp = scale_to_power(Fp, prob.p_bs)
+        qp = qp if fix_q else jnp.clip(qp, 0.0, jnp.sqrt(prob.p_leo))
+        use_p = (jnp.logical_not(s.phase2) & jnp.logical_not(res.feasible) & _finite(Fp, qp, qp)
+                 & (_violation(prob, Fp, qp) < _violation(prob, Fn, qn)))
+        Fn, qn = jnp.where(use_p, Fp, Fn), jnp.where(use_p, qp, qn)
+    y = jnp.where(ok, jnp.minimum(res.lam, 1e6), s.y)
+    # Phase I bookkeeping
+    k1 = s.k1 + jnp.where(s.phase2, 0, 1).astype(jnp.int32)
+    now_feasible = _violation(prob, Fn, qn) <= _feas_tol(prob)
+    enter2 = jnp.logical_not(s.phase2) & now_feasible
+    if cfg.switch_restore:
+        Fr, qr = _restore(prob, s.F_s, s.q_s, Fn, qn)
+        Fn, qn = jnp.where(enter2, Fr, Fn), jnp.where(enter2, qr, qn)
+        y = jnp.where(enter2, jnp.ones_like(y), y)
+    rate = metrics.sum_rate(prob, Fn, qn * qn)
+    rate = jnp.where(jnp.isfinite(rate), rate, s.rate)
+    infeasible = jnp.logical_not(s.phase2 | now_feasible) & (k1 >= cfg.phase1_iter)
+    # Phase II bookkeeping
+    conv = s.phase2 & (jnp.abs(rate - s.rate) <= cfg.rel_tol * jnp.maximum(jnp.abs(s.rate), 1.0))
+    k = s.k + jnp.where(s.phase2, 1, 0).astype(jnp.int32)
+    hist = jnp.where(s.phase2, s.hist.at[k].set(rate),
+                     jnp.where(enter2, jnp.full_like(s.hist, rate), s.hist))
+    cap = s.phase2 & (k >= cfg.max_iter)
+    return _Outer(F=Fn, q=qn, y=y, rate=rate, hist=hist, k=k, k1=k1, phase2=s.phase2 | enter2, conv=conv,
+                  stop=conv | cap | infeasible, F_s=s.F_s, q_s=s.q_s)
+
+
+def cell_init(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None, q0=None,
+              mode: str = "p1") -> CellState:
+    """Start state of ONE cell: spec §3.4 initial point (or ``F0``/``q0``), power-feasible,
+    and its first transmit step set up.  See :func:`solve_cell` for the arguments."""
+    if mode not in ("p1", "p3"):
+        raise ValueError(f"mode: expected 'p1' or 'p3', got {mode!r}")
+    fix_q = mode == "p3"
+    if fix_q and q0 is None:
+        raise ValueError("mode='p3' needs q0 (the fixed satellite amplitude sqrt(p-bar))")
+    rdt = prob.p_bs.dtype
+    T = prob.G_tar.shape[0]
+    F = initial_beams(prob, cfg.power_iter) if F0 is None else jnp.asarray(F0, prob.h_tut.dtype)
+    q = (0.5 * jnp.sqrt(prob.p_leo) if q0 is None else jnp.asarray(q0, rdt)).astype(rdt)
+    F = scale_to_power(F, prob.p_bs)
+    q = q if fix_q else jnp.clip(q, 0.0, jnp.sqrt(prob.p_leo))
+    rate0 = metrics.sum_rate(prob, F, q * q)
+    o = _Outer(F=F, q=q, y=jnp.ones((1 + T,), rdt), rate=rate0,
+               hist=jnp.full((cfg.max_iter + 1,), rate0, rdt), k=jnp.zeros((), jnp.int32),
+               k1=jnp.zeros((), jnp.int32), phase2=_violation(prob, F, q) <= _feas_tol(prob),
+               conv=jnp.asarray(False), stop=jnp.asarray(False), F_s=F, q_s=q)
+    ctx, inner, cap = _begin_step(prob, cfg, o, fix_q)
+    return CellState(outer=o, ctx=ctx, inner=inner, cap=cap)
+
+
+def cell_round(prob: CellProblem, st: CellState, cfg: QosWmmseConfig = QosWmmseConfig(),
+               mode: str = "p1") -> CellState:
+    """One round of ONE cell: up to ``round_length(cfg)`` transmit-step iterations; if the
+    step finished, the WMMSE bookkeeping and the next step's receivers/weights.
+
+    Rounds flatten the nested loops (WMMSE outer, transmit-step inner): under ``vmap`` a
+    batch pays per round the longest *round* (<= the warm cap), not per outer iteration the
+    longest transmit step of any member (a cold 150-iteration step of one cell no longer
+    stalls the warm 20-iteration steps of the others).  The per-cell sequence of iterates is
+    exactly that of the nested form.
+    """
+    fix_q = mode == "p3"
+    method = _method(cfg, fix_q)
+    stopped = st.outer.stop
+    tol = _feas_tol(prob)
+
+    def step_done(s):
+        # Phase I only looks for a QoS-feasible point: its step ends at the first one (its
+        # violation at the next MMSE receivers is no larger, so Phase II starts next)
+        return method.done(s, st.cap) | (jnp.logical_not(st.outer.phase2) & (s.viol <= tol))
+
+    r = masked_scan(lambda s: method.step(prob, st.ctx, s), lambda s: stopped | step_done(s),
+                    st.inner, round_length(cfg), mode=cfg.loop_mode)
+    st = st._replace(inner=r.state)
+    finished = step_done(st.inner) & jnp.logical_not(stopped)
+    o = _end_step(prob, cfg, st, fix_q)
+    ctx, inner, cap = _begin_step(prob, cfg, o, fix_q)
+    nxt = CellState(outer=o, ctx=ctx, inner=inner, cap=cap)
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(finished, a, b), nxt, st)
+
+
+def cell_solution(prob: CellProblem, st: CellState, cfg: QosWmmseConfig = QosWmmseConfig()) -> CellSolution:
+    """The :class:`CellSolution` of ONE cell's state (final once ``st.outer.stop``)."""
+    s = st.outer
+    feasible = s.phase2
+    idx = jnp.arange(cfg.max_iter + 1)
+    hist = jnp.where(idx <= s.k, s.hist, s.rate)
+    finite = _finite(s.F, s.q, s.rate)
+    status = jnp.where(~finite, STATUS_NUMERICAL,
+                       jnp.where(~feasible, STATUS_INFEASIBLE,
+                                 jnp.where(s.conv, STATUS_OK, STATUS_CAP))).astype(jnp.int8)
+    Fo = jnp.where(jnp.isfinite(s.F), s.F, 0.0)
+    qo = jnp.where(jnp.isfinite(s.q), s.q, 0.0)
+    rate = jnp.where(finite, s.rate, 0.0)
+    hist = jnp.where(jnp.isfinite(hist), hist, 0.0)
+    return CellSolution(F=Fo, q=qo, p_sat=qo * qo, status=status, iterations=s.k,
+                        phase1_iterations=s.k1, sum_rate=rate, rate_history=hist,
+                        lam=jnp.where(jnp.isfinite(s.y), s.y, 0.0))
 
 
 def solve_cell(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None, q0=None,
@@ -175,100 +377,10 @@ def solve_cell(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=Non
       cfg: static settings.  F0 [Nt, K+T]: start beams (default ``initial_beams``).
       q0: start (P1, default sqrt(P_LEO)/2) or fixed (P3, required) satellite amplitude.
     """
-    if mode not in ("p1", "p3"):
-        raise ValueError(f"mode: expected 'p1' or 'p3', got {mode!r}")
-    fix_q = mode == "p3"
-    if fix_q and q0 is None:
-        raise ValueError("mode='p3' needs q0 (the fixed satellite amplitude sqrt(p-bar))")
-    rdt = prob.p_bs.dtype
-    T = prob.G_tar.shape[0]
-    F = initial_beams(prob, cfg.power_iter) if F0 is None else jnp.asarray(F0, prob.h_tut.dtype)
-    q = (0.5 * jnp.sqrt(prob.p_leo) if q0 is None else jnp.asarray(q0, rdt)).astype(rdt)
-    tol = _feas_tol(prob)
-
-    def violation(F, q):
-        rx = mmse_receivers(prob, F, q * q)
-        return jnp.max(qos_violation(prob, mse_coeffs(prob, rx), F, q), initial=-1.0)
-
-    warm = 0 < cfg.inner_iter_warm < cfg.inner_iter
-
-    def transmit(co, wts, F, q, y, cap):
-        if cfg.strategy == "dual":
-            return transmit_dual(prob, co, wts, F, q, rho=cfg.rho, y0=y, fix_q=fix_q,
-                                 n_iter=cfg.inner_iter, n_newton=cfg.n_newton,
-                                 gap_tol=cfg.gap_tol, loop_mode=cfg.loop_mode,
-                                 iter_cap=cap if warm else None)
-        return transmit_pgd(prob, co, wts, F, q, rho=cfg.rho, y0=y, fix_q=fix_q,
-                            n_iter=cfg.inner_iter, loop_mode=cfg.loop_mode)
-
-    # Phase I and Phase II share one loop (one transmit step in the compiled program):
-    # `phase2` switches the TUT/SUT weight scale from phase1_weight to 1.
-    def step(s: _State) -> _State:
-        p = s.q * s.q
-        rx = mmse_receivers(prob, s.F, p)
-        wts = mmse_weights(prob, s.F, p)
-        scale = jnp.where(s.phase2, 1.0, cfg.phase1_weight).astype(rdt)
-        co = mse_coeffs(prob, rx)
-        cap = jnp.where(s.phase2 & (s.k >= 1), cfg.inner_iter_warm, cfg.inner_iter)
-        res = transmit(co, Weights(scale * wts.mu_tut, scale * wts.mu_sut), s.F, s.q, s.y, cap)
-        ok = _finite(res.F, res.q, res.lam) & (res.feasible | jnp.logical_not(s.phase2))
-        Fn, qn = jnp.where(ok, res.F, s.F), jnp.where(ok, res.q, s.q)
-        if cfg.phase1_penalty:
-            # Phase I fallback of spec §3.4: when (43) is infeasible at these receivers, the
-            # Lagrangian minimiser at the fixed multipliers lambda_S = 1/e_S, lambda_i = 1/e_R
-            # (y = 1), power-scaled, is kept if its violation at fresh MMSE receivers is
-            # smaller (the cvxpy reference loop does the same; without it Phase I stalled on
-            # paper-size drops the reference solves).
-            Fp, qp, _ = lagrangian_minimizer(prob, co, Weights(scale * wts.mu_tut, scale * wts.mu_sut),
-                                             jnp.ones_like(s.y), s.F, s.q, cfg.rho, jnp.zeros((), rdt),
-                                             fix_q=fix_q, n_newton=cfg.n_newton)
-            Fp = scale_to_power(Fp, prob.p_bs)
-            qp = qp if fix_q else jnp.clip(qp, 0.0, jnp.sqrt(prob.p_leo))
-            use_p = (jnp.logical_not(s.phase2) & jnp.logical_not(res.feasible) & _finite(Fp, qp, qp)
-                     & (violation(Fp, qp) < violation(Fn, qn)))
-            Fn, qn = jnp.where(use_p, Fp, Fn), jnp.where(use_p, qp, qn)
-        y = jnp.where(ok, jnp.minimum(res.lam, 1e6), s.y)
-        rate = metrics.sum_rate(prob, Fn, qn * qn)
-        rate = jnp.where(jnp.isfinite(rate), rate, s.rate)
-        # Phase I bookkeeping
-        k1 = s.k1 + jnp.where(s.phase2, 0, 1).astype(jnp.int32)
-        now_feasible = violation(Fn, qn) <= tol
-        enter2 = jnp.logical_not(s.phase2) & now_feasible
-        infeasible = jnp.logical_not(s.phase2 | now_feasible) & (k1 >= cfg.phase1_iter)
-        # Phase II bookkeeping
-        conv = s.phase2 & (jnp.abs(rate - s.rate) <= cfg.rel_tol * jnp.maximum(jnp.abs(s.rate), 1.0))
-        k = s.k + jnp.where(s.phase2, 1, 0).astype(jnp.int32)
-        hist = jnp.where(s.phase2, s.hist.at[k].set(rate),
-                         jnp.where(enter2, jnp.full_like(s.hist, rate), s.hist))
-        cap = s.phase2 & (k >= cfg.max_iter)
-        return _State(F=Fn, q=qn, y=y, rate=rate, hist=hist, k=k, k1=k1,
-                      phase2=s.phase2 | enter2, conv=conv, stop=conv | cap | infeasible)
-
-    F = scale_to_power(F, prob.p_bs)
-    q = q if fix_q else jnp.clip(q, 0.0, jnp.sqrt(prob.p_leo))
-    rate0 = metrics.sum_rate(prob, F, q * q)
-    s0 = _State(F=F, q=q, y=jnp.ones((1 + T,), rdt), rate=rate0,
-                hist=jnp.full((cfg.max_iter + 1,), rate0, rdt), k=jnp.zeros((), jnp.int32),
-                k1=jnp.zeros((), jnp.int32), phase2=violation(F, q) <= tol,
-                conv=jnp.asarray(False), stop=jnp.asarray(False))
-    r = masked_scan(step, lambda s: s.stop, s0, cfg.phase1_iter + cfg.max_iter,
+    st = cell_init(prob, cfg, F0, q0, mode)
+    r = masked_scan(lambda s: cell_round(prob, s, cfg, mode), lambda s: s.outer.stop, st, max_rounds(cfg),
                     mode=cfg.loop_mode)
-    s = r.state
-    feasible = s.phase2
-    idx = jnp.arange(cfg.max_iter + 1)
-    hist = jnp.where(idx <= s.k, s.hist, s.rate)
-
-    finite = _finite(s.F, s.q, s.rate)
-    status = jnp.where(~finite, STATUS_NUMERICAL,
-                       jnp.where(~feasible, STATUS_INFEASIBLE,
-                                 jnp.where(s.conv, STATUS_OK, STATUS_CAP))).astype(jnp.int8)
-    Fo = jnp.where(jnp.isfinite(s.F), s.F, 0.0)
-    qo = jnp.where(jnp.isfinite(s.q), s.q, 0.0)
-    rate = jnp.where(finite, s.rate, 0.0)
-    hist = jnp.where(jnp.isfinite(hist), hist, 0.0)
-    return CellSolution(F=Fo, q=qo, p_sat=qo * qo, status=status, iterations=s.k,
-                        phase1_iterations=s.k1, sum_rate=rate, rate_history=hist,
-                        lam=jnp.where(jnp.isfinite(s.y), s.y, 0.0))
+    return cell_solution(prob, r.state, cfg)
 
 
 @partial(jax.jit, static_argnames=("cfg", "mode"))

@@ -43,6 +43,7 @@ i.e. ~100x / ~16x a Cholesky, so eigen-based (A_c + nu I)^-1 was not adopted.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import jax
@@ -96,7 +97,7 @@ def _blocks(co: MseCoeffs, wts: Weights) -> _Blocks:
         aq0=jnp.dot(wts.mu_tut, co.c_tut))
 
 
-def _bounds(prob: CellProblem, T: int):
+def bounds(prob: CellProblem, T: int):
     return jnp.concatenate([prob.e_sut[None], jnp.full((T,), prob.e_rad)])
 
 
@@ -148,7 +149,7 @@ def lagrangian_minimizer(prob: CellProblem, co: MseCoeffs, wts: Weights, y, F_pr
     cdt = F_prev.dtype
     Nt = bl.HT.shape[0]
     eye = jnp.eye(Nt, dtype=cdt)
-    lam = y / _bounds(prob, bl.P.shape[0])
+    lam = y / bounds(prob, bl.P.shape[0])
     A, B = assemble(bl, wts, lam, F_prev, rho)
     P = prob.p_bs
     tiny = jnp.finfo(P.dtype).tiny
@@ -199,12 +200,12 @@ def scale_to_power(F, p_bs):
     return F * jnp.minimum(1.0, jnp.sqrt(p_bs / jnp.maximum(n2, jnp.finfo(p_bs.dtype).tiny)))
 
 
-def _qos(prob, co, F, q):
+def qos_mses(co, F, q):
     _, e_s, e_r = mses(co, F, q)
     return jnp.concatenate([e_s[None], e_r])
 
 
-def _max_feasible_fraction(c, m, o, e):
+def max_feasible_fraction(c, m, o, e):
     """Largest theta in [0,1] with phi(theta) <= e for the convex quadratic phi through
     phi(0)=c, phi(1/2)=m, phi(1)=o (elementwise, then min)."""
     d1, dh = o - c, m - c
@@ -219,36 +220,161 @@ def _max_feasible_fraction(c, m, o, e):
     return jnp.clip(jnp.min(th), 0.0, 1.0)
 
 
-class _State(NamedTuple):
-    y: jax.Array
+class StepContext(NamedTuple):
+    """What one transmit step (43) holds fixed while its multipliers move (both strategies)."""
+
+    co: MseCoeffs  # receiver-projected MSE coefficients
+    wts: Weights  # (scaled) WMMSE weights
+    bl: _Blocks  # multiplier-independent Lagrangian blocks
+    F_prev: jax.Array  # [Nt, K+T] c prox centre
+    q_prev: jax.Array  # [] r       prox centre (the fixed q in P3 mode)
+    e: jax.Array  # [1+T] r         MSE bounds (e_S, e_R, ..., e_R)
+
+
+def step_context(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev) -> StepContext:
+    rdt = prob.p_bs.dtype
+    return StepContext(co=co, wts=wts, bl=_blocks(co, wts), F_prev=F_prev, q_prev=jnp.asarray(q_prev, rdt),
+                       e=bounds(prob, co.x_sum.shape[0]))
+
+
+def prox_objective(ctx: StepContext, F, q, rho, fix_q: bool):
+    """Objective of (43): weighted MSE + prox around (F-, q-) (no q-prox in P3 mode)."""
+    o = weighted_mse(ctx.co, ctx.wts, F, q) + rho * jnp.sum(jnp.abs(F - ctx.F_prev) ** 2)
+    return o if fix_q else o + rho * (q - ctx.q_prev) ** 2
+
+
+def qos_excess(ctx: StepContext, F, q):
+    """Normalised QoS violation max_c (eps_c / e_c - 1) (<= 0 when feasible)."""
+    return jnp.max(qos_mses(ctx.co, F, q) / ctx.e - 1.0, initial=-1.0)
+
+
+def feasible_centre(prob: CellProblem, ctx: StepContext, fix_q: bool):
+    """The prox centre made power/box-feasible: both strategies' first candidate."""
+    F_c = scale_to_power(ctx.F_prev, prob.p_bs)
+    q_c = ctx.q_prev if fix_q else jnp.clip(ctx.q_prev, 0.0, jnp.sqrt(prob.p_leo))
+    return F_c, q_c
+
+
+def default_feas_tol(dtype) -> float:
+    """Allowed normalised QoS violation: 1e-6 in float64, 1e-4 in float32."""
+    return 1e-6 if dtype == jnp.float64 else 1e-4
+
+
+def safeguarded_candidate(prob, ctx: StepContext, F_best, q_best, obj_best, viol_best, F_new, q_new,
+                          rho, fix_q: bool, feas_tol):
+    """Safeguard shared by both strategies (spec §3.6): pull (F_new, q_new) back toward the
+    best feasible point along the segment (largest feasible fraction, closed form for convex
+    quadratic constraints) and report whether it replaces the best point.
+
+    Returns ``(take, F_c, q_c, obj_c, viol_c)``.
+    """
+    anchor_ok = viol_best <= feas_tol
+    Fm, qm = 0.5 * (F_best + F_new), 0.5 * (q_best + q_new)
+    th = max_feasible_fraction(qos_mses(ctx.co, F_best, q_best), qos_mses(ctx.co, Fm, qm),
+                                qos_mses(ctx.co, F_new, q_new), ctx.e)
+    th = jnp.where(anchor_ok, th, 1.0)
+    Fc = F_best + th * (F_new - F_best)
+    qc = q_best + th * (q_new - q_best)
+    oc, vc = prox_objective(ctx, Fc, qc, rho, fix_q), qos_excess(ctx, Fc, qc)
+    ok_c = (vc <= feas_tol) & jnp.isfinite(oc)
+    take = jnp.where(anchor_ok, ok_c & (oc <= obj_best), ok_c | (vc < viol_best))
+    return take, Fc, qc, oc, vc
+
+
+class DualState(NamedTuple):
+    y: jax.Array  # [1+T] normalised QoS multipliers
     y_prev: jax.Array
     g_prev: jax.Array
-    step: jax.Array
-    nu: jax.Array
-    F: jax.Array
+    step: jax.Array  # BB step
+    nu: jax.Array  # power multiplier (Newton warm start)
+    F: jax.Array  # best (feasible) point
     q: jax.Array
     obj: jax.Array
     viol: jax.Array  # max normalised QoS violation of (F, q)
-    lower: jax.Array
-    k: jax.Array
+    lower: jax.Array  # best dual bound
+    k: jax.Array  # dual iterations done
 
 
-def _step_pieces(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev, rho, fix_q: bool, e):
-    """What both transmit strategies share: the prox objective of (43), the normalised QoS
-    violation max(eps/e - 1), and the power/box-feasible prox centre (the first candidate).
+@dataclasses.dataclass(frozen=True)
+class DualMethod:
+    """The dual transmit step in ``init``/``step``/``done``/``result`` form, so a caller can
+    run its iterations in rounds (``qos_wmmse`` interleaves the transmit steps of many cells
+    without nesting loops).  Static settings; hashable."""
 
-    Returns ``(objective, violation, F_c, q_c)``.
-    """
-    def objective(F, q):
-        o = weighted_mse(co, wts, F, q) + rho * jnp.sum(jnp.abs(F - F_prev) ** 2)
-        return o if fix_q else o + rho * (q - q_prev) ** 2
+    rho: float = 1e-4
+    fix_q: bool = False
+    n_newton: int = 8
+    feas_tol: float | None = None  # None: default_feas_tol(dtype)
+    gap_tol: float = 1e-6
+    y_max: float = 1e8
+    step0: float = 1.0
+    step_min: float = 1e-6
+    step_max: float = 1e8
 
-    def violation(F, q):
-        return jnp.max(_qos(prob, co, F, q) / e - 1.0, initial=-1.0)
+    def _tol(self, dtype):
+        return default_feas_tol(dtype) if self.feas_tol is None else self.feas_tol
 
-    F_c = scale_to_power(F_prev, prob.p_bs)
-    q_c = q_prev if fix_q else jnp.clip(q_prev, 0.0, jnp.sqrt(prob.p_leo))
-    return objective, violation, F_c, q_c
+    def init(self, prob: CellProblem, ctx: StepContext, y0) -> DualState:
+        rdt = prob.p_bs.dtype
+        F_c, q_c = feasible_centre(prob, ctx, self.fix_q)
+        y0 = jnp.asarray(y0, rdt)
+        return DualState(y=y0, y_prev=y0, g_prev=jnp.zeros_like(y0), step=jnp.asarray(self.step0, rdt),
+                         nu=jnp.zeros((), rdt), F=F_c, q=q_c,
+                         obj=prox_objective(ctx, F_c, q_c, self.rho, self.fix_q),
+                         viol=qos_excess(ctx, F_c, q_c), lower=jnp.asarray(-jnp.inf, rdt),
+                         k=jnp.zeros((), jnp.int32))
+
+    def gap_ok(self, s: DualState):
+        gap = s.obj - s.lower
+        return (s.viol <= self._tol(s.obj.dtype)) & (gap <= self.gap_tol * jnp.maximum(jnp.abs(s.obj), 1.0))
+
+    def done(self, s: DualState, cap):
+        return self.gap_ok(s) | (s.k >= cap)
+
+    def step(self, prob: CellProblem, ctx: StepContext, s: DualState) -> DualState:
+        rdt = prob.p_bs.dtype
+        tol = self._tol(rdt)
+        F_raw, q, nu = lagrangian_minimizer(prob, ctx.co, ctx.wts, s.y, ctx.F_prev, ctx.q_prev, self.rho, s.nu,
+                                            fix_q=self.fix_q, n_newton=self.n_newton, blocks=ctx.bl)
+        g = qos_mses(ctx.co, F_raw, q) / ctx.e - 1.0
+        n2 = jnp.sum(jnp.abs(F_raw) ** 2)
+        dual = prox_objective(ctx, F_raw, q, self.rho, self.fix_q) + jnp.dot(s.y, g) + nu * (n2 - prob.p_bs)
+        dual = jnp.where(jnp.isfinite(dual), dual, -jnp.inf)
+        # candidate: power-projected, then pulled back toward the best feasible point
+        take, Fc, qc, oc, vc = safeguarded_candidate(prob, ctx, s.F, s.q, s.obj, s.viol,
+                                                     scale_to_power(F_raw, prob.p_bs), q, self.rho,
+                                                     self.fix_q, tol)
+        # projected Barzilai-Borwein ascent on y
+        dy, dg = s.y - s.y_prev, g - s.g_prev  # (the margin cancels in dg)
+        curv = -jnp.dot(dy, dg)
+        bb = jnp.dot(dy, dy) / jnp.maximum(curv, jnp.finfo(rdt).tiny)
+        stp = jnp.where((s.k > 0) & (curv > 0), jnp.clip(bb, self.step_min, self.step_max), s.step)
+        # ascend on the constraints tightened by half the tolerance so the primal iterates
+        # approach the optimum from strictly inside (the dual bound above uses the true g)
+        g_safe = jnp.where(jnp.isfinite(g), g + 0.5 * tol, 0.0)
+        y_new = jnp.clip(s.y + stp * g_safe, 0.0, self.y_max)
+        return DualState(y=y_new, y_prev=s.y, g_prev=g_safe, step=stp, nu=nu,
+                         F=jnp.where(take, Fc, s.F), q=jnp.where(take, qc, s.q),
+                         obj=jnp.where(take, oc, s.obj), viol=jnp.where(take, vc, s.viol),
+                         lower=jnp.maximum(s.lower, dual), k=s.k + 1)
+
+    def result(self, s: DualState) -> TransmitResult:
+        return TransmitResult(F=s.F, q=s.q, lam=s.y, nu=s.nu, converged=self.gap_ok(s),
+                              feasible=s.viol <= self._tol(s.obj.dtype), iterations=s.k, objective=s.obj,
+                              dual_bound=s.lower)
+
+
+def run_transmit(method, prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev, y0=None,
+                 n_iter: int = 100, loop_mode: str = "scan", iter_cap=None) -> TransmitResult:
+    """One whole transmit step (43) with a ``DualMethod``/``PgdMethod``: ``init``, then up
+    to ``n_iter`` (or the traced ``iter_cap``) iterations in a ``masked_scan``."""
+    ctx = step_context(prob, co, wts, F_prev, q_prev)
+    T = co.x_sum.shape[0]
+    y0 = jnp.ones((1 + T,), prob.p_bs.dtype) if y0 is None else y0
+    cap = n_iter if iter_cap is None else jnp.minimum(iter_cap, n_iter)
+    res = masked_scan(lambda s: method.step(prob, ctx, s), lambda s: method.done(s, cap),
+                      method.init(prob, ctx, y0), n_iter, mode=loop_mode)
+    return method.result(res.state)
 
 
 def transmit_dual(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev, *, rho=1e-4,
@@ -267,72 +393,8 @@ def transmit_dual(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev
       feas_tol: allowed normalised QoS violation (eps/e - 1); default 1e-6 in float64,
         1e-4 in float32.  gap_tol: relative duality gap for ``converged``.
       iter_cap: optional traced int <= n_iter: stop after this many dual iterations (an
-        inexact step; the safeguard still returns the best feasible, not-worse point, so the
-        WMMSE loop stays monotone).  Used by ``qos_wmmse`` for warm-started later steps.
+        inexact but safeguarded step, so the WMMSE loop stays monotone).
     """
-    rdt = prob.p_bs.dtype
-    if feas_tol is None:
-        feas_tol = 1e-6 if rdt == jnp.float64 else 1e-4
-    margin = 0.5 * feas_tol
-    T = co.x_sum.shape[0]
-    e = _bounds(prob, T)
-    q_prev = jnp.asarray(q_prev, rdt)
-    bl = _blocks(co, wts)
-    y0 = jnp.ones((1 + T,), rdt) if y0 is None else jnp.asarray(y0, rdt)
-
-    # the prox centre, made power/box-feasible, is the first candidate
-    objective, violation, F_c, q_c = _step_pieces(prob, co, wts, F_prev, q_prev, rho, fix_q, e)
-    inf = jnp.asarray(jnp.inf, rdt)
-    s0 = _State(y=y0, y_prev=y0, g_prev=jnp.zeros_like(y0), step=jnp.asarray(step0, rdt),
-                nu=jnp.zeros((), rdt), F=F_c, q=q_c, obj=objective(F_c, q_c),
-                viol=violation(F_c, q_c), lower=-inf, k=jnp.zeros((), jnp.int32))
-
-    def feasible(s):
-        return s.viol <= feas_tol
-
-    def gap_ok(s):
-        gap = s.obj - s.lower
-        return feasible(s) & (gap <= gap_tol * jnp.maximum(jnp.abs(s.obj), 1.0))
-
-    def done(s):
-        return gap_ok(s) if iter_cap is None else gap_ok(s) | (s.k >= iter_cap)
-
-    def step(s: _State) -> _State:
-        F_raw, q, nu = lagrangian_minimizer(prob, co, wts, s.y, F_prev, q_prev, rho, s.nu,
-                                            fix_q=fix_q, n_newton=n_newton, blocks=bl)
-        eps = _qos(prob, co, F_raw, q)
-        g = eps / e - 1.0
-        n2 = jnp.sum(jnp.abs(F_raw) ** 2)
-        dual = objective(F_raw, q) + jnp.dot(s.y, g) + nu * (n2 - prob.p_bs)
-        dual = jnp.where(jnp.isfinite(dual), dual, -inf)
-        # candidate: power-projected, then pulled back toward the best feasible point
-        F1 = scale_to_power(F_raw, prob.p_bs)
-        anchor_ok = feasible(s)
-        Fm, qm = 0.5 * (s.F + F1), 0.5 * (s.q + q)
-        th = _max_feasible_fraction(_qos(prob, co, s.F, s.q), _qos(prob, co, Fm, qm),
-                                    _qos(prob, co, F1, q), e)
-        th = jnp.where(anchor_ok, th, 1.0)
-        Fc = s.F + th * (F1 - s.F)
-        qc = s.q + th * (q - s.q)
-        oc, vc = objective(Fc, qc), violation(Fc, qc)
-        ok_c = (vc <= feas_tol) & jnp.isfinite(oc)
-        take = jnp.where(anchor_ok, ok_c & (oc <= s.obj), ok_c | (vc < s.viol))
-        # projected Barzilai-Borwein ascent on y
-        dy, dg = s.y - s.y_prev, g - s.g_prev  # (the margin cancels in dg)
-        curv = -jnp.dot(dy, dg)
-        bb = jnp.dot(dy, dy) / jnp.maximum(curv, jnp.finfo(rdt).tiny)
-        stp = jnp.where((s.k > 0) & (curv > 0), jnp.clip(bb, step_min, step_max), s.step)
-        # ascend on the constraints tightened by `margin` so the primal iterates approach
-        # the optimum from strictly inside (the dual bound above uses the true g)
-        g_safe = jnp.where(jnp.isfinite(g), g + margin, 0.0)
-        y_new = jnp.clip(s.y + stp * g_safe, 0.0, y_max)
-        return _State(y=y_new, y_prev=s.y, g_prev=g_safe, step=stp, nu=nu,
-                      F=jnp.where(take, Fc, s.F), q=jnp.where(take, qc, s.q),
-                      obj=jnp.where(take, oc, s.obj), viol=jnp.where(take, vc, s.viol),
-                      lower=jnp.maximum(s.lower, dual), k=s.k + 1)
-
-    res = masked_scan(step, done, s0, n_iter, mode=loop_mode)
-    s = res.state
-    return TransmitResult(F=s.F, q=s.q, lam=s.y, nu=s.nu, converged=gap_ok(s),
-                          feasible=feasible(s), iterations=res.iterations, objective=s.obj,
-                          dual_bound=s.lower)
+    method = DualMethod(rho=float(rho), fix_q=fix_q, n_newton=n_newton, feas_tol=feas_tol, gap_tol=gap_tol,
+                        y_max=y_max, step0=step0, step_min=step_min, step_max=step_max)
+    return run_transmit(method, prob, co, wts, F_prev, q_prev, y0, n_iter, loop_mode, iter_cap)

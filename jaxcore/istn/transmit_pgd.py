@@ -22,6 +22,7 @@ along a segment), so the output is feasible and not worse than a feasible prox c
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import jax
@@ -29,13 +30,13 @@ import jax.numpy as jnp
 from optax.projections import projection_box, projection_l2_ball, projection_non_negative
 
 from jaxcore.istn.problem import CellProblem
-from jaxcore.istn.transmit_dual import (TransmitResult, _blocks, _bounds, _max_feasible_fraction,
-                                        _qos, _step_pieces, assemble, q_update)
+from jaxcore.istn.transmit_dual import (StepContext, TransmitResult, assemble, default_feas_tol, qos_mses,
+                                        feasible_centre, prox_objective, q_update, qos_excess, run_transmit,
+                                        safeguarded_candidate)
 from jaxcore.istn.wmmse import MseCoeffs, Weights
-from jaxcore.loops import masked_scan
 
 
-class _State(NamedTuple):
+class PgdState(NamedTuple):
     Fx: jax.Array  # current primal iterate
     qx: jax.Array
     y: jax.Array
@@ -45,76 +46,80 @@ class _State(NamedTuple):
     viol: jax.Array
     delta: jax.Array  # squared relative move of (F, q, y) in the last iteration
     vx: jax.Array  # violation of the current iterate
+    k: jax.Array  # iterations done
 
 
-def transmit_pgd(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev, *, rho=1e-4,
-                 y0=None, fix_q: bool = False, n_iter: int = 1000, dual_step: float = 1.0,
-                 feas_tol: float | None = None, tol: float = 1e-12,
-                 loop_mode: str = "scan") -> TransmitResult:
-    """Transmit step (43) for ONE cell by primal-dual projected gradient (module docstring).
+@dataclasses.dataclass(frozen=True)
+class PgdMethod:
+    """Primal-dual projected gradient in ``init``/``step``/``done``/``result`` form (the same
+    interface as ``transmit_dual.DualMethod``).  Static settings; hashable."""
 
-    Same arguments and result as ``transmit_dual.transmit_dual`` (``nu`` is returned as 0,
-    ``dual_bound`` as -inf); ``dual_step`` is beta.
-    """
-    rdt = prob.p_bs.dtype
-    if feas_tol is None:
-        feas_tol = 1e-6 if rdt == jnp.float64 else 1e-4
-    T = co.x_sum.shape[0]
-    K = co.a_tut.shape[0]
-    e = _bounds(prob, T)
-    q_prev = jnp.asarray(q_prev, rdt)
-    qmax = jnp.sqrt(prob.p_leo)
-    bl = _blocks(co, wts)
-    y0 = jnp.ones((1 + T,), rdt) if y0 is None else jnp.asarray(y0, rdt)
-    radius = jnp.sqrt(prob.p_bs)
+    rho: float = 1e-4
+    fix_q: bool = False
+    dual_step: float = 1.0  # beta
+    feas_tol: float | None = None  # None: default_feas_tol(dtype)
+    tol: float = 1e-12  # squared relative move that ends the step
 
-    objective, violation, F_c, q_c = _step_pieces(prob, co, wts, F_prev, q_prev, rho, fix_q, e)
-    v_c = violation(F_c, q_c)
-    s0 = _State(Fx=F_c, qx=q_c, y=y0, F=F_c, q=q_c, obj=objective(F_c, q_c), viol=v_c,
-                delta=jnp.asarray(jnp.inf, rdt), vx=v_c)
+    def _tol(self, dtype):
+        return default_feas_tol(dtype) if self.feas_tol is None else self.feas_tol
 
-    def feasible(s):
-        return s.viol <= feas_tol
+    def init(self, prob: CellProblem, ctx: StepContext, y0) -> PgdState:
+        rdt = prob.p_bs.dtype
+        F_c, q_c = feasible_centre(prob, ctx, self.fix_q)
+        v_c = qos_excess(ctx, F_c, q_c)
+        return PgdState(Fx=F_c, qx=q_c, y=jnp.asarray(y0, rdt), F=F_c, q=q_c,
+                        obj=prox_objective(ctx, F_c, q_c, self.rho, self.fix_q), viol=v_c,
+                        delta=jnp.asarray(jnp.inf, rdt), vx=v_c, k=jnp.zeros((), jnp.int32))
 
-    def done(s):
-        return feasible(s) & (s.vx <= feas_tol) & (s.delta <= tol)
+    def converged(self, s: PgdState):
+        tol = self._tol(s.obj.dtype)
+        return (s.viol <= tol) & (s.vx <= tol) & (s.delta <= self.tol)
 
-    def step(s: _State) -> _State:
-        lam = s.y / e
-        A, B = assemble(bl, wts, lam, F_prev, rho)
+    def done(self, s: PgdState, cap):
+        return self.converged(s) | (s.k >= cap)
+
+    def step(self, prob: CellProblem, ctx: StepContext, s: PgdState) -> PgdState:
+        K = ctx.co.a_tut.shape[0]
+        lam = s.y / ctx.e
+        A, B = assemble(ctx.bl, ctx.wts, lam, ctx.F_prev, self.rho)
         # gradient (up to the factor 2 folded into alpha): A_j f_j - b_j
         G0 = A[0] @ s.Fx[:, :K] - B[0][:, :K]  # [Nt, K]
         Gs = jnp.einsum("inm,mi->ni", A[1:], s.Fx[:, K:]) - B[1:, :, 0].T  # [Nt, T]
         G = jnp.concatenate([G0, Gs], axis=1)
         lip = jnp.max(jnp.sqrt(jnp.sum(jnp.abs(A) ** 2, axis=(1, 2))))
         Fn = s.Fx - G / lip
-        re, im = projection_l2_ball((jnp.real(Fn), jnp.imag(Fn)), radius)
+        re, im = projection_l2_ball((jnp.real(Fn), jnp.imag(Fn)), jnp.sqrt(prob.p_bs))
         Fn = (re + 1j * im).astype(s.Fx.dtype)
-        if fix_q:
+        if self.fix_q:
             qn = s.qx
         else:
-            qn = projection_box(q_update(prob, bl, co, wts, lam, q_prev, rho), 0.0, qmax)
-        g = _qos(prob, co, Fn, qn) / e - 1.0
-        y = projection_non_negative(s.y + dual_step * jnp.where(jnp.isfinite(g), g, 0.0))
-        # safeguard: pull the iterate back toward the best feasible point
-        anchor_ok = feasible(s)
-        Fm, qm = 0.5 * (s.F + Fn), 0.5 * (s.q + qn)
-        th = _max_feasible_fraction(_qos(prob, co, s.F, s.q), _qos(prob, co, Fm, qm),
-                                    _qos(prob, co, Fn, qn), e)
-        th = jnp.where(anchor_ok, th, 1.0)
-        Fc, qc = s.F + th * (Fn - s.F), s.q + th * (qn - s.q)
-        oc, vc = objective(Fc, qc), violation(Fc, qc)
-        ok_c = (vc <= feas_tol) & jnp.isfinite(oc)
-        take = jnp.where(anchor_ok, ok_c & (oc <= s.obj), ok_c | (vc < s.viol))
-        obj = jnp.where(take, oc, s.obj)
+            qn = projection_box(q_update(prob, ctx.bl, ctx.co, ctx.wts, lam, ctx.q_prev, self.rho), 0.0,
+                                jnp.sqrt(prob.p_leo))
+        g = qos_mses(ctx.co, Fn, qn) / ctx.e - 1.0
+        y = projection_non_negative(s.y + self.dual_step * jnp.where(jnp.isfinite(g), g, 0.0))
+        take, Fc, qc, oc, vc = safeguarded_candidate(prob, ctx, s.F, s.q, s.obj, s.viol, Fn, qn, self.rho,
+                                                     self.fix_q, self._tol(prob.p_bs.dtype))
         move = ((jnp.sum(jnp.abs(Fn - s.Fx) ** 2) + (qn - s.qx) ** 2) / prob.p_bs
                 + jnp.sum((y - s.y) ** 2) / jnp.maximum(jnp.sum(y ** 2), 1.0))
-        return _State(Fx=Fn, qx=qn, y=y, F=jnp.where(take, Fc, s.F), q=jnp.where(take, qc, s.q),
-                      obj=obj, viol=jnp.where(take, vc, s.viol),
-                      delta=move, vx=jnp.max(g))
+        return PgdState(Fx=Fn, qx=qn, y=y, F=jnp.where(take, Fc, s.F), q=jnp.where(take, qc, s.q),
+                        obj=jnp.where(take, oc, s.obj), viol=jnp.where(take, vc, s.viol),
+                        delta=move, vx=jnp.max(g), k=s.k + 1)
 
-    res = masked_scan(step, done, s0, n_iter, mode=loop_mode)
-    s = res.state
-    return TransmitResult(F=s.F, q=s.q, lam=s.y, nu=jnp.zeros((), rdt), converged=res.converged,
-                          feasible=feasible(s), iterations=res.iterations, objective=s.obj,
-                          dual_bound=jnp.asarray(-jnp.inf, rdt))
+    def result(self, s: PgdState) -> TransmitResult:
+        rdt = s.obj.dtype
+        return TransmitResult(F=s.F, q=s.q, lam=s.y, nu=jnp.zeros((), rdt), converged=self.converged(s),
+                              feasible=s.viol <= self._tol(rdt), iterations=s.k, objective=s.obj,
+                              dual_bound=jnp.asarray(-jnp.inf, rdt))
+
+
+def transmit_pgd(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev, *, rho=1e-4,
+                 y0=None, fix_q: bool = False, n_iter: int = 1000, dual_step: float = 1.0,
+                 feas_tol: float | None = None, tol: float = 1e-12,
+                 loop_mode: str = "scan", iter_cap=None) -> TransmitResult:
+    """Transmit step (43) for ONE cell by primal-dual projected gradient (module docstring).
+
+    Same arguments and result as ``transmit_dual.transmit_dual`` (``nu`` is returned as 0,
+    ``dual_bound`` as -inf); ``dual_step`` is beta.
+    """
+    method = PgdMethod(rho=float(rho), fix_q=fix_q, dual_step=dual_step, feas_tol=feas_tol, tol=tol)
+    return run_transmit(method, prob, co, wts, F_prev, q_prev, y0, n_iter, loop_mode, iter_cap)

@@ -6,10 +6,10 @@
  -> P3 (45) per cell on the current CSI with q fixed to sqrt(p_bar) (worst case p = p_bar)
  -> solution fields of interfaces.md §2, evaluated at the merged p_sat.
 
-Every (drop, cell) pair of a chunk is flattened into one ``vmap``-ed batch for P1 and P3
-(``jaxcore.istn.qos_wmmse.solve_cells``), the merge is ``vmap``-ed over drops; the whole
-chunk is one ``jit`` (compiled once per chunk shape; the last chunk is padded).  Drops are
-processed in chunks of ``SolverConfig.chunk_drops`` for memory, with a tqdm bar.
+All (drop, cell) pairs are flattened into one queue of cells for P1 and P3, solved by
+continuous batching (``solvers.istn.streaming``: a fixed number of slots, ``vmap``-ed and
+``jit``-ed, refilled as cells finish; tqdm bar over cells); the merge is one ``vmap`` over
+the drops.
 
 Decisions recorded here:
 * the solver works in noise-normalised units (``to_normalised``; rho and tolerances are in
@@ -44,8 +44,11 @@ class SolverConfig:
     tol: float = param(1e-4, "relative sum-rate change that stops the WMMSE loop", source="assumption (spec §1.4)",
                        lo=0, hi=1)
     max_phase1: int = param(50, "Phase-I (feasibility) rounds", source="derived (spec §3.4)", lo=1, hi=10000)
-    phase1_weight: float = param(1e-3, "TUT/SUT weight scale in Phase I", source="derived (spec §3.4)",
-                                 lo=0, lo_open=True)
+    phase1_weight: float = param(1.0, "TUT/SUT weight scale in Phase I (spec §3.4 says 1e-3; 1.0 measured "
+                                 "better: with 1e-3 Phase I switched TUT beams off on 5/16 paper-size drops)",
+                                 source="measured (spec §3.4: 1e-3)", lo=0, lo_open=True)
+    switch_restore: bool = param(True, "at the Phase I -> II switch, move back toward the start point as far "
+                                 "as the QoS allows and reset the multipliers", source="measured")
     strategy: str = param("dual", "transmit step (43): dual closed form + BB ascent, or primal-dual PGD",
                           source="derived (spec §3.3/§3.6)", choices=("dual", "pgd"))
     rho: float = param(1e-4, "prox weight rho in noise-normalised units", source="derived (spec §3.3)",
@@ -60,8 +63,10 @@ class SolverConfig:
                            "(always full length); per-instance results are identical", source="derived",
                            choices=("while", "scan"))
     merge_bisect: int = param(100, "bisection steps of the P2 water level", source="derived", lo=1, hi=1000)
-    chunk_drops: int = param(0, "drops per jit call; 0 = auto (1 on CPU, 256 on accelerators)", source="measured",
-                             lo=0)
+    slots: int = param(0, "cells solved at once (continuous batching: a finished cell's slot takes the next "
+                       "queued cell); 0 = auto (16 on CPU, 4096 on accelerators)", source="measured", lo=0)
+    sync_rounds: int = param(2, "solver rounds (<= one warm transmit step each) between two refills of the "
+                             "slots", source="derived", lo=1, hi=1000)
     rate_rtol: float = param(1e-5, "relative tolerance on R_min for status 4", source="assumption", lo=0, hi=0.1)
     progress: bool = param(True, "show a tqdm progress bar over chunks", source="assumption")
 
@@ -102,66 +107,34 @@ def _core_cfg(cfg: SolverConfig):
     from jaxcore.istn.qos_wmmse import QosWmmseConfig
 
     return QosWmmseConfig(max_iter=cfg.max_iter, rel_tol=cfg.tol, phase1_iter=cfg.max_phase1,
-                          phase1_weight=cfg.phase1_weight, rho=cfg.rho, strategy=cfg.strategy,
+                          phase1_weight=cfg.phase1_weight, switch_restore=cfg.switch_restore, rho=cfg.rho,
+                          strategy=cfg.strategy,
                           inner_iter=cfg.inner_iter, n_newton=cfg.n_newton, gap_tol=cfg.gap_tol,
                           loop_mode=cfg.loop_mode)
 
 
 # ------------------------------------------------------------------------------- the pipeline
-@partial(jax.jit, static_argnames=("core_cfg", "n_bisect", "rate_rtol"))
-def _pipeline_chunk(prob_pre, prob_cur, p_fixed, r_min, has_fixed, core_cfg, n_bisect: int, rate_rtol: float):
-    """P1 -> P2 -> P3 -> metrics for one chunk; problems are [b, M, ...] pytrees.
-
-    ``has_fixed`` is a traced scalar bool: ``lax.cond`` runs either P1 + P2 or nothing
-    (``p_sat_fixed``), and one compilation serves both cases.
-    """
-    from jaxcore.istn import metrics
+@partial(jax.jit, static_argnames=("n_bisect", "rate_rtol"))
+def _merge(prob_pre, F1, p_bar, r_min, n_bisect: int, rate_rtol: float):
+    """P2 (44) for every drop: capped water-filling over the cells' SUT links.  [B, M]."""
     from jaxcore.istn.merge import merge_p2
-    from jaxcore.istn.problem import batch_cells
-    from jaxcore.istn.qos_wmmse import initial_beams, solve_cells
 
-    b, M = prob_cur.p_bs.shape
-    flat_cur, _ = batch_cells(prob_cur)
-    flat_pre, _ = batch_cells(prob_pre)
-    rs = lambda x: x.reshape((b, M) + x.shape[1:])  # noqa: E731
-
-    def p1_p2(_):
-        r1 = solve_cells(flat_pre, core_cfg, None, None, "p1")
-        p_bar = rs(r1.q) ** 2  # [b, M]
-        hsF = jnp.einsum("cn,cnj->cj", flat_pre.h_sut, r1.F)
-        inter = rs((jnp.abs(hsF) ** 2).sum(axis=1) + flat_pre.noise_sut)  # [b, M]
-        p_sat, below = jax.vmap(merge_p2, in_axes=(0, 0, 0, 0, 0, None, None))(
-            prob_pre.g_sut, inter, p_bar, prob_pre.p_leo[:, 0], r_min, n_bisect, rate_rtol)
-        return (p_bar, p_sat, below, rs(r1.status).astype(jnp.int32), rs(r1.iterations).astype(jnp.int32),
-                r1.F)  # P3 warm-starts from P1's beams
-
-    def fixed(_):
-        F0 = jax.vmap(lambda p: initial_beams(p, core_cfg.power_iter))(flat_cur)
-        z = jnp.zeros((b, M), jnp.int32)
-        return p_fixed, p_fixed, jnp.zeros((b, M), bool), z, z, F0
-
-    p_bar, p_sat, below, st1, it1, F_init = jax.lax.cond(has_fixed, fixed, p1_p2, None)
-    r3 = solve_cells(flat_cur, core_cfg, F_init, jnp.sqrt(p_bar).reshape(-1), "p3")
-    r_t, r_s, _, sc = jax.vmap(metrics.all_metrics)(flat_cur, r3.F, p_sat.reshape(-1))
-    r_t, r_s, sc = rs(r_t), rs(r_s), rs(sc)
-    st3 = rs(r3.status).astype(jnp.int32)
-    status = jnp.where((st1 == 2) | (st1 == 3), st1, st3)
-    # status 4 (spec §1.6-7): the merge lowered this beam and its SUT is now below R_min
-    lowered = p_sat < p_bar * (1.0 - 1e-6)
-    short = r_s < r_min[:, None] * (1.0 - rate_rtol)
-    status = jnp.where((lowered | below) & short & (status <= 1), 4, status)
-    iters = it1 + rs(r3.iterations).astype(jnp.int32)
-    return dict(F=rs(r3.F), p_sat=p_sat, p_bar=p_bar, rate_tut=r_t, rate_sut=r_s, scnr=sc,
-                status=status, iterations=iters)
+    hsF = jnp.einsum("bmn,bmnj->bmj", prob_pre.h_sut, F1)
+    inter = (jnp.abs(hsF) ** 2).sum(axis=-1) + prob_pre.noise_sut  # [B, M]
+    return jax.vmap(merge_p2, in_axes=(0, 0, 0, 0, 0, None, None))(
+        prob_pre.g_sut, inter, p_bar, prob_pre.p_leo[:, 0], r_min, n_bisect, rate_rtol)
 
 
-def _slice_tree(tree, lo, hi, pad_to):
-    def f(x):
-        x = np.asarray(x)[lo:hi]
-        if x.shape[0] < pad_to:
-            x = np.concatenate([x, np.repeat(x[-1:], pad_to - x.shape[0], axis=0)], axis=0)
-        return x
-    return jax.tree_util.tree_map(f, tree)
+@jax.jit
+def _metrics(flat_cur, F, p_sat):
+    from jaxcore.istn import metrics
+    return jax.vmap(metrics.all_metrics)(flat_cur, F, p_sat)
+
+
+@partial(jax.jit, static_argnames=("power_iter",))
+def _initial_beams(flat, power_iter: int):
+    from jaxcore.istn.qos_wmmse import initial_beams
+    return jax.vmap(lambda p: initial_beams(p, power_iter))(flat)
 
 
 def _prepare(arrays: dict, assoc_method: str, seed: int):
@@ -175,9 +148,17 @@ def _prepare(arrays: dict, assoc_method: str, seed: int):
     return a, assoc
 
 
+def _flat(tree):
+    return jax.tree_util.tree_map(lambda x: np.asarray(x).reshape((-1,) + np.asarray(x).shape[2:]), tree)
+
+
 def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str = "proposed",
                seed: int = 0, mesh=None) -> dict:
     """Solve every drop of an ISTN instance with the proposed P1 -> P2 -> P3 pipeline.
+
+    P1 and P3 run over all B x M cells by continuous batching
+    (``solvers.istn.streaming``: ``SolverConfig.slots`` cells in flight, finished cells
+    replaced by queued ones), P2 is one ``vmap`` over the drops.
 
     Args:
       arrays: interfaces.md §1 instance dict of numpy arrays [B, M, ...] (any units).
@@ -186,9 +167,8 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
       assoc_method: ``proposed`` (Algorithm 1), ``nearest``, ``greedy`` or ``random``;
         ignored if the instance has ``assoc``.
       seed: seed of the random association.
-      mesh: optional ``jaxcore.sharding.drops_mesh``; each chunk's drop axis is then split
-        over its devices (chunk rounded up to a multiple of the device count).  Results do
-        not depend on it.
+      mesh: optional ``jaxcore.sharding.drops_mesh``; the slot axis is split over its
+        devices.  Results do not depend on it.
 
     Returns:
       interfaces.md §2 solution dict: F [B,M,Nt,K+T] complex, p_sat/p_bar [B,M], assoc
@@ -196,50 +176,55 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
       status [B,M] int8, iterations [B,M] int32.  Precision: float64 when x64 is on and
       the channels are complex128, else float32.
     """
+    from solvers.istn.streaming import solve_cells_streaming
+
     cfg = _as_solver_config(cfg)
     a, assoc = _prepare(arrays, assoc_method, seed)
     B, M = np.asarray(a["p_bs"]).shape
     rdt, _ = _dtypes(a)
     pre = _cell_problems(a, assoc, pre=True)
     cur = _cell_problems(a, assoc, pre=False)
-    has_fixed = "p_sat_fixed" in a
-    p_fixed = np.asarray(a.get("p_sat_fixed", np.zeros((B, M))), rdt)
+    flat_pre, flat_cur = _flat(pre), _flat(cur)
     r_min = np.asarray(a["r_min_sut"], rdt)
     core_cfg = _core_cfg(cfg)
-    chunk = min(_chunk_size(cfg), B)
-    if mesh is not None and mesh.size > 1:
-        chunk = -(-max(chunk, mesh.size) // mesh.size) * mesh.size
-    n_chunks = -(-B // chunk)
-    parts = []
+    stream = partial(solve_cells_streaming, cfg=core_cfg, slots=cfg.slots or None, sync_rounds=cfg.sync_rounds,
+                     mesh=mesh)
     bar = None
-    if cfg.progress and n_chunks > 1:
+    n_stages = 1 if "p_sat_fixed" in a else 2
+    if cfg.progress and B * M * n_stages > 1:
         from tqdm import tqdm
-        bar = tqdm(total=B, desc="istn solve", unit="drop")
-    for j in range(n_chunks):
-        lo, hi = j * chunk, min(B, (j + 1) * chunk)
-        args = [_slice_tree(t, lo, hi, chunk) for t in (pre, cur, p_fixed, r_min)]
-        if mesh is not None and mesh.size > 1:
-            from jaxcore.sharding import shard_batch
-            args = [shard_batch(t, mesh)[0] for t in args]
-        out = _pipeline_chunk(*args, np.asarray(has_fixed), core_cfg=core_cfg, n_bisect=cfg.merge_bisect,
-                              rate_rtol=cfg.rate_rtol)
-        parts.append({k: np.asarray(v)[: hi - lo] for k, v in out.items()})
+        bar = tqdm(total=B * M * n_stages, desc="istn solve (cells: P1 + P3)" if n_stages == 2
+                   else "istn solve (cells: P3)", unit="cell")
+    try:
+        if "p_sat_fixed" in a:
+            p_bar = p_sat = np.asarray(a["p_sat_fixed"], rdt)
+            below = np.zeros((B, M), bool)
+            st1 = it1 = np.zeros((B, M), np.int32)
+            F_init = np.asarray(_initial_beams(flat_cur, core_cfg.power_iter))
+        else:
+            r1 = stream(flat_pre, mode="p1", bar=bar)
+            p_bar = (r1.q.astype(rdt) ** 2).reshape(B, M)
+            F1 = r1.F.reshape((B, M) + r1.F.shape[1:])
+            p_sat, below = (np.asarray(x) for x in _merge(pre, F1, p_bar, r_min, cfg.merge_bisect, cfg.rate_rtol))
+            st1 = r1.status.reshape(B, M).astype(np.int32)
+            it1 = r1.iterations.reshape(B, M).astype(np.int32)
+            F_init = r1.F  # P3 warm-starts from P1's beams
+        r3 = stream(flat_cur, F0=F_init, q0=np.sqrt(p_bar).reshape(-1), mode="p3", bar=bar)
+    finally:
         if bar is not None:
-            bar.update(hi - lo)
-    if bar is not None:
-        bar.close()
-    sol = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
+            bar.close()
+    r_t, r_s, _, sc = (np.asarray(x) for x in _metrics(flat_cur, r3.F, p_sat.reshape(-1)))
+    rs = lambda x: x.reshape((B, M) + x.shape[1:])  # noqa: E731
+    r_t, r_s, sc = rs(r_t), rs(r_s), rs(sc)
+    st3 = rs(r3.status).astype(np.int32)
+    status = np.where((st1 == 2) | (st1 == 3), st1, st3)
+    # status 4 (spec §1.6-7): the merge lowered this beam and its SUT is now below R_min
+    lowered = p_sat < p_bar * (1.0 - 1e-6)
+    short = r_s < r_min[:, None] * (1.0 - cfg.rate_rtol)
+    status = np.where((lowered | below) & short & (status <= 1), 4, status)
+    sol = dict(F=rs(r3.F), p_sat=p_sat, p_bar=p_bar, rate_tut=r_t, rate_sut=r_s, scnr=sc, status=status,
+               iterations=it1 + rs(r3.iterations).astype(np.int32))
     return _finish(sol, assoc)
-
-
-def _chunk_size(cfg: SolverConfig) -> int:
-    """Drops per jit call.  Auto on CPU is 1: the core's ``while`` loops run a vmapped batch
-    until its slowest member stops at every loop level, and on a 2-core CPU that made a
-    100-drop chunk 28x slower per drop than one drop at a time (0.44 vs 12.5 drops/s, small
-    synthetic cells, float32, measured 2026-11-22 on a loaded 2-core CPU)."""
-    if cfg.chunk_drops > 0:
-        return cfg.chunk_drops
-    return 1 if jax.default_backend() == "cpu" else 256
 
 
 def _finish(sol: dict, assoc: np.ndarray) -> dict:

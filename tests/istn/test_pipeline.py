@@ -7,7 +7,7 @@ import pytest
 from reference import mu_miso_wmmse
 from solvers.istn.pipeline import SolverConfig, solve_istn, solve_istn_reference
 
-CFG = SolverConfig(max_iter=30, progress=False, chunk_drops=3)  # one vmapped chunk of 3 drops
+CFG = SolverConfig(max_iter=30, progress=False, slots=3)  # 3 cells in flight (continuous batching)
 
 
 def synth_instance(B, M=1, K=3, Nt=8, T=2, R=2, Nr=4, L=2, seed=0, r_min=3.0, scnr_min=0.1):

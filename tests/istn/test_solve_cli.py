@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_pipeline import synth_instance  # noqa: E402
 
 # same shapes and solver settings as test_pipeline.py, so one compilation serves both files
-SET = ("--set", "max_iter=30", "--set", "progress=false", "--set", "chunk_drops=3")
+SET = ("--set", "max_iter=30", "--set", "progress=false", "--set", "slots=3")
 
 
 @pytest.fixture(scope="module")
