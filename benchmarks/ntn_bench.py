@@ -162,7 +162,8 @@ def bench(ctx) -> None:
     ctx.tick()
     if ctx.peaks is not None:
         inner = float(np.mean(np.asarray(out.inner_iterations))) / max(outer, 1.0)
-        flops = roofline.jmra_iteration_flops(C, S, n_inner=int(round(inner)), n_bisect=settings.n_bisect)
+        flops = roofline.jmra_iteration_flops(C, S, n_inner=int(round(inner)), n_bisect=settings.n_bisect,
+                                              inner=settings.inner)
         nbytes = roofline.jmra_iteration_bytes(C, S, 4)
         per_iter = t_core.median_s / Bs / max(outer, 1.0)
         ach = roofline.achieved(flops, nbytes, per_iter, ctx.peaks, complex_work=False)
@@ -184,7 +185,7 @@ def bench(ctx) -> None:
                          speedup_vs_ref=t64.median_s / t_core.median_s,
                          quality_metric="objective (25) at floor(y N_com)", quality=float(np.mean(o32)),
                          ref_quality=float(np.mean(o64)), quality_gap=gap,
-                         note=f"out dtype {out.y.dtype}/{out64.y.dtype}; mean inner FISTA steps "
+                         note=f"out dtype {out.y.dtype}/{out64.y.dtype}; mean inner {settings.inner} steps "
                               f"{np.mean(np.asarray(out.inner_iterations)):.0f} (f32) vs "
                               f"{np.mean(np.asarray(out64.inner_iterations)):.0f} (f64)"))
     ctx.tick()

@@ -122,38 +122,49 @@ def wmmse_iteration_bytes(Nt: int, K: int, T: int, R: int, Nr: int, L: int,
 # ----------------------------------------------------------------------------------------
 # JMRA iteration (NTN paper Algorithm 1, eqs. (27)-(34); spec ntn.md §3)
 # ----------------------------------------------------------------------------------------
-def jmra_iteration_flops(C: int, S: int, n_inner: int = 100, n_bisect: int = 40) -> float:
+def jmra_iteration_flops(C: int, S: int, n_inner: int = 20, n_bisect: int = 40, inner: str = "newton",
+                         n_linesearch: float = 2.0) -> float:
     """Real flops of ONE outer JMRA (SCA + method-of-multipliers) iteration of ONE frame.
 
-    Follows ``jaxcore/ntn/jmra.py`` (FISTA on the subproblem, slack eliminated).  Variables
-    y (C x S normalised shares).  The outer iteration forms the surrogate coefficients (29)
-    g = r (N_com T_O - w T_HO)/(T_f N_a) (5 C S), the projection bounds (C S), re-evaluates
-    q = sum_s w y - 1 (2 C S), the convergence test (3 C S), the SCA weights (28)
-    w = 1/(y + delta) (2 C S) and the multiplier growth (O(C)): about 13 C S + 10 C.
-    The subproblem (31)-(33) then runs ``n_inner`` FISTA steps, each:
-      value and gradient at z: t_c = eps + sum_s g y, q_c = sum_s w y - 1 (4 C S),
-        C logs and the penalty (O(C)), gradient -a_c g_cs / t_c + psi'(q_c) w_cs (4 C S)
-      gradient step z - grad / L                                    2 C S
-      projection onto {0 <= y <= u, sum_c y_cs <= N_b} per satellite
-        (``jaxcore.ntn.projections``): clip + sum, then ``n_bisect`` bisection passes
-        (subtract, 2-sided clip, column sum: 4 C S each) and the exact linear-piece step
-        (about 3 passes)                                            4 C S (n_bisect + 4)
-      objective at the candidate                                    4 C S
-      sufficient-decrease test sum(grad d) + L/2 |d|^2              5 C S
-      momentum z = y + beta (y_new - y), step size |y_new - y|_inf, 4 selects   8 C S
-    Per inner step about (27 + 4 (n_bisect + 4)) C S flops (the projection dominates).
+    Outer part (``jaxcore/ntn/jmra.py``): surrogate coefficients (29)
+    g = r (N_com T_O - w T_HO)/(T_f N_a) (5 C S), bounds (C S), q = sum_s w y - 1 (2 C S),
+    convergence test (3 C S), SCA weights (28) w = 1/(y + delta) (2 C S), multiplier growth
+    (O(C)): about 13 C S + 10 C.
+
+    ``inner="newton"`` (the default solver, ``jaxcore/ntn/subproblem_newton.py``): ``n_inner``
+    damped Newton steps on the barrier function, each:
+      gradient: t_c, h_c (4 C S), log/penalty/box-barrier terms and gradient     ~12 C S
+      per-cell diagonal D_c and the two Woodbury columns U_c                       ~8 C S
+      per-cell 2x2 capacitance solves applied to the gradient                      ~10 C S
+      S x S system I + B^1/2 (sum_c [H_c^-1]_yy) B^1/2: one einsum over cells     2 C S^2
+      its Cholesky and two triangular solves                                       S^3/3 + 2 S^2
+      back-substitution for the direction (per cell, O(S))                        ~10 C S
+      step to the boundary (ratio test)                                            ~4 C S
+      ``n_linesearch`` barrier-function evaluations (backtracking)                ~14 C S each
+    i.e. per Newton step about (44 + 14 n_linesearch) C S + 2 C S^2 + S^3/3 flops.
+
+    ``inner="fista"`` (kept as an option): per FISTA step about (27 + 4 (n_bisect + 4)) C S
+    (value/gradient 8 C S, step 2 C S, the per-satellite projection by ``n_bisect``
+    bisection passes 4 C S (n_bisect + 4), objective 4 C S, decrease test 5 C S, momentum and
+    selects 8 C S).
     """
     cs = C * S
     outer = 13 * cs + 10 * C
-    inner = (27 + 4 * (n_bisect + 4)) * cs + 10 * C
-    return float(outer + n_inner * inner)
+    if inner == "newton":
+        per = (44 + 14 * n_linesearch) * cs + 2 * C * S * S + S ** 3 / 3 + 2 * S * S + 20 * C
+    elif inner == "fista":
+        per = (27 + 4 * (n_bisect + 4)) * cs + 10 * C
+    else:
+        raise ValueError(f"inner: expected 'newton' or 'fista', got {inner!r}")
+    return float(outer + n_inner * per)
 
 
 def jmra_iteration_bytes(C: int, S: int, real_bytes: int = 4) -> float:
     """Fewest bytes ONE outer JMRA iteration must move: read the rates r, the handover
     times and the previous y (3 C S), the active-user counts and multipliers (3 C), the
-    beam budgets (S); write y, w (2 C S) and lambda, mu, xi (3 C).  The FISTA iterates
-    (y, z: 2 C S) stay in cache for one frame (C = 600, S = 40: 96 kB each in float32)."""
+    beam budgets (S); write y, w (2 C S) and lambda, mu, xi (3 C).  The inner iterates
+    (Newton: y, xi, the S x S system; FISTA: y, z) stay in cache for one frame (C = 600,
+    S = 40: 96 kB per C x S array in float32)."""
     return float(real_bytes * (5 * C * S + 6 * C + S))
 
 
