@@ -47,6 +47,8 @@ class SolverConfig:
     phase1_weight: float = param(1e-3, "TUT/SUT weight scale in Phase I (1.0 gave +2 % mean sum rate but "
                                  "Phase-I failures on 2/32 paper-size drops, measured)", source="derived (spec §3.4)",
                                  lo=0, lo_open=True)
+    phase1_retry_weight: float = param(1.0, "if Phase I fails, one more Phase I from the start point with this "
+                                       "TUT/SUT weight scale (0 = no retry)", source="measured", lo=0)
     switch_restore: bool = param(True, "at the Phase I -> II switch, move back toward the start point as far "
                                  "as the QoS allows and reset the multipliers", source="measured")
     strategy: str = param("dual", "transmit step (43): dual closed form + BB ascent, or primal-dual PGD",
@@ -107,7 +109,8 @@ def _core_cfg(cfg: SolverConfig):
     from jaxcore.istn.qos_wmmse import QosWmmseConfig
 
     return QosWmmseConfig(max_iter=cfg.max_iter, rel_tol=cfg.tol, phase1_iter=cfg.max_phase1,
-                          phase1_weight=cfg.phase1_weight, switch_restore=cfg.switch_restore, rho=cfg.rho,
+                          phase1_weight=cfg.phase1_weight, phase1_retry_weight=cfg.phase1_retry_weight,
+                          switch_restore=cfg.switch_restore, rho=cfg.rho,
                           strategy=cfg.strategy,
                           inner_iter=cfg.inner_iter, n_newton=cfg.n_newton, gap_tol=cfg.gap_tol,
                           loop_mode=cfg.loop_mode)

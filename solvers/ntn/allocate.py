@@ -130,7 +130,7 @@ def _metric(arrays: dict, cfg: JmraConfig) -> np.ndarray:
 
 
 def solve_allocation(arrays: dict, method: str = "jmra", cfg: JmraConfig | None = None,
-                     dtype=None, metric: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                     dtype=None, metric: np.ndarray | None = None, mesh=None) -> dict[str, np.ndarray]:
     """Solve a batch of allocation instances (interfaces.md §3) -> solution dict (§4).
 
     Args:
@@ -138,6 +138,8 @@ def solve_allocation(arrays: dict, method: str = "jmra", cfg: JmraConfig | None 
       method: ``jmra``, ``jmra-nohop`` (T_HO = 0 inside Algorithm 1 only) or ``dmrab``.
       cfg: :class:`JmraConfig`.  dtype: float dtype of the solver (default: the rate's
         dtype if x64 is on, else float32).  metric: optional [B, C, S] DMRAB metric.
+      mesh: optional ``jaxcore.sharding.drops_mesh``: the frame axis is split over its
+        devices (``satisac ntn solve --devices``); results do not depend on it.
     """
     if method not in METHODS:
         from solvers.configio import ConfigError
@@ -149,7 +151,11 @@ def solve_allocation(arrays: dict, method: str = "jmra", cfg: JmraConfig | None 
     B, C, S = np.shape(arrays["rate"])
     if method == "dmrab":
         m = _metric(arrays, cfg) if metric is None else metric
-        res = _dmrab_batch(inst, jnp.asarray(np.asarray(m, dtype)))
+        if mesh is not None and mesh.size > 1:
+            from jaxcore.sharding import sharded
+            res = sharded(lambda b: _dmrab_batch(b[0], b[1]), mesh)((inst, jnp.asarray(np.asarray(m, dtype))))
+        else:
+            res = _dmrab_batch(inst, jnp.asarray(np.asarray(m, dtype)))
         x = np.asarray(res.x, np.int64)
         feas = np.asarray(res.feasible)
         x_rel = np.asarray(res.y, np.float64) * np.asarray(arrays["n_com"], np.float64)[:, None, None]
@@ -157,7 +163,12 @@ def solve_allocation(arrays: dict, method: str = "jmra", cfg: JmraConfig | None 
         iters = np.zeros(B, np.int64)
         multi = np.zeros(B, np.int64)
     else:
-        x, res = _jmra_batch(inst, cfg.settings(), method == "jmra")
+        if mesh is not None and mesh.size > 1:
+            from jaxcore.sharding import sharded
+            settings, charge = cfg.settings(), method == "jmra"
+            x, res = sharded(lambda b: _jmra_batch(b, settings, charge), mesh)(inst)
+        else:
+            x, res = _jmra_batch(inst, cfg.settings(), method == "jmra")
         x = np.asarray(x, np.int64)
         x_rel = np.asarray(res.y, np.float64) * np.asarray(arrays["n_com"], np.float64)[:, None, None]
         status = np.where(np.asarray(res.converged), 0, 1).astype(np.int8)

@@ -26,6 +26,8 @@ def register(p: argparse.ArgumentParser) -> None:
     s.add_argument("--method", choices=NTN_METHODS, default="jmra")
     s.add_argument("--reference", action="store_true", help="solve with the cvxpy reference (slow)")
     add_config_args(s)
+    from solvers.devices import add_devices_arg
+    add_devices_arg(s)
     s.set_defaults(func=_lazy("solvers.ntn.cmd_solve"))
 
     m = sub.add_parser("simulate", help="frame-by-frame simulation with sensing, allocation and KPIs")

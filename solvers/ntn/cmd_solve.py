@@ -18,7 +18,6 @@ from solvers.ntn.instance import load_instance, save_solution
 
 def solve_reference(arrays: dict, method: str, cfg: JmraConfig) -> dict[str, np.ndarray]:
     """cvxpy reference for every frame (a Python loop: the reference is slow by design)."""
-    import jax
     import jax.numpy as jnp
     from tqdm import tqdm
 
@@ -84,7 +83,9 @@ def run(args) -> int:
     if args.reference:
         sol = solve_reference(arrays, args.method, cfg)
     else:
-        sol = solve_allocation(arrays, args.method, cfg)
+        from solvers.devices import apply_devices, make_mesh
+        devices = apply_devices(args)
+        sol = solve_allocation(arrays, args.method, cfg, mesh=make_mesh(devices) if len(devices) > 1 else None)
     path = save_solution(args.output, sol, arrays)
     st = sol["status"]
     print(f"{args.method}{' (cvxpy reference)' if args.reference else ''}: {dims['B']} frame(s), "

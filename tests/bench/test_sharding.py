@@ -98,6 +98,17 @@ CHILD = textwrap.dedent(r"""
                    "iters_equal": bool(np.array_equal(np.asarray(got_n.iterations), np.asarray(ref_n.iterations))),
                    "rows": shard_counts(sharded(lambda a: core_jit(*a), drops_mesh())(
                        core.args({k: v[:8] for k, v in frames.items()})).y)}
+    # `satisac ntn solve --devices`: solve_allocation with the frame axis over 4 devices
+    from solvers.ntn.allocate import solve_allocation
+    fr = {k: v[:6] for k, v in frames.items()}
+    a_one = solve_allocation(fr, "jmra")
+    a_four = solve_allocation(fr, "jmra", mesh=drops_mesh())
+    d_one = solve_allocation(fr, "dmrab", metric=fr["rate"])
+    d_four = solve_allocation(fr, "dmrab", metric=fr["rate"], mesh=drops_mesh())
+    out["ntn_solve"] = {"x_equal": bool(np.array_equal(a_one["x"], a_four["x"])),
+                        "rel_obj": rel(a_four["objective"], a_one["objective"]),
+                        "dmrab_x_equal": bool(np.array_equal(d_one["x"], d_four["x"])),
+                        "served": int(np.sum(np.asarray(a_one["x"]) > 0))}
     # The ISTN continuous-batching driver (solvers/istn/streaming.py) with its slot axis
     # split over the 4 devices: 6 cells through 4 slots, against one device.
     from jaxcore.istn.problem import random_cell_problem
@@ -168,6 +179,12 @@ def test_real_solvers_sharded_match(child_result):
     assert w["rel_obj"] < 1e-5 and w["rel_F"] < 1e-4
     assert j["rel_y"] < 1e-6 and j["iters_equal"]
     assert j["rows"] == [2, 2, 2, 2]
+
+
+def test_ntn_solve_sharded_matches(child_result):
+    n = child_result["ntn_solve"]
+    assert n["served"] > 0
+    assert n["x_equal"] and n["dmrab_x_equal"] and n["rel_obj"] < 1e-6
 
 
 def test_streaming_solver_sharded_matches(child_result):

