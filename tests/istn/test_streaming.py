@@ -1,7 +1,7 @@
 """Continuous batching (solvers/istn/streaming.py): a queue of cells solved through a few
 refilled slots gives exactly the per-cell results of ``solve_cells`` (one fixed batch),
 whatever the slot count, the order of the queue or the rounds between refills; the
-refill and shrink paths are exercised (7 cells through 3 slots)."""
+refill and shrink paths are exercised (7 cells through 3 slots, shrinking to 1)."""
 from __future__ import annotations
 
 import jax
@@ -44,7 +44,7 @@ def _same(a, b, rows=slice(None)):
             np.testing.assert_array_equal(y, x, err_msg=name)
 
 
-@pytest.mark.parametrize("slots,sync", [(3, 1), (1, 3), (8, 2)])
+@pytest.mark.parametrize("slots,sync", [(3, 1), (1, 3)])  # 3 slots shrink to 1: same programs
 def test_streaming_equals_fixed_batch(cells, fixed_batch, slots, sync):
     s1, s3 = fixed_batch
     st = set(np.asarray(s1.status).tolist())
@@ -57,7 +57,7 @@ def test_streaming_equals_fixed_batch(cells, fixed_batch, slots, sync):
 
 def test_streaming_order_does_not_matter(cells, fixed_batch):
     perm = np.array([6, 3, 0, 5, 1, 4, 2])
-    r = solve_cells_streaming(jax.tree_util.tree_map(lambda x: x[perm], cells), CFG, slots=2, sync_rounds=1)
+    r = solve_cells_streaming(jax.tree_util.tree_map(lambda x: x[perm], cells), CFG, slots=3, sync_rounds=1)
     _same(fixed_batch[0], r, rows=perm)
 
 
@@ -69,9 +69,9 @@ def test_streaming_progress_and_errors(cells):
             self.n += k
 
     bar = Bar()
-    one = jax.tree_util.tree_map(lambda x: x[:2], cells)
-    solve_cells_streaming(one, CFG, slots=2, bar=bar)
-    assert bar.n == 2  # one tick per finished cell, none twice
+    one = jax.tree_util.tree_map(lambda x: x[:3], cells)
+    solve_cells_streaming(one, CFG, slots=3, sync_rounds=1, bar=bar)
+    assert bar.n == 3  # one tick per finished cell, none twice
     with pytest.raises(ValueError, match="sync_rounds"):
         solve_cells_streaming(one, CFG, sync_rounds=0)
     with pytest.raises(ValueError, match="q0"):
