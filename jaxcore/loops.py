@@ -24,7 +24,8 @@ class LoopResult(NamedTuple):
     converged: jax.Array  # bool: `done` held at the end
 
 
-def _select(pred, new, old):
+def select_tree(pred, new, old):
+    """``new`` where the scalar ``pred`` holds, else ``old``, leaf by leaf."""
     return jax.tree_util.tree_map(lambda a, b: jnp.where(pred, a, b), new, old)
 
 
@@ -75,7 +76,7 @@ def masked_scan(
         s, i = carry
         finished = done(s)
         s_new = step(s)
-        s = _select(finished, s, s_new)
+        s = select_tree(finished, s, s_new)
         i = i + jnp.where(finished, 0, 1).astype(jnp.int32)
         return (s, i), None
 

@@ -59,7 +59,7 @@ from jaxcore.istn.transmit_dual import (DualMethod, StepContext, bounds, default
                                         max_feasible_fraction, qos_mses, scale_to_power, step_context)
 from jaxcore.istn.transmit_pgd import PgdMethod
 from jaxcore.istn.wmmse import Weights, mmse_receivers, mmse_weights, mse_coeffs, qos_violation
-from jaxcore.loops import masked_scan
+from jaxcore.loops import masked_scan, select_tree
 
 STATUS_OK, STATUS_CAP, STATUS_INFEASIBLE, STATUS_NUMERICAL = 0, 1, 2, 3
 
@@ -267,6 +267,7 @@ def _end_step(prob: CellProblem, cfg: QosWmmseConfig, st: CellState, fix_q: bool
     res = _method(cfg, fix_q).result(st.inner)
     ok = _finite(res.F, res.q, res.lam) & (res.feasible | jnp.logical_not(s.phase2))
     Fn, qn = jnp.where(ok, res.F, s.F), jnp.where(ok, res.q, s.q)
+    v_n = _violation(prob, Fn, qn)  # at fresh MMSE receivers
     if cfg.phase1_penalty:
         # Phase I fallback of spec §3.4: when (43) is infeasible at these receivers, the
         # Lagrangian minimiser at the fixed multipliers lambda_S = 1/e_S, lambda_i = 1/e_R
@@ -277,13 +278,13 @@ def _end_step(prob: CellProblem, cfg: QosWmmseConfig, st: CellState, fix_q: bool
                                          jnp.zeros((), rdt), fix_q=fix_q, n_newton=cfg.n_newton, blocks=ctx.bl)
         Fp = scale_to_power(Fp, prob.p_bs)
         qp = qp if fix_q else jnp.clip(qp, 0.0, jnp.sqrt(prob.p_leo))
-        use_p = (jnp.logical_not(s.phase2) & jnp.logical_not(res.feasible) & _finite(Fp, qp, qp)
-                 & (_violation(prob, Fp, qp) < _violation(prob, Fn, qn)))
-        Fn, qn = jnp.where(use_p, Fp, Fn), jnp.where(use_p, qp, qn)
+        v_p = _violation(prob, Fp, qp)
+        use_p = (jnp.logical_not(s.phase2) & jnp.logical_not(res.feasible) & _finite(Fp, qp, qp) & (v_p < v_n))
+        Fn, qn, v_n = jnp.where(use_p, Fp, Fn), jnp.where(use_p, qp, qn), jnp.where(use_p, v_p, v_n)
     y = jnp.where(ok, jnp.minimum(res.lam, 1e6), s.y)
     # Phase I bookkeeping
     k1 = s.k1 + jnp.where(s.phase2, 0, 1).astype(jnp.int32)
-    now_feasible = _violation(prob, Fn, qn) <= _feas_tol(prob)
+    now_feasible = v_n <= _feas_tol(prob)
     enter2 = jnp.logical_not(s.phase2) & now_feasible
     if cfg.switch_restore:
         Fr, qr = _restore(prob, s.F_s, s.q_s, Fn, qn)
@@ -360,7 +361,7 @@ def cell_round(prob: CellProblem, st: CellState, cfg: QosWmmseConfig = QosWmmseC
     o = _end_step(prob, cfg, st, fix_q)
     ctx, inner, cap = _begin_step(prob, cfg, o, fix_q)
     nxt = CellState(outer=o, ctx=ctx, inner=inner, cap=cap)
-    return jax.tree_util.tree_map(lambda a, b: jnp.where(finished, a, b), nxt, st)
+    return select_tree(finished, nxt, st)
 
 
 def cell_solution(prob: CellProblem, st: CellState, cfg: QosWmmseConfig = QosWmmseConfig()) -> CellSolution:

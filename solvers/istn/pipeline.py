@@ -15,7 +15,7 @@ Decisions recorded here:
 * the solver works in noise-normalised units (``to_normalised``; rho and tolerances are in
   those units); the reported rates/SCNR are invariant;
 * P3 starts from P1's beamformers (warm start; its Phase I repairs them if the CSI aged);
-  with ``p_sat_fixed`` (P1/P2 skipped by a ``lax.cond``, same compilation) P3 starts from
+  with ``p_sat_fixed`` (P1/P2 skipped) P3 starts from
   the spec §3.4 initial point;
 * ``iterations`` counts the Phase-II WMMSE iterations of P1 plus P3;
 * status per cell: P1 status 2/3 dominate; else the P3 status; a cell whose merged power is
@@ -134,12 +134,6 @@ def _metrics(flat_cur, F, p_sat):
     return jax.vmap(metrics.all_metrics)(flat_cur, F, p_sat)
 
 
-@partial(jax.jit, static_argnames=("power_iter",))
-def _initial_beams(flat, power_iter: int):
-    from jaxcore.istn.qos_wmmse import initial_beams
-    return jax.vmap(lambda p: initial_beams(p, power_iter))(flat)
-
-
 def _prepare(arrays: dict, assoc_method: str, seed: int):
     from solvers.istn.association import associate
     from solvers.istn.instance import to_normalised, validate_instance
@@ -203,7 +197,7 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
             p_bar = p_sat = np.asarray(a["p_sat_fixed"], rdt)
             below = np.zeros((B, M), bool)
             st1 = it1 = np.zeros((B, M), np.int32)
-            F_init = np.asarray(_initial_beams(flat_cur, core_cfg.power_iter))
+            F_init = None  # P3 starts from the spec §3.4 initial point (cell_init)
         else:
             r1 = stream(flat_pre, mode="p1", bar=bar)
             p_bar = (r1.q.astype(rdt) ** 2).reshape(B, M)
