@@ -173,9 +173,12 @@ def bench_wmmse(ctx) -> None:
         n_dual_exec = 100
         n_dual_used = float(np.mean(np.asarray(out.iterations)))
         s = sizes
-        flops = roofline.wmmse_iteration_flops(s["Nt"], s["K"], s["T"], s["R"], s["Nr"], s["L"], n_dual=n_dual_exec)
+        from jaxcore.istn.transmit_dual import DualMethod
+        nn = DualMethod().n_newton  # the step timed above runs the default Newton count
+        flops = roofline.wmmse_iteration_flops(s["Nt"], s["K"], s["T"], s["R"], s["Nr"], s["L"], n_dual=n_dual_exec,
+                                               n_newton=nn)
         ess = roofline.wmmse_iteration_flops(s["Nt"], s["K"], s["T"], s["R"], s["Nr"], s["L"],
-                                             n_dual=max(n_dual_used, 1.0), essential=True)
+                                             n_dual=max(n_dual_used, 1.0), n_newton=nn, essential=True)
         nbytes = roofline.wmmse_iteration_bytes(s["Nt"], s["K"], s["T"], s["R"], s["Nr"], s["L"], 4)
         ach = roofline.achieved(flops, nbytes, t.per_item(B), ctx.peaks, complex_work=True, floor_flops=ess)
         ctx.rows.append(dict(section="roofline", bench="istn_wmmse_iteration", dtype="float32", batch=B,

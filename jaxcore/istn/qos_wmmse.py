@@ -81,7 +81,12 @@ class QosWmmseConfig:
     rho: float = 1e-4  # prox weight of the transmit step (noise-normalised units)
     strategy: str = "dual"  # transmit step: "dual" (spec §3.3) or "pgd" (primal-dual gradient)
     inner_iter: int = 150  # transmit-step iterations (dual: BB steps; pgd: gradient steps)
-    n_newton: int = 8  # Newton steps on the power multiplier per dual iteration
+    n_newton: int = 3  # Newton steps on the power multiplier per dual iteration, warm-started
+    #                   from the previous dual iterate (an inexact nu only loosens the dual
+    #                   bound; F(nu) stays the exact Lagrangian minimiser).  Measured (paper
+    #                   size, seed 0, 32 drops, float64, 2-core CPU): 8 -> 842 ms/drop, mean
+    #                   sum rate 26.81; 4 -> 453 ms, 26.82; 3 -> 254 ms, 26.92; 2 -> 170 ms,
+    #                   26.58 (Phase II stops earlier, up to -10 % on single drops).
     gap_tol: float = 1e-5  # relative duality gap that ends a dual transmit step
     power_iter: int = 20  # power iterations for the sensing-beam initialisation
     phase1_penalty: bool = True  # spec §3.4 fixed-multiplier fallback when (43) is infeasible

@@ -30,6 +30,7 @@ WMMSE sum rate monotone.  ``converged`` means duality gap <= ``gap_tol`` relativ
 Iterations: fixed-length ``masked_scan`` (per-instance mask), so ``vmap`` is exact.
 ``iter_cap`` (traced) stops earlier: an inexact but safeguarded step for warm-started calls.
 
+Default ``n_newton`` = 3 (see ``QosWmmseConfig.n_newton`` for the pipeline measurement).
 Measured cost (paper size Nt=30 K=5 T=4 R=4 Nr=4 L=12, float64, 20 cells vmapped, 2-core
 CPU shared with other jobs, load ~3): one step from y0 = 1 with n_iter=150, n_newton=8
 (``while``; median 119 dual iterations, the batch runs 150): 65 ms/cell; with iter_cap=20:
@@ -37,7 +38,11 @@ CPU shared with other jobs, load ~3): one step from y0 = 1 with n_iter=150, n_ne
 cvxpy/Clarabel on the same instances: 86 ms/instance.  Per Newton step the 1+T batched
 30x30 complex Cholesky factorisations cost ~22 us each and the triangular solves ~3.6 us
 per right-hand-side column (the sensing blocks solve Kp = max(K, 1) columns of which one is
-used; an unpadded layout was tried and a benchmark process stalled — not pursued).
+used).  An unpadded layout (one triangular solve for the K TUT columns, a second batched
+one for the T single sensing columns) is ~15 % faster per Newton step but deadlocks the XLA
+CPU runtime inside ``vmap``+``while`` (JAX 0.10.2: all threads idle in futex waits, 20 cells,
+reproduced twice in isolation with two differently shaped ``triangular_solve`` calls in one
+loop body), so the padded layout is kept.
 Batched complex ``eigh`` measured 2.1 ms per 30x30 matrix (real 60x60 embedding: 0.36 ms),
 i.e. ~100x / ~16x a Cholesky, so eigen-based (A_c + nu I)^-1 was not adopted.
 """
@@ -137,7 +142,7 @@ def q_update(prob: CellProblem, bl: _Blocks, co: MseCoeffs, wts: Weights, lam, q
 
 
 def lagrangian_minimizer(prob: CellProblem, co: MseCoeffs, wts: Weights, y, F_prev, q_prev,
-                         rho, nu0, *, fix_q: bool = False, n_newton: int = 8, blocks=None):
+                         rho, nu0, *, fix_q: bool = False, n_newton: int = 3, blocks=None):
     """Closed-form minimiser of the Lagrangian of (43) for QoS multipliers ``y`` [1+T]
     (normalised: lambda = y / e), spec §3.3.
 
@@ -303,7 +308,7 @@ class DualMethod:
 
     rho: float = 1e-4
     fix_q: bool = False
-    n_newton: int = 8
+    n_newton: int = 3
     feas_tol: float | None = None  # None: default_feas_tol(dtype)
     gap_tol: float = 1e-6
     y_max: float = 1e8
@@ -378,7 +383,7 @@ def run_transmit(method, prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev,
 
 
 def transmit_dual(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev, *, rho=1e-4,
-                  y0=None, fix_q: bool = False, n_iter: int = 100, n_newton: int = 8,
+                  y0=None, fix_q: bool = False, n_iter: int = 100, n_newton: int = 3,
                   feas_tol: float | None = None, gap_tol: float = 1e-6, y_max: float = 1e8,
                   step0: float = 1.0, step_min: float = 1e-6, step_max: float = 1e8,
                   loop_mode: str = "scan", iter_cap=None) -> TransmitResult:
