@@ -99,6 +99,13 @@ class QosWmmseConfig:
     #                           slow tail; both stop on rel_tol).
     loop_mode: str = "while"  # "while": a batch stops when its slowest member stops
     #                           (same per-instance results); "scan": always full length
+    confirm_exact: bool = True  # a relative sum-rate change < rel_tol after an inexact warm
+    #                           step (cap hit, duality gap open) triggers one full-length
+    #                           step instead of stopping; stop only if the change stays small
+    #                           Measured (paper size, seed 0, float64, 2-core CPU): 8 drops,
+    #                           mean sum rate 28.77 without it, 29.20 with it, 29.21 with
+    #                           exact steps throughout (inner_iter_warm=0, 6.5x the time);
+    #                           32 drops: 26.92 -> 27.86 (+3.5 %), 254 -> ~1,200 ms/drop.
     switch_restore: bool = True  # at the Phase I -> II switch: line search back toward the
     #                           start point and reset the QoS multipliers (module docstring)
 
@@ -192,6 +199,7 @@ class _Outer(NamedTuple):
     F_s: jax.Array  # start point (anchor of the Phase I -> II restore)
     q_s: jax.Array
     attempt: jax.Array  # [] int32 Phase I attempt (1: the retry with phase1_retry_weight)
+    exact: jax.Array  # [] bool  the next transmit step runs the full inner_iter (``confirm_exact``)
 
 
 class CellState(NamedTuple):
@@ -261,7 +269,8 @@ def _begin_step(prob: CellProblem, cfg: QosWmmseConfig, o: _Outer, fix_q: bool):
     scale = jnp.where(o.phase2, 1.0, w1).astype(rdt)
     ctx = step_context(prob, mse_coeffs(prob, rx), Weights(scale * wts.mu_tut, scale * wts.mu_sut), o.F, o.q)
     warm = 0 < cfg.inner_iter_warm < cfg.inner_iter
-    cap = jnp.where(o.phase2 & (o.k >= 1) & warm, cfg.inner_iter_warm, cfg.inner_iter).astype(jnp.int32)
+    cap = jnp.where(o.phase2 & (o.k >= 1) & warm & jnp.logical_not(o.exact), cfg.inner_iter_warm,
+                    cfg.inner_iter).astype(jnp.int32)
     return ctx, _method(cfg, fix_q).init(prob, ctx, o.y), cap
 
 
@@ -304,13 +313,19 @@ def _end_step(prob: CellProblem, cfg: QosWmmseConfig, st: CellState, fix_q: bool
     Fn, qn = jnp.where(retry, s.F_s, Fn), jnp.where(retry, s.q_s, qn)
     y = jnp.where(retry, jnp.ones_like(y), y)
     # Phase II bookkeeping
-    conv = s.phase2 & (jnp.abs(rate - s.rate) <= cfg.rel_tol * jnp.maximum(jnp.abs(s.rate), 1.0))
+    small = s.phase2 & (jnp.abs(rate - s.rate) <= cfg.rel_tol * jnp.maximum(jnp.abs(s.rate), 1.0))
+    # a small change after an inexact (warm, capped, gap not closed) step is not convergence:
+    # confirm it with one full-length step (``confirm_exact``)
+    inexact = (st.cap < cfg.inner_iter) & jnp.logical_not(res.converged)
+    recheck = small & inexact & cfg.confirm_exact
+    conv = small & jnp.logical_not(recheck)
     k = s.k + jnp.where(s.phase2, 1, 0).astype(jnp.int32)
     hist = jnp.where(s.phase2, s.hist.at[k].set(rate),
                      jnp.where(enter2, jnp.full_like(s.hist, rate), s.hist))
     cap = s.phase2 & (k >= cfg.max_iter)
     return _Outer(F=Fn, q=qn, y=y, rate=rate, hist=hist, k=k, k1=k1, phase2=s.phase2 | enter2, conv=conv,
-                  stop=conv | cap | infeasible, F_s=s.F_s, q_s=s.q_s, attempt=s.attempt + retry.astype(jnp.int32))
+                  stop=conv | cap | infeasible, F_s=s.F_s, q_s=s.q_s, attempt=s.attempt + retry.astype(jnp.int32),
+                  exact=recheck)
 
 
 def cell_init(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None, q0=None,
@@ -333,7 +348,7 @@ def cell_init(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None
                hist=jnp.full((cfg.max_iter + 1,), rate0, rdt), k=jnp.zeros((), jnp.int32),
                k1=jnp.zeros((), jnp.int32), phase2=_violation(prob, F, q) <= _feas_tol(prob),
                conv=jnp.asarray(False), stop=jnp.asarray(False), F_s=F, q_s=q,
-               attempt=jnp.zeros((), jnp.int32))
+               attempt=jnp.zeros((), jnp.int32), exact=jnp.asarray(False))
     ctx, inner, cap = _begin_step(prob, cfg, o, fix_q)
     return CellState(outer=o, ctx=ctx, inner=inner, cap=cap)
 
