@@ -173,8 +173,7 @@ def bench_wmmse(ctx) -> None:
         n_dual_exec = 100
         n_dual_used = float(np.mean(np.asarray(out.iterations)))
         s = sizes
-        from jaxcore.istn.transmit_dual import DualMethod
-        nn = DualMethod().n_newton  # the step timed above runs the default Newton count
+        from jaxcore.istn.transmit_dual import N_NEWTON as nn  # the step timed above runs the default
         flops = roofline.wmmse_iteration_flops(s["Nt"], s["K"], s["T"], s["R"], s["Nr"], s["L"], n_dual=n_dual_exec,
                                                n_newton=nn)
         ess = roofline.wmmse_iteration_flops(s["Nt"], s["K"], s["T"], s["R"], s["Nr"], s["L"],

@@ -55,7 +55,7 @@ import jax.numpy as jnp
 
 from jaxcore.istn import metrics
 from jaxcore.istn.problem import CellProblem, target_view
-from jaxcore.istn.transmit_dual import (DualMethod, StepContext, bounds, default_feas_tol, lagrangian_minimizer,
+from jaxcore.istn.transmit_dual import (N_NEWTON, DualMethod, StepContext, bounds, default_feas_tol, lagrangian_minimizer,
                                         max_feasible_fraction, qos_mses, scale_to_power, step_context)
 from jaxcore.istn.transmit_pgd import PgdMethod
 from jaxcore.istn.wmmse import Weights, mmse_receivers, mmse_weights, mse_coeffs, qos_violation
@@ -81,7 +81,7 @@ class QosWmmseConfig:
     rho: float = 1e-4  # prox weight of the transmit step (noise-normalised units)
     strategy: str = "dual"  # transmit step: "dual" (spec §3.3) or "pgd" (primal-dual gradient)
     inner_iter: int = 150  # transmit-step iterations (dual: BB steps; pgd: gradient steps)
-    n_newton: int = 3  # Newton steps on the power multiplier per dual iteration, warm-started
+    n_newton: int = N_NEWTON  # Newton steps on the power multiplier per dual iteration, warm-started
     #                   from the previous dual iterate (an inexact nu only loosens the dual
     #                   bound; F(nu) stays the exact Lagrangian minimiser).  Measured (paper
     #                   size, seed 0, 32 drops, float64, 2-core CPU): 8 -> 842 ms/drop, mean

@@ -30,7 +30,7 @@ WMMSE sum rate monotone.  ``converged`` means duality gap <= ``gap_tol`` relativ
 Iterations: fixed-length ``masked_scan`` (per-instance mask), so ``vmap`` is exact.
 ``iter_cap`` (traced) stops earlier: an inexact but safeguarded step for warm-started calls.
 
-Default ``n_newton`` = 3 (see ``QosWmmseConfig.n_newton`` for the pipeline measurement).
+Default ``n_newton`` = ``N_NEWTON`` (see ``QosWmmseConfig.n_newton`` for the pipeline measurement).
 Measured cost (paper size Nt=30 K=5 T=4 R=4 Nr=4 L=12, float64, 20 cells vmapped, 2-core
 CPU shared with other jobs, load ~3): one step from y0 = 1 with n_iter=150, n_newton=8
 (``while``; median 119 dual iterations, the batch runs 150): 65 ms/cell; with iter_cap=20:
@@ -58,6 +58,8 @@ from jax.lax.linalg import triangular_solve
 from jaxcore.istn.problem import CellProblem
 from jaxcore.istn.wmmse import MseCoeffs, Weights, mses, weighted_mse
 from jaxcore.loops import masked_scan
+
+N_NEWTON = 3  # default Newton steps on the power multiplier per dual iteration (warm-started)
 
 
 class TransmitResult(NamedTuple):
@@ -164,7 +166,7 @@ def shift_floor(A):
 
 
 def lagrangian_minimizer(prob: CellProblem, co: MseCoeffs, wts: Weights, y, F_prev, q_prev,
-                         rho, nu0, *, fix_q: bool = False, n_newton: int = 3, blocks=None):
+                         rho, nu0, *, fix_q: bool = False, n_newton: int = N_NEWTON, blocks=None):
     """Closed-form minimiser of the Lagrangian of (43) for QoS multipliers ``y`` [1+T]
     (normalised: lambda = y / e), spec §3.3.
 
@@ -333,7 +335,7 @@ class DualMethod:
 
     rho: float = 1e-4
     fix_q: bool = False
-    n_newton: int = 3
+    n_newton: int = N_NEWTON
     feas_tol: float | None = None  # None: default_feas_tol(dtype)
     gap_tol: float = 1e-6
     y_max: float = 1e8
@@ -408,7 +410,7 @@ def run_transmit(method, prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev,
 
 
 def transmit_dual(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev, *, rho=1e-4,
-                  y0=None, fix_q: bool = False, n_iter: int = 100, n_newton: int = 3,
+                  y0=None, fix_q: bool = False, n_iter: int = 100, n_newton: int = N_NEWTON,
                   feas_tol: float | None = None, gap_tol: float = 1e-6, y_max: float = 1e8,
                   step0: float = 1.0, step_min: float = 1e-6, step_max: float = 1e8,
                   loop_mode: str = "scan", iter_cap=None) -> TransmitResult:
