@@ -82,3 +82,27 @@ def masked_scan(
 
     (s, i), _ = jax.lax.scan(body, (state, jnp.asarray(0, jnp.int32)), None, length=max_steps)
     return LoopResult(s, i, done(s))
+
+
+def when(pred, fn: Callable[..., S], default: S, *args, mode: str = "while") -> S:
+    """``fn(*args)`` where the scalar ``pred`` holds, else ``default`` (same pytree).
+
+    For rare, expensive branches of a per-instance solver (a phase switch, a fallback).
+    ``mode="while"``: a ``lax.while_loop`` that runs ``fn`` at most once; under ``vmap``
+    the predicate is batched, so the body runs once if ANY instance needs it and not at all
+    otherwise (``lax.cond`` under ``vmap`` evaluates both branches).  Pass every array
+    ``fn`` computes with through ``args``: they enter the body behind an optimization
+    barrier, so XLA's loop-invariant code motion cannot hoist the work out of the loop (a
+    closure over outer values was hoisted and ran unconditionally; measured).
+    ``"scan"``/``"python"``: ``fn`` is always evaluated and selected (fixed cost).
+    """
+    if mode != "while":
+        return select_tree(pred, fn(*args), default)
+
+    def body(carry):
+        _, _, a = carry
+        a = jax.lax.optimization_barrier(a)
+        return jnp.asarray(True), fn(*a), a
+
+    _, out, _ = jax.lax.while_loop(lambda c: jnp.logical_not(c[0]), body, (jnp.logical_not(pred), default, args))
+    return out

@@ -77,7 +77,7 @@ def expand_sweep(base_cfg: Any, sweep: Mapping[str, Any] | None, mode: str = "gr
     if mode == "zip":
         lens = {len(v) for v in lists}
         if len(lens) > 1:
-            raise ConfigError(f"sweep (zip mode): all keys need the same number of values, got "
+            raise ConfigError("sweep (zip mode): all keys need the same number of values, got "
                               + ", ".join(f"{k}: {len(v)}" for k, v in zip(keys, lists)))
         combos = list(zip(*lists)) if lists else [()]
     else:

@@ -76,7 +76,7 @@ def test_solve_baseline_dispatch_and_errors(cli, tmp_path, inst_path, monkeypatc
     bad = tmp_path / "x.npz"
     code, _, stderr = cli("istn", "solve", pt, "-o", bad, "--method", "greedy", "--reference")
     assert code == 2 and "--reference" in stderr and not bad.exists()
-    code, _, stderr = cli("istn", "solve", pt, "-o", bad, "--set", "strategy=newton")
+    code, _, stderr = cli("istn", "solve", pt, "-o", bad, "--set", "strategy=cvx")
     assert code == 2 and "strategy" in stderr and not bad.exists()
     broken = tmp_path / "broken.npz"
     np.savez(broken, **{k: v for k, v in tiny.items() if k != "g_sut"})
