@@ -329,8 +329,30 @@ class DualState(NamedTuple):
     k: jax.Array  # dual iterations done
 
 
+class SafeguardedDualStep:
+    """What both dual transmit steps share (``DualMethod`` here, ``NewtonMethod`` in
+    ``transmit_newton``): the stopping test and the result of a state with fields
+    y, nu, F, q, obj, viol, lower, k.  Needs ``feas_tol`` and ``gap_tol`` attributes."""
+
+    def _tol(self, dtype):
+        return default_feas_tol(dtype) if self.feas_tol is None else self.feas_tol
+
+    def gap_ok(self, s):
+        """Feasible best point and relative duality gap <= ``gap_tol``."""
+        gap = s.obj - s.lower
+        return (s.viol <= self._tol(s.obj.dtype)) & (gap <= self.gap_tol * jnp.maximum(jnp.abs(s.obj), 1.0))
+
+    def done(self, s, cap):
+        return self.gap_ok(s) | (s.k >= cap)
+
+    def result(self, s) -> TransmitResult:
+        return TransmitResult(F=s.F, q=s.q, lam=s.y, nu=s.nu, converged=self.gap_ok(s),
+                              feasible=s.viol <= self._tol(s.obj.dtype), iterations=s.k, objective=s.obj,
+                              dual_bound=s.lower)
+
+
 @dataclasses.dataclass(frozen=True)
-class DualMethod:
+class DualMethod(SafeguardedDualStep):
     """The dual transmit step in ``init``/``step``/``done``/``result`` form, so a caller can
     run its iterations in rounds (``qos_wmmse`` interleaves the transmit steps of many cells
     without nesting loops).  Static settings; hashable."""
@@ -345,9 +367,6 @@ class DualMethod:
     step_min: float = 1e-6
     step_max: float = 1e8
 
-    def _tol(self, dtype):
-        return default_feas_tol(dtype) if self.feas_tol is None else self.feas_tol
-
     def init(self, prob: CellProblem, ctx: StepContext, y0) -> DualState:
         rdt = prob.p_bs.dtype
         F_c, q_c = feasible_centre(prob, ctx, self.fix_q)
@@ -357,13 +376,6 @@ class DualMethod:
                          obj=prox_objective(ctx, F_c, q_c, self.rho, self.fix_q),
                          viol=qos_excess(ctx, F_c, q_c), lower=jnp.asarray(-jnp.inf, rdt),
                          k=jnp.zeros((), jnp.int32))
-
-    def gap_ok(self, s: DualState):
-        gap = s.obj - s.lower
-        return (s.viol <= self._tol(s.obj.dtype)) & (gap <= self.gap_tol * jnp.maximum(jnp.abs(s.obj), 1.0))
-
-    def done(self, s: DualState, cap):
-        return self.gap_ok(s) | (s.k >= cap)
 
     def step(self, prob: CellProblem, ctx: StepContext, s: DualState) -> DualState:
         rdt = prob.p_bs.dtype
@@ -392,10 +404,6 @@ class DualMethod:
                          obj=jnp.where(take, oc, s.obj), viol=jnp.where(take, vc, s.viol),
                          lower=jnp.maximum(s.lower, dual), k=s.k + 1)
 
-    def result(self, s: DualState) -> TransmitResult:
-        return TransmitResult(F=s.F, q=s.q, lam=s.y, nu=s.nu, converged=self.gap_ok(s),
-                              feasible=s.viol <= self._tol(s.obj.dtype), iterations=s.k, objective=s.obj,
-                              dual_bound=s.lower)
 
 
 def run_transmit(method, prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev, y0=None,

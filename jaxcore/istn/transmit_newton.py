@@ -51,7 +51,7 @@ from jax.lax.linalg import triangular_solve
 
 from jaxcore.istn.problem import CellProblem
 from jaxcore.loops import when
-from jaxcore.istn.transmit_dual import (N_NEWTON, StepContext, TransmitResult, assemble, default_feas_tol,
+from jaxcore.istn.transmit_dual import (N_NEWTON, SafeguardedDualStep, StepContext, TransmitResult, assemble,
                                         feasible_centre, lagrangian_minimizer, prox_objective, q_update, qos_excess,
                                         qos_mses, run_transmit, safeguarded_candidate, scale_to_power, shift_floor)
 
@@ -143,7 +143,7 @@ class NewtonState(NamedTuple):
 
 
 @dataclasses.dataclass(frozen=True)
-class NewtonMethod:
+class NewtonMethod(SafeguardedDualStep):
     """The projected Newton dual transmit step in ``init``/``step``/``done``/``result`` form
     (drop-in for ``transmit_dual.DualMethod``).  Static settings; hashable."""
 
@@ -159,9 +159,6 @@ class NewtonMethod:
     #                       keeps it feasible while the dual bound of the true problem stays
     #                       within margin*tol*sum(y) of it (0.5, BB's margin, left a relative
     #                       gap ~1e-6 at multipliers ~10: measured, paper size)
-
-    def _tol(self, dtype):
-        return default_feas_tol(dtype) if self.feas_tol is None else self.feas_tol
 
     def _absorb(self, prob, ctx, s_F, s_q, s_obj, s_viol, ev: _Eval):
         """Safeguard: the evaluated minimiser, power-projected and pulled back."""
@@ -191,13 +188,6 @@ class NewtonMethod:
         return NewtonState(y=y0, nu=jnp.maximum(nu0, ev.floor), ev=ev, mu=jnp.asarray(self.mu0, rdt), F=F, q=q,
                            obj=obj, viol=viol, lower=ev.lower, k=jnp.zeros((), jnp.int32))
 
-    def gap_ok(self, s: NewtonState):
-        gap = s.obj - s.lower
-        return (s.viol <= self._tol(s.obj.dtype)) & (gap <= self.gap_tol * jnp.maximum(jnp.abs(s.obj), 1.0))
-
-    def done(self, s: NewtonState, cap):
-        return self.gap_ok(s) | (s.k >= cap)
-
     def step(self, prob: CellProblem, ctx: StepContext, s: NewtonState) -> NewtonState:
         rdt = prob.p_bs.dtype
         tol = self._tol(rdt)
@@ -223,11 +213,6 @@ class NewtonMethod:
                            ev=jax.tree_util.tree_map(pick, ev, s.ev),
                            mu=jnp.clip(jnp.where(accept, s.mu * 0.1, s.mu * 10.0), 1e-12, 1e12),
                            F=F, q=q, obj=obj, viol=viol, lower=jnp.maximum(s.lower, ev.lower), k=s.k + 1)
-
-    def result(self, s: NewtonState) -> TransmitResult:
-        return TransmitResult(F=s.F, q=s.q, lam=s.y, nu=s.nu, converged=self.gap_ok(s),
-                              feasible=s.viol <= self._tol(s.obj.dtype), iterations=s.k, objective=s.obj,
-                              dual_bound=s.lower)
 
 
 def transmit_newton(prob: CellProblem, co, wts, F_prev, q_prev, *, rho=1e-4, y0=None, fix_q: bool = False,
