@@ -45,3 +45,16 @@ def cli(tmp_path):
         return code, out.getvalue(), err.getvalue()
 
     return _run
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Free every compiled program after each test module.
+
+    The whole suite runs in one process; XLA:CPU keeps ~17 memory mappings per cached
+    program and Linux caps a process at vm.max_map_count (65,530): the suite crossed it and
+    crashed in a compilation (see ``solvers.runner.programs``).  Costs only recompiles of
+    programs shared between modules."""
+    yield
+    from solvers.runner.programs import release_programs
+    release_programs(force=True)

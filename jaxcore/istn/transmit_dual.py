@@ -136,13 +136,18 @@ def assemble(bl: _Blocks, wts: Weights, lam, F_prev, rho):
     return A, jnp.concatenate([B0[None], Bs], axis=0)
 
 
-def q_update(prob: CellProblem, bl: _Blocks, co: MseCoeffs, wts: Weights, lam, q_prev, rho):
-    """Closed-form satellite amplitude of the Lagrangian, clipped to [0, sqrt(P_LEO)] (§3.3)."""
-    rdt = prob.p_bs.dtype
+def q_quadratic(bl: _Blocks, co: MseCoeffs, wts: Weights, lam, q_prev, rho):
+    """(a_q, b_q) of the Lagrangian's satellite-amplitude term a_q q^2 - 2 b_q q (§3.3)."""
     aq = (bl.aq0 + (wts.mu_sut + lam[0]) * jnp.abs(co.b_sut) ** 2
           + jnp.dot(lam[1:], co.c_rad) + rho)
     bq = (wts.mu_sut + lam[0]) * jnp.real(co.b_sut) + rho * q_prev
-    return jnp.clip(bq / jnp.maximum(aq, jnp.finfo(rdt).tiny), 0.0, jnp.sqrt(prob.p_leo))
+    return aq, bq
+
+
+def q_update(prob: CellProblem, bl: _Blocks, co: MseCoeffs, wts: Weights, lam, q_prev, rho):
+    """Closed-form satellite amplitude of the Lagrangian, clipped to [0, sqrt(P_LEO)] (§3.3)."""
+    aq, bq = q_quadratic(bl, co, wts, lam, q_prev, rho)
+    return jnp.clip(bq / jnp.maximum(aq, jnp.finfo(prob.p_bs.dtype).tiny), 0.0, jnp.sqrt(prob.p_leo))
 
 
 def shift_floor(A):

@@ -52,8 +52,9 @@ from jax.lax.linalg import triangular_solve
 from jaxcore.istn.problem import CellProblem
 from jaxcore.loops import when
 from jaxcore.istn.transmit_dual import (N_NEWTON, SafeguardedDualStep, StepContext, TransmitResult, assemble,
-                                        feasible_centre, lagrangian_minimizer, prox_objective, q_update, qos_excess,
-                                        qos_mses, run_transmit, safeguarded_candidate, scale_to_power, shift_floor)
+                                        feasible_centre, lagrangian_minimizer, prox_objective, q_quadratic,
+                                        q_update, qos_excess, qos_mses, run_transmit, safeguarded_candidate,
+                                        scale_to_power, shift_floor)
 
 
 class _Eval(NamedTuple):
@@ -68,7 +69,7 @@ class _Eval(NamedTuple):
     floor: jax.Array  # []       smallest admissible nu at this y (``shift_floor``)
 
 
-def _hessian(ctx: StepContext, lam, Z, L, q, aq_free, fix_q: bool):
+def _hessian(ctx: StepContext, Z, L, q, aq_free, fix_q: bool):
     """-2 Re sum_j r_j^H A_j^{-1} r_j over the blocks, plus the q block (module docstring).
 
     Z [1+T, Nt, Kp]: minimiser columns per block (sensing blocks use column 0, others 0);
@@ -112,8 +113,8 @@ def evaluate(prob: CellProblem, ctx: StepContext, y, nu, rho: float, fix_q: bool
     if fix_q:
         q, aq_free = ctx.q_prev, jnp.zeros((), rdt)
     else:
+        aq, _ = q_quadratic(bl, co, wts, lam, ctx.q_prev, rho)
         q = q_update(prob, bl, co, wts, lam, ctx.q_prev, rho)
-        aq = (bl.aq0 + (wts.mu_sut + lam[0]) * jnp.abs(co.b_sut) ** 2 + jnp.dot(lam[1:], co.c_rad) + rho)
         inside = (q > 0.0) & (q < jnp.sqrt(prob.p_leo))
         aq_free = jnp.where(inside, 1.0 / jnp.maximum(aq, jnp.finfo(rdt).tiny), 0.0)
     g = qos_mses(co, F, q) / ctx.e - 1.0
@@ -122,7 +123,7 @@ def evaluate(prob: CellProblem, ctx: StepContext, y, nu, rho: float, fix_q: bool
     gt = g + margin  # tightened constraints (module docstring)
     dval = lower + margin * jnp.sum(y)
     grad = jnp.concatenate([gt, (n2 - prob.p_bs)[None]])
-    H = _hessian(ctx, lam, Z, L, q, aq_free, fix_q)
+    H = _hessian(ctx, Z, L, q, aq_free, fix_q)
     ok = jnp.isfinite(dval) & jnp.all(jnp.isfinite(grad)) & jnp.all(jnp.isfinite(H))
     ninf = jnp.asarray(-jnp.inf, rdt)
     return _Eval(dval=jnp.where(ok, dval, ninf), grad=jnp.where(ok, grad, 0.0), hess=jnp.where(ok, H, 0.0),

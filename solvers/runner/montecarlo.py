@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from solvers.configio import ConfigError, to_dict
+from solvers.runner.programs import release_programs
 from solvers.runner.store import RunStore, rows_to_table
 from solvers.runner.sweep import SweepPoint, expand_sweep
 
@@ -162,8 +163,12 @@ def run_sweep(
         from tqdm.auto import tqdm
         bar = tqdm(total=total, initial=done, unit="drop", desc=desc or Path(run_dir).name,
                    dynamic_ncols=True, smoothing=0.1)
+    last_point = None
     try:
         for point, c in todo:
+            if last_point is not None and point.index != last_point:
+                release_programs()  # a new point may compile new programs (vm.max_map_count)
+            last_point = point.index
             drops = chunk_drops(c)
             table = rows_to_table(_call_work(work, point.cfg, drops, int(seed)))
             store.write_chunk(point.index, c, _with_ids(table, point, int(seed), drops))
