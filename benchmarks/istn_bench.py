@@ -71,16 +71,20 @@ def init_point(prob):
     return F, jnp.sqrt(prob.p_leo) / 2
 
 
+TX_ITERS = 50  # transmit-step iterations (fixed-length scan): QosWmmseConfig.inner_iter
+
+
 def wmmse_iteration(prob, F, q, y0):
-    """ONE outer QoS-WMMSE iteration of one cell: receivers, weights, dual transmit step."""
-    from jaxcore.istn.transmit_dual import transmit_dual
+    """ONE outer QoS-WMMSE iteration of one cell: receivers, weights, transmit step (43) by
+    the pipeline's default method (projected Newton on the dual, ``TX_ITERS`` iterations)."""
+    from jaxcore.istn.transmit_newton import transmit_newton
     from jaxcore.istn.wmmse import mmse_receivers, mmse_weights, mse_coeffs
 
     p = q * q
     rx = mmse_receivers(prob, F, p)
     wts = mmse_weights(prob, F, p)
     co = mse_coeffs(prob, rx)
-    res = transmit_dual(prob, co, wts, F, q, rho=RHO, y0=y0)
+    res = transmit_newton(prob, co, wts, F, q, rho=RHO, y0=y0, n_iter=TX_ITERS)
     return res, rx, wts
 
 
@@ -170,21 +174,21 @@ def bench_wmmse(ctx) -> None:
     # roofline of one WMMSE iteration (largest batch)
     if ctx.peaks is not None and last is not None:
         B, t, out = last
-        n_dual_exec = 100
+        n_dual_exec = TX_ITERS
         n_dual_used = float(np.mean(np.asarray(out.iterations)))
         s = sizes
-        from jaxcore.istn.transmit_dual import N_NEWTON as nn  # the step timed above runs the default
         flops = roofline.wmmse_iteration_flops(s["Nt"], s["K"], s["T"], s["R"], s["Nr"], s["L"], n_dual=n_dual_exec,
-                                               n_newton=nn)
+                                               strategy="newton")
         ess = roofline.wmmse_iteration_flops(s["Nt"], s["K"], s["T"], s["R"], s["Nr"], s["L"],
-                                             n_dual=max(n_dual_used, 1.0), n_newton=nn, essential=True)
+                                             n_dual=max(n_dual_used, 1.0), strategy="newton", essential=True)
         nbytes = roofline.wmmse_iteration_bytes(s["Nt"], s["K"], s["T"], s["R"], s["Nr"], s["L"], 4)
         ach = roofline.achieved(flops, nbytes, t.per_item(B), ctx.peaks, complex_work=True, floor_flops=ess)
         ctx.rows.append(dict(section="roofline", bench="istn_wmmse_iteration", dtype="float32", batch=B,
                              sizes=_size_str(**sizes) + f",dual={n_dual_used:.0f}/{n_dual_exec}",
                              per_item_s=t.per_item(B), cpu_per_item_s=t.cpu_per_item(B), **ach,
-                             note="flops = executed (fixed 100-step dual scan, 7 MSE evals, padded RHS); "
-                                  "floor = essential flops (dual steps used, J RHS, 1 MSE eval) vs peaks"))
+                             note=f"flops = executed (fixed {TX_ITERS}-step projected-Newton scan, 5 MSE evals, "
+                                  "padded RHS); floor = essential flops (Newton steps used, J RHS, 1 MSE eval) "
+                                  "vs peaks"))
 
     # float32 vs float64 on the same Bs cells and state
     a32 = (sl(c32, Bs), F32[:Bs], q32[:Bs], y32[:Bs])
@@ -334,7 +338,6 @@ def bench_pipeline(ctx) -> None:
     """P1 -> P2 -> P3 end to end (``solve_istn``) vs batch, f32/f64, cvxpy, cells growth."""
     try:
         SolverConfig, solve_istn, solve_istn_reference = _pipeline()
-        import jaxcore.istn.qos_wmmse  # noqa: F401  (the pipeline's core, helper B)
     except ImportError as e:
         ctx.notes.append(f"ISTN: pipeline not importable ({e}): the P1->P2->P3 pipeline, "
                          "its cvxpy ratio and the cells scaling are not measured.")

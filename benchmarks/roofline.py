@@ -67,6 +67,32 @@ def transmit_dual_iteration_cmacs(Nt: int, K: int, T: int, L: int, n_newton: int
     return newton + (1 if essential else n_mse) * mse + T * Nt * Nt / 2
 
 
+def transmit_newton_iteration_cmacs(Nt: int, K: int, T: int, L: int, n_mse: int = 5,
+                                    essential: bool = False) -> float:
+    """Complex multiply-adds of ONE projected-Newton iteration of the transmit step (43)
+    (``jaxcore/istn/transmit_newton.py``, the pipeline default).  J = K + T columns,
+    Kp = max(K, 1) right-hand sides per block as executed (essential: the J real columns).
+
+    One evaluation of the dual at the trial (y, nu):
+      A(lambda) + nu I (T Nt^2 / 2), Cholesky of the 1 + T blocks ((1+T) Nt^3 / 6),
+      two triangular solves for the minimiser Z ((1+T) Kp Nt^2 each as executed, J Nt^2
+      essential; a solve is Nt^2 / 2 cMAC per column);
+      Hessian: the (2+T) right-hand-side derivative columns per block (r_S: Nt, r_R: the
+      T P_i times each column, T Nt^2 per column), one triangular solve over them
+      ((2+T) Nt^2 / 2 per column) and their Gram (2+T)^2 Nt per column;
+    MSE evaluations (``wmmse.mses``, as in :func:`transmit_dual_iteration_cmacs`):
+      ``n_mse`` per iteration as written (dual gradient, the safeguard's pull-back points
+      and candidate), 1 essential.  The (2+T) x (2+T) Newton solve is negligible.
+    """
+    J = K + T
+    cols = J if essential else (1 + T) * max(K, 1)
+    chol = (1 + T) * Nt ** 3 / 6
+    solve_z = 2 * cols * Nt ** 2 / 2
+    hess = cols * (Nt + T * Nt ** 2 + (2 + T) * Nt ** 2 / 2 + (2 + T) ** 2 * Nt)
+    mse = (K + 1 + T + T * L) * Nt * J + T * T * Nt
+    return T * Nt * Nt / 2 + chol + solve_z + hess + (1 if essential else n_mse) * mse
+
+
 def wmmse_setup_cmacs(Nt: int, K: int, T: int, R: int, Nr: int, L: int) -> float:
     """Complex multiply-adds of the receiver/weight part of ONE outer WMMSE iteration.
 
@@ -88,7 +114,7 @@ def wmmse_setup_cmacs(Nt: int, K: int, T: int, R: int, Nr: int, L: int) -> float
 
 def wmmse_iteration_flops(Nt: int, K: int, T: int, R: int, Nr: int, L: int,
                           n_dual: int = 100, n_newton: int = 6, n_mse: int = 7,
-                          essential: bool = False) -> float:
+                          essential: bool = False, strategy: str = "dual") -> float:
     """Real flops of ONE outer QoS-WMMSE iteration of ONE cell (ISTN paper (35)-(43)).
 
     = receivers/weights/blocks (:func:`wmmse_setup_cmacs`) + ``n_dual`` dual iterations of
@@ -97,9 +123,15 @@ def wmmse_iteration_flops(Nt: int, K: int, T: int, R: int, Nr: int, L: int,
     iterations (converged instances are masked, not skipped); the *essential* count takes
     the dual iterations actually needed, the J real right-hand sides and one MSE
     evaluation per dual step: that is the floor an ideal implementation of the same method
-    could reach.
+    could reach.  ``strategy="newton"``: ``n_dual`` projected-Newton iterations
+    (:func:`transmit_newton_iteration_cmacs`; ``n_newton`` and ``n_mse`` unused).
     """
-    per = transmit_dual_iteration_cmacs(Nt, K, T, L, n_newton, n_mse, essential)
+    if strategy == "newton":
+        per = transmit_newton_iteration_cmacs(Nt, K, T, L, essential=essential)
+    elif strategy == "dual":
+        per = transmit_dual_iteration_cmacs(Nt, K, T, L, n_newton, n_mse, essential)
+    else:
+        raise ValueError(f"strategy: expected 'newton' or 'dual', got {strategy!r}")
     return float(CMAC * (wmmse_setup_cmacs(Nt, K, T, R, Nr, L) + n_dual * per))
 
 

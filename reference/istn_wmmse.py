@@ -134,7 +134,6 @@ def solve_cell_reference(prob: Any, F0=None, q0=None, fixed_q: float | None = No
                          phase1_weight: float = 1e-3) -> CellResult:
     """P1 (``fixed_q=None``) or P3 (``fixed_q`` = sqrt(p_bar)) for one noise-normalised cell."""
     cell = cell_arrays(prob)
-    K = cell.h_tut.shape[0]
     T = cell.G_tar.shape[0]
     F_i, q_i = init_point(cell)
     F = F_i if F0 is None else np.asarray(F0, complex)

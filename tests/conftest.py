@@ -5,7 +5,6 @@ inputs explicitly (the library keeps the precision it is given).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import jax

@@ -282,6 +282,30 @@ def prox_objective(ctx: StepContext, F, q, rho, fix_q: bool):
     return o if fix_q else o + rho * (q - ctx.q_prev) ** 2
 
 
+def primal_upper_bound(prob: CellProblem, ctx: StepContext, rho, fix_q: bool):
+    """An upper bound U on the objective of (43) over {||F||^2 <= P_BS, 0 <= q <= sqrt(P_LEO)}.
+
+    The objective is the Lagrangian at zero multipliers: obj(0, q0) + sum_j f_j^H A_j f_j
+    - 2 Re b_j^H f_j + (a_q q^2 - 2 b_q q - the same at q0) (``assemble``/``q_quadratic`` at
+    lambda = 0), so with tr(A_j) >= lambda_max(A_j) (A_j is PSD) and Cauchy-Schwarz,
+    U = obj(0, q0) + max_j tr(A_j) P_BS + 2 ||B||_F sqrt(P_BS) + max over the q-box.  If (43)
+    is feasible its optimum is <= U, so a dual value above U certifies that the QoS
+    constraints cannot be met at these receivers (weak duality; ``NewtonMethod`` stops there).
+    """
+    rdt = prob.p_bs.dtype
+    lam0 = jnp.zeros_like(ctx.e)
+    A, B = assemble(ctx.bl, ctx.wts, lam0, ctx.F_prev, rho)
+    q0 = ctx.q_prev if fix_q else jnp.zeros((), rdt)
+    u = prox_objective(ctx, jnp.zeros_like(ctx.F_prev), q0, rho, fix_q)
+    lmax = jnp.max(jnp.real(jnp.trace(A, axis1=-2, axis2=-1)))
+    bnorm = jnp.sqrt(jnp.sum(jnp.real(B) ** 2 + jnp.imag(B) ** 2))
+    u = u + lmax * prob.p_bs + 2.0 * bnorm * jnp.sqrt(prob.p_bs)
+    if not fix_q:
+        aq, bq = q_quadratic(ctx.bl, ctx.co, ctx.wts, lam0, ctx.q_prev, rho)
+        u = u + jnp.maximum(aq * prob.p_leo - 2.0 * bq * jnp.sqrt(prob.p_leo), 0.0)
+    return u
+
+
 def qos_excess(ctx: StepContext, F, q):
     """Normalised QoS violation max_c (eps_c / e_c - 1) (<= 0 when feasible)."""
     return jnp.max(qos_mses(ctx.co, F, q) / ctx.e - 1.0, initial=-1.0)

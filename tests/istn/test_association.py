@@ -1,7 +1,5 @@
 """Target-receiver association: Algorithm 1 on hand-made geometry and the baselines."""
-import jax
 import numpy as np
-import pytest
 
 from solvers.istn.association import algorithm1_cell, associate, association_inputs
 

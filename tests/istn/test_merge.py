@@ -1,8 +1,6 @@
 """P2 merge (44): capped water-filling closed form vs cvxpy, feasibility, and the R_min flag."""
-import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
 from jaxcore.istn.merge import merge_p2, merge_p2_batched, merge_powers, sut_rate
 from reference.istn_merge import solve_merge_cvxpy

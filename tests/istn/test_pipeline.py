@@ -1,6 +1,5 @@
 """The P1 -> P2 -> P3 pipeline: JAX vs the cvxpy per-drop loop, the MU-MISO limit, batch
 invariance, infeasible drops, p_sat_fixed and the merge status code."""
-import jax
 import numpy as np
 import pytest
 
@@ -133,3 +132,31 @@ def test_no_satellite_no_sensing_is_classic_wmmse():
         ref.append(mu_miso_wmmse.wmmse(H[b], P, 1.0, V0=V0, max_iter=200, tol=1e-7)[1])
     assert (np.asarray(res.status) <= 1).all()
     np.testing.assert_allclose(np.asarray(res.sum_rate), ref, rtol=0.01)
+
+
+def test_solver_config_reaches_the_core_loop():
+    """Every QosWmmseConfig field that SolverConfig (the CLI's --set) also names is passed
+    through unchanged, the renamed ones included: a non-default value of each arrives."""
+    import dataclasses
+
+    from jaxcore.istn.qos_wmmse import QosWmmseConfig
+    from solvers.istn.pipeline import SolverConfig, _core_cfg
+
+    core_names = {f.name for f in dataclasses.fields(QosWmmseConfig)}
+    shared = [f for f in dataclasses.fields(SolverConfig) if f.name in core_names]
+    assert {"strategy", "phase1_certify", "inner_iter", "confirm_exact"} <= {f.name for f in shared}
+    changed = {}
+    for f in shared:
+        v = getattr(SolverConfig(), f.name)
+        if isinstance(v, bool):
+            changed[f.name] = not v
+        elif f.name == "strategy":
+            changed[f.name] = "dual"
+        elif f.name == "loop_mode":
+            changed[f.name] = "scan"
+        elif isinstance(v, (int, float)):
+            changed[f.name] = type(v)(v * 2 + 1)
+    core = _core_cfg(SolverConfig(**changed, tol=3e-4, max_phase1=9))
+    for name, v in changed.items():
+        assert getattr(core, name) == v, name
+    assert (core.rel_tol, core.phase1_iter) == (3e-4, 9)

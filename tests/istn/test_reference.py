@@ -1,6 +1,5 @@
 """The cvxpy/numpy references themselves: transmit step vs SLSQP, the per-drop loop's
 monotonicity and feasibility, and the classic MU-MISO WMMSE reference numbers (spec §4)."""
-import jax
 import numpy as np
 import pytest
 from scipy.optimize import minimize

@@ -13,7 +13,8 @@ import pytest
 from jaxcore.istn import wmmse as W
 from jaxcore.istn.problem import random_cell_problem
 from jaxcore.istn.qos_wmmse import initial_beams
-from jaxcore.istn.transmit_dual import lagrangian_minimizer, step_context, transmit_dual
+from jaxcore.istn.transmit_dual import (lagrangian_minimizer, primal_upper_bound, prox_objective, step_context,
+                                        transmit_dual)
 from jaxcore.istn.transmit_newton import evaluate, transmit_newton
 from jaxcore.istn.transmit_pgd import transmit_pgd
 from reference.istn_transmit import cell_arrays, mse_coeffs, mses, solve_transmit_cvxpy, transmit_objective
@@ -38,10 +39,10 @@ def _dual(prob, co, wts, F, q, fix_q=False):
     return jax.vmap(f)(prob, co, wts, F, q)
 
 
-@partial(jax.jit, static_argnames=("fix_q",))
-def _newton(prob, co, wts, F, q, fix_q=False):
+@partial(jax.jit, static_argnames=("fix_q", "certify"))
+def _newton(prob, co, wts, F, q, fix_q=False, certify=False):
     f = lambda p, c, w, F, q: transmit_newton(p, c, w, F, q, rho=RHO, fix_q=fix_q, n_iter=50,  # noqa: E731
-                                              loop_mode="while")
+                                              loop_mode="while", certify=certify)
     return jax.vmap(f)(prob, co, wts, F, q)
 
 
@@ -229,3 +230,52 @@ def test_float32_lagrangian_minimizer_on_ill_conditioned_blocks(n_newton):
     if n_newton == 20:  # converged nu (power bound active); float32 error ~ eps ||A|| / nu
         assert np.sum(np.abs(F32) ** 2) <= float(prob.p_bs) * (1 + 1e-3)
         assert np.linalg.norm(F32 - F64) <= 1e-2 * np.linalg.norm(F64)
+
+
+@pytest.mark.parametrize("p3", [False, True], ids=["P1", "P3-fixed-q"])
+def test_primal_upper_bound_bounds_every_feasible_objective(states, cvxpy_ref, p3):
+    """``primal_upper_bound`` is above (43)'s objective at 200 random power-feasible points per
+    cell (norm up to P_BS, q anywhere in its box) and above the cvxpy optimum."""
+    prob, rx, wts, co, F, q = states
+    n = len(cvxpy_ref[p3])
+    ctxs = jax.vmap(step_context)(prob, co, wts, F, q)
+    U = jax.jit(jax.vmap(lambda p, c: primal_upper_bound(p, c, RHO, p3)))(prob, ctxs)
+    rng = np.random.default_rng(0)
+    for d in range(n):
+        ctx = jax.tree_util.tree_map(lambda x: x[d], ctxs)
+        Fr = rng.standard_normal((200,) + F.shape[1:]) + 1j * rng.standard_normal((200,) + F.shape[1:])
+        Fr *= np.sqrt(float(prob.p_bs[d]) * rng.uniform(0, 1, 200))[:, None, None] / np.linalg.norm(Fr, axis=(1, 2),
+                                                                                                  keepdims=True)
+        qr = np.full(200, float(q[d])) if p3 else rng.uniform(0, np.sqrt(float(prob.p_leo[d])), 200)
+        obj = jax.vmap(lambda F_, q_: prox_objective(ctx, F_, q_, RHO, p3))(jnp.asarray(Fr), jnp.asarray(qr))
+        assert float(jnp.max(obj)) <= float(U[d])
+        assert cvxpy_ref[p3][d] <= float(U[d])
+
+
+def test_newton_certifies_infeasible_qos_and_stops(states, cvxpy_ref):
+    """With an unattainable SUT MSE bound the projected Newton step with ``certify`` stops long
+    before its 50-iteration cap on a dual value above ``primal_upper_bound`` (weak duality: no
+    feasible point exists; cvxpy's point misses the bound too); without it the step runs its
+    cap; on the 20 feasible cells the certificate never fires (same iterations)."""
+    prob, rx, wts, co, F, q = states
+    plain = _newton(prob, co, wts, F, q)
+    feasible = _newton(prob, co, wts, F, q, certify=True)
+    assert np.all(np.asarray(feasible.feasible))
+    np.testing.assert_array_equal(np.asarray(feasible.iterations), np.asarray(plain.iterations))
+    n = 4
+    sl = lambda t: jax.tree_util.tree_map(lambda x: x[:n], t)  # noqa: E731
+    # e_S = 1e-4: at these receivers the SUT MSE cannot go below ~3.8e-4 (the cvxpy point below)
+    hard = sl(prob)._replace(e_sut=jnp.full((n,), 1e-4))
+    res = _newton(hard, sl(co), sl(wts), F[:n], q[:n], certify=True)
+    assert not np.any(np.asarray(res.feasible))
+    assert np.all(np.asarray(res.iterations) < 25), np.asarray(res.iterations)
+    full = _newton(hard, sl(co), sl(wts), F[:n], q[:n])  # certify off: the ascent runs its cap
+    assert np.all(np.asarray(full.iterations) == 50)
+    ctxs = jax.vmap(step_context)(hard, sl(co), sl(wts), F[:n], q[:n])
+    U = jax.vmap(lambda p, c: primal_upper_bound(p, c, RHO, False))(hard, ctxs)
+    assert np.all(np.asarray(res.dual_bound) > np.asarray(U))
+    # cvxpy/Clarabel does not flag it (it says "optimal_inaccurate") but its point misses the bound
+    cell = cell_arrays(_cell(hard, 0))
+    Fc, qc, _, status = solve_transmit_cvxpy(cell, _rx(rx, 0), (np.asarray(wts.mu_tut[0]), float(wts.mu_sut[0])),
+                                             np.asarray(F[0]), float(q[0]), RHO)
+    assert status == "infeasible" or mses(mse_coeffs(cell, _rx(rx, 0)), Fc, qc)[1] > 2 * cell.e_sut

@@ -3,7 +3,6 @@ import cvxpy as cp
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
 from jaxcore.ntn.projections import projection_box_budget
 
