@@ -121,7 +121,8 @@ class QosWmmseConfig:
     #                           32 drops: 26.92 -> 27.86 (+3.5 %), 254 -> ~1,200 ms/drop.
     phase1_certify: bool = False  # strategy newton: end an infeasible Phase-I transmit step
     #                           early on a dual certificate (``NewtonMethod.certify``):
-    #                           ~1.9x faster on Phase-I-heavy drops, more Phase-I failures
+    #                           measured 290 -> 130 ms/drop, Phase-I failures 8 -> 14 of
+    #                           400 drops (BENCHMARKS.md, session 6), hence off
     switch_restore: bool = True  # at the Phase I -> II switch: line search back toward the
     #                           start point and reset the QoS multipliers (module docstring)
 

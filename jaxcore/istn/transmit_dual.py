@@ -290,7 +290,8 @@ def primal_upper_bound(prob: CellProblem, ctx: StepContext, rho, fix_q: bool):
     lambda = 0), so with tr(A_j) >= lambda_max(A_j) (A_j is PSD) and Cauchy-Schwarz,
     U = obj(0, q0) + max_j tr(A_j) P_BS + 2 ||B||_F sqrt(P_BS) + max over the q-box.  If (43)
     is feasible its optimum is <= U, so a dual value above U certifies that the QoS
-    constraints cannot be met at these receivers (weak duality; ``NewtonMethod`` stops there).
+    constraints cannot be met at these receivers (weak duality; ``NewtonMethod(certify=True)``
+    stops there).
     """
     rdt = prob.p_bs.dtype
     lam0 = jnp.zeros_like(ctx.e)

@@ -53,7 +53,7 @@ class SolverConfig:
     switch_restore: bool = param(True, "at the Phase I -> II switch, move back toward the start point as far "
                                  "as the QoS allows and reset the multipliers", source="measured")
     phase1_certify: bool = param(False, "strategy newton: end an infeasible Phase-I transmit step once a dual "
-                                 "bound certifies it (weak duality) and its best point stalls; 284 -> 149 "
+                                 "bound certifies it (weak duality) and its best point stalls; 290 -> 130 "
                                  "ms/drop but Phase-I failures 8 -> 14 of 400 drops (measured), so off",
                                  source="measured")
     strategy: str = param("newton", "transmit step (43): dual closed form + projected Newton on the dual "
