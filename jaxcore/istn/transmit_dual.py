@@ -144,10 +144,14 @@ def q_quadratic(bl: _Blocks, co: MseCoeffs, wts: Weights, lam, q_prev, rho):
     return aq, bq
 
 
+def q_clip(prob: CellProblem, aq, bq):
+    """Minimiser b_q / a_q of a_q q^2 - 2 b_q q clipped to [0, sqrt(P_LEO)] (§3.3)."""
+    return jnp.clip(bq / jnp.maximum(aq, jnp.finfo(prob.p_bs.dtype).tiny), 0.0, jnp.sqrt(prob.p_leo))
+
+
 def q_update(prob: CellProblem, bl: _Blocks, co: MseCoeffs, wts: Weights, lam, q_prev, rho):
     """Closed-form satellite amplitude of the Lagrangian, clipped to [0, sqrt(P_LEO)] (§3.3)."""
-    aq, bq = q_quadratic(bl, co, wts, lam, q_prev, rho)
-    return jnp.clip(bq / jnp.maximum(aq, jnp.finfo(prob.p_bs.dtype).tiny), 0.0, jnp.sqrt(prob.p_leo))
+    return q_clip(prob, *q_quadratic(bl, co, wts, lam, q_prev, rho))
 
 
 def shift_floor(A):

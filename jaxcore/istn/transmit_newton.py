@@ -53,7 +53,7 @@ from jaxcore.istn.problem import CellProblem
 from jaxcore.loops import when
 from jaxcore.istn.transmit_dual import (N_NEWTON, SafeguardedDualStep, StepContext, TransmitResult, assemble,
                                         feasible_centre, lagrangian_minimizer, primal_upper_bound, prox_objective,
-                                        q_quadratic, q_update, qos_excess, qos_mses, run_transmit,
+                                        q_clip, q_quadratic, qos_excess, qos_mses, run_transmit,
                                         safeguarded_candidate, scale_to_power, shift_floor)
 
 
@@ -113,8 +113,8 @@ def evaluate(prob: CellProblem, ctx: StepContext, y, nu, rho: float, fix_q: bool
     if fix_q:
         q, aq_free = ctx.q_prev, jnp.zeros((), rdt)
     else:
-        aq, _ = q_quadratic(bl, co, wts, lam, ctx.q_prev, rho)
-        q = q_update(prob, bl, co, wts, lam, ctx.q_prev, rho)
+        aq, bq = q_quadratic(bl, co, wts, lam, ctx.q_prev, rho)
+        q = q_clip(prob, aq, bq)
         inside = (q > 0.0) & (q < jnp.sqrt(prob.p_leo))
         aq_free = jnp.where(inside, 1.0 / jnp.maximum(aq, jnp.finfo(rdt).tiny), 0.0)
     g = qos_mses(co, F, q) / ctx.e - 1.0
@@ -207,8 +207,6 @@ class NewtonMethod(SafeguardedDualStep):
         return s.lower > s.upper + 1e-6 * jnp.abs(s.upper)
 
     def done(self, s: NewtonState, cap):
-        if not self.certify:
-            return super().done(s, cap)
         return super().done(s, cap) | (self.certified_infeasible(s) & (s.stall >= self.stall_max))
 
     def step(self, prob: CellProblem, ctx: StepContext, s: NewtonState) -> NewtonState:
