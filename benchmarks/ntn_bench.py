@@ -2,7 +2,8 @@
 
 Measured (issue 7 item 1, 2):
 
-* ``ntn_jmra`` throughput (frames/s) vs batch size, float32, end to end as a user calls it
+* ``ntn_jmra`` throughput (frames/s) vs batch size, end to end as a user calls it (float64,
+  ``JmraConfig.precision``)
   (``solvers.ntn.allocate.solve_allocation(arrays, "jmra", cfg)``: relaxation + rounding);
   ``ntn_jmra_core`` the jitted relaxation alone (``jaxcore.ntn.jmra.jmra_relaxed`` vmapped);
 * the cvxpy reference (``reference.ntn_jmra``: the same Algorithm 1 with each subproblem P2
@@ -74,7 +75,7 @@ def _cast(arrays: dict, dtype) -> dict:
 
 
 def _allocate():
-    """``solve_allocation`` if helper E's module has landed, else None."""
+    """``solve_allocation`` if ``solvers.ntn.allocate`` is importable, else None."""
     try:
         from solvers.ntn.allocate import solve_allocation
         return solve_allocation
@@ -117,7 +118,7 @@ def _core_fn(dtype):
 
 def _e2e_call(solve_allocation, dtype):
     def call(arr):
-        return solve_allocation(arr, "jmra", None, dtype=dtype)
+        return solve_allocation(arr, "jmra", None, dtype=dtype)  # None: JmraConfig.precision (float64)
     return call
 
 
@@ -133,15 +134,15 @@ def bench(ctx) -> None:
     sl = lambda d, n: {k: v[:n] for k, v in d.items()}  # noqa: E731
     solve_allocation = _allocate()
     if solve_allocation is None:
-        ctx.notes.append("NTN: solvers.ntn.allocate (helper E) not importable: end-to-end JMRA "
+        ctx.note("NTN: solvers.ntn.allocate not importable: end-to-end JMRA "
                          "(relaxation + rounding) not measured; the relaxation core is.")
-    else:  # end to end as `satisac ntn solve` runs it (float32 default precision)
-        e2e = _e2e_call(solve_allocation, f32)
+    else:  # end to end as `satisac ntn solve` runs it (JmraConfig.precision: float64)
+        e2e = _e2e_call(solve_allocation, None)
         for B in batches:
             arr = sl(big, B)
             t = time_fn(e2e, arr, repeats=3 if q else 5, budget_s=ctx.budget_s)
             sol = e2e(arr)
-            ctx.rows.append(dict(section="throughput", bench="ntn_jmra", variant="relax+round", dtype="float32",
+            ctx.rows.append(dict(section="throughput", bench="ntn_jmra", variant="relax+round", dtype="float64",
                                  batch=B, sizes=sizes, compile_s=t.compile_s, median_s=t.median_s, min_s=t.min_s,
                                  max_s=t.max_s, repeats=t.repeats, per_item_s=t.per_item(B), cpu_per_item_s=t.cpu_per_item(B),
                                  items_per_s=t.throughput(B), iterations=float(np.mean(sol["iterations"]))))
@@ -189,16 +190,30 @@ def bench(ctx) -> None:
                               f"{np.mean(np.asarray(out.inner_iterations)):.0f} (f32) vs "
                               f"{np.mean(np.asarray(out64.inner_iterations)):.0f} (f64)"))
     ctx.tick()
+    if solve_allocation is not None:  # what a user gets: relaxation + Algorithm 2 rounding
+        e32, e64 = _e2e_call(solve_allocation, f32), _e2e_call(solve_allocation, f64)
+        te32 = time_fn(e32, arr, repeats=3, budget_s=ctx.budget_s)
+        te64 = time_fn(e64, arr, repeats=3, budget_s=ctx.budget_s)
+        p32, p64 = np.asarray(e32(arr)["objective"]), np.asarray(e64(arr)["objective"])
+        rel = (p32 - p64) / np.maximum(np.abs(p64), 1e-12)
+        ctx.rows.append(dict(section="precision", bench="ntn_jmra", batch=Bs, sizes=sizes,
+                             per_item_s=te32.per_item(Bs), cpu_per_item_s=te32.cpu_per_item(Bs),
+                             ref_per_item_s=te64.per_item(Bs), speedup_vs_ref=te64.median_s / te32.median_s,
+                             quality_metric="objective (25), integer x, max rel.", quality=float(np.mean(p32)),
+                             ref_quality=float(np.mean(p64)), quality_gap=float(np.max(np.abs(rel))),
+                             note=f"relaxation + rounding; f32 - f64 per frame: mean {100 * np.mean(rel):+.2f} %, "
+                                  f"worst {100 * np.min(rel):+.2f} % (why JmraConfig.precision defaults to float64)"))
+        ctx.tick()
 
     # cvxpy reference on the first frames, same instances
     n_ref = 1 if q else 2
     ref_arr = random_frames(n_ref, 8, 4, seed=ctx.seed + 1) if q else sl(big, n_ref)
     ref_sizes = "C=8,S=4" if q else sizes
     try:
-        from solvers.ntn.cmd_solve import solve_reference  # helper E: Algorithm 1 with cvxpy P2
+        from solvers.ntn.cmd_solve import solve_reference  # Algorithm 1 with a cvxpy P2
     except ImportError as e:
         solve_reference = None
-        ctx.notes.append(f"NTN: cvxpy JMRA reference not importable ({e}): ratio not measured.")
+        ctx.note(f"NTN: cvxpy JMRA reference not importable ({e}): ratio not measured.")
     if solve_reference is not None and solve_allocation is not None:
         from solvers.ntn.allocate import JmraConfig
         ours_fn = _e2e_call(solve_allocation, f64)

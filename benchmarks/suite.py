@@ -40,12 +40,18 @@ class Context:
     budget_s: float = 2.0  # per timed configuration, after compile + warm-up
     progress: object = None
 
+    def note(self, msg: str) -> None:
+        """Record a note for the report and print it to stderr at once, so a long run in a
+        batch job (no terminal, no progress bar) shows where it is."""
+        self.notes.append(msg)
+        print(f"satisac bench: {msg}", file=sys.stderr, flush=True)
+
     def tick(self) -> None:
         if self.progress is not None:
             self.progress.update(1)
 
 
-def _meta(quick: bool) -> dict:
+def _meta(quick: bool, parts=None) -> dict:
     import jax
     import jaxlib
     d = jax.devices()[0]
@@ -55,7 +61,7 @@ def _meta(quick: bool) -> dict:
         "device": f"{d.platform} ({getattr(d, 'device_kind', '')}) x{len(jax.devices())}",
         "host": f"{platform.machine()}, {os.cpu_count()} logical CPUs, {platform.python_implementation()} {platform.python_version()}",
         "jax / jaxlib": f"{jax.__version__} / {jaxlib.__version__}",
-        "command": "satisac bench" + (" --quick" if quick else "") + " -o OUT",
+        "command": "satisac bench" + (" --quick" if quick else "") + (f" --parts {','.join(parts)}" if parts else "") + " -o OUT",
         "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""),
     }
 
@@ -89,19 +95,20 @@ def run_parts(ctx: Context, only: tuple[str, ...] | None = None) -> int:
         if only and name not in only:
             continue
         t0 = time.perf_counter()
+        print(f"satisac bench: part '{name}' started", file=sys.stderr, flush=True)
         try:
             if fn is None:
                 fn_ = importlib.import_module(module).bench
             else:
                 fn_ = fn
             fn_(ctx)
-            ctx.notes.append(f"part '{name}' took {time.perf_counter() - t0:.1f} s (including compiles)")
+            ctx.note(f"part '{name}' took {time.perf_counter() - t0:.1f} s (including compiles)")
         except ImportError as e:
-            ctx.notes.append(f"part '{name}' skipped: {e}")
+            ctx.note(f"part '{name}' skipped: {e}")
         except Exception as e:  # record and continue: the other parts' numbers stay useful
             failed += 1
             tb = traceback.format_exc(limit=4).strip().splitlines()
-            ctx.notes.append(f"part '{name}' FAILED: {type(e).__name__}: {e} ({' | '.join(tb[-3:])})")
+            ctx.note(f"part '{name}' FAILED: {type(e).__name__}: {e} ({' | '.join(tb[-3:])})")
             print(f"satisac bench: part '{name}' failed:\n{traceback.format_exc()}", file=sys.stderr)
     return failed
 
@@ -118,11 +125,12 @@ def run(args) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = Context(quick=quick, seed=int(getattr(args, "seed", 0)), out_dir=out_dir,
                   budget_s=1.0 if quick else 5.0)
-    meta = _meta(quick)
+    meta = _meta(quick, getattr(args, "parts", None))
     t0 = time.perf_counter()
     with tqdm(desc="bench", unit="cfg", disable=not sys.stderr.isatty()) as bar:
         ctx.progress = bar
-        failed = run_parts(ctx)
+        parts = getattr(args, "parts", None)
+        failed = run_parts(ctx, ("device peaks",) + tuple(parts) if parts else None)
     meta["wall time (s)"] = f"{time.perf_counter() - t0:.1f}"
     files = report.write_all(ctx.rows, meta, out_dir, ctx.notes, quick=quick)
     for kind, path in files.items():

@@ -26,7 +26,7 @@ of the inequality ``sum_s w y <= 1``).  Because the optimal slack leaves ``h = -
 on cells with room to spare, "violating (30)" is measured as ``max(q, 0) > tol`` — the
 residual with the best feasible slack ``xi = max(0, -q)`` (spec's ``|h_c|`` read this way).
 
-Solver choice (measured, helper E2).  Default ``inner="newton"``: a log-barrier Newton
+Solver choice (measured).  Default ``inner="newton"``: a log-barrier Newton
 method on (31)-(33) with the slack kept explicit
 (:func:`jaxcore.ntn.subproblem_newton.solve_subproblem_barrier`; its docstring explains the
 two-level Woodbury solve, O(C S^2 + S^3) per step, no sparse factorisation).  The problem is

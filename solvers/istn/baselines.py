@@ -263,7 +263,7 @@ def solve_baseline(method: str, arrays: dict, cfg=None, seed: int = 0, assoc_met
 
 def _coop_uniform(arrays: dict, cfg, seed: int, assoc_method: str) -> dict:
     """Coop-uniform (paper Fig. 9): proposed QoS-WMMSE with p_m = P_LEO / M fixed."""
-    from solvers.istn.pipeline import solve_istn  # helper B2's P1/P2/P3 pipeline
+    from solvers.istn.pipeline import solve_istn  # the P1/P2/P3 pipeline
 
     B, M = np.asarray(arrays["p_bs"]).shape
     a = dict(arrays)

@@ -15,6 +15,7 @@ fields.  The instance is validated before any work and the solution before it is
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 
@@ -33,6 +34,7 @@ def run(args) -> int:
 
     arrays, dims = load_instance(args.instance)
     cfg = load_config(SolverConfig, args.config, args.overrides)
+    t0 = time.perf_counter()
     if args.reference:
         if args.method != "proposed":
             raise ConfigError(f"--reference: only --method proposed has a cvxpy reference, got {args.method!r}")
@@ -50,7 +52,8 @@ def run(args) -> int:
             return 2
         assoc = None if args.assoc == "proposed" else args.assoc
         sol = solve_baseline(args.method, arrays, cfg, args.seed, assoc_method=assoc)
+    solve_s = time.perf_counter() - t0
     path = save_solution(args.output, sol, dims)
-    print(_summary(sol))
+    print(f"{_summary(sol)}; solved in {solve_s:.1f} s (compilation included)")
     print(f"wrote {path}")
     return 0

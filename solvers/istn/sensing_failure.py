@@ -10,8 +10,8 @@ counts as *sensed* when a constructive certificate is found, else as a failure:
    transmit directions) with the least powers from the Yates fixed point
    (:func:`jaxcore.istn.zf.min_sensing_power`), feasible if sum(s) <= P_BS;
 2. the same with matched (conjugate) beams;
-3. when helper B's QoS-WMMSE core is importable: its Phase-I feasibility routine with the
-   TUT beams switched off (``jaxcore.istn.qos_wmmse.sensing_feasible``), if it provides one.
+3. the QoS-WMMSE core's Phase-I feasibility routine with the TUT beams switched off
+   (``jaxcore.istn.qos_wmmse.sensing_feasible``).
 
 Each certificate is a concrete F checked with :func:`jaxcore.istn.metrics.scnr_mmse`, so
 the estimate is an upper bound on the true failure probability that gets tighter with
@@ -88,15 +88,9 @@ def sensing_feasible_cells(prob: CellProblem, p_sat, n_iter: int = 100):
 
 
 def _phase1_feasible(prob_flat: CellProblem, p_sat):
-    """Helper B's Phase-I certificate when the QoS-WMMSE core offers one, else None."""
-    try:
-        from jaxcore.istn import qos_wmmse
-    except ImportError:
-        return None
-    fn = getattr(qos_wmmse, "sensing_feasible", None)
-    if fn is None:
-        return None
-    return np.asarray(fn(jax.vmap(_sensing_only)(prob_flat), p_sat), bool)
+    """The QoS-WMMSE core's Phase-I certificate on the sensing-only cells; [N] bool."""
+    from jaxcore.istn.qos_wmmse import sensing_feasible
+    return np.asarray(sensing_feasible(jax.vmap(_sensing_only)(prob_flat), p_sat), bool)
 
 
 def failure_flags(arrays: dict, case: str, drop_ids, seed: int) -> np.ndarray:
@@ -122,10 +116,7 @@ def failure_flags(arrays: dict, case: str, drop_ids, seed: int) -> np.ndarray:
     p_leo = np.broadcast_to(np.asarray(arrays["p_leo"], np.float64)[:, None] / M, (B, M)).reshape(-1)
     p_sat = np.zeros_like(p_leo) if case == "satellite-free" else p_leo
     p_sat = jnp.asarray(p_sat, prob.p_bs.dtype)
-    ok = np.asarray(sensing_feasible_cells(prob, p_sat))
-    ph1 = _phase1_feasible(prob, p_sat)
-    if ph1 is not None:
-        ok = ok | ph1
+    ok = np.asarray(sensing_feasible_cells(prob, p_sat)) | _phase1_feasible(prob, p_sat)
     return ~ok.reshape(B, M).all(axis=1)
 
 

@@ -52,6 +52,12 @@ class JmraConfig:
                           lo=4, hi=200)
     loop: str = param("while", "loop mode of jaxcore.loops.masked_scan: while (early exit, masked "
                       "under vmap) or scan (fixed length)", choices=("while", "scan"))
+    precision: str = param("float64", "float dtype of JMRA (Algorithms 1 + 2) and DMRAB: float64, "
+                           "float32, or 'global' (follow --precision). float64 by default: float32 "
+                           "lost 0.01-0.03 % of objective (25) on the paper's 150-cell frames but up "
+                           "to 17 % on synthetic high-dynamic-range frames (measured, BENCHMARKS.md); "
+                           "the problem is small, so float64 costs ~1.6-1.9x on a CPU",
+                           source="assumption", choices=("float64", "float32", "global"))
     dmrab_metric: str = param("snr", "DMRAB matching (35): best estimated SNR (field snr_est, else "
                               "snr_clear) or best rate", source="REC-M", choices=("rate", "snr"))
 
@@ -136,8 +142,10 @@ def solve_allocation(arrays: dict, method: str = "jmra", cfg: JmraConfig | None 
     Args:
       arrays: instance fields with leading axis B (validated by the caller).
       method: ``jmra``, ``jmra-nohop`` (T_HO = 0 inside Algorithm 1 only) or ``dmrab``.
-      cfg: :class:`JmraConfig`.  dtype: float dtype of the solver (default: the rate's
-        dtype if x64 is on, else float32).  metric: optional [B, C, S] DMRAB metric.
+      cfg: :class:`JmraConfig`.  dtype: float dtype of the solver; default
+        ``cfg.precision`` (float64 unless set; 'global' = float64 if x64 is on, else
+        float32).  float64 runs inside ``jax.enable_x64`` even when the process runs float32.
+        metric: optional [B, C, S] DMRAB metric.
       mesh: optional ``jaxcore.sharding.drops_mesh``: the frame axis is split over its
         devices (``satisac ntn solve --devices``); results do not depend on it.
     """
@@ -146,7 +154,17 @@ def solve_allocation(arrays: dict, method: str = "jmra", cfg: JmraConfig | None 
         raise ConfigError(f"method: expected one of {list(METHODS)}, got {method!r}")
     cfg = cfg or JmraConfig()
     if dtype is None:
-        dtype = np.float64 if jax.config.jax_enable_x64 else np.float32
+        x64_on = bool(jax.config.read("jax_enable_x64"))
+        dtype = {"float64": np.float64, "float32": np.float32,
+                 "global": np.float64 if x64_on else np.float32}[cfg.precision]
+    if np.dtype(dtype) == np.float64 and not jax.config.read("jax_enable_x64"):
+        with jax.enable_x64(True):
+            return _solve(arrays, method, cfg, np.float64, metric, mesh)
+    return _solve(arrays, method, cfg, dtype, metric, mesh)
+
+
+def _solve(arrays, method, cfg, dtype, metric, mesh) -> dict[str, np.ndarray]:
+    """:func:`solve_allocation` with the dtype resolved (and x64 on where it is float64)."""
     inst = to_device(arrays, dtype)
     B, C, S = np.shape(arrays["rate"])
     if method == "dmrab":

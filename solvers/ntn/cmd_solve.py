@@ -8,6 +8,8 @@ Solver settings are :class:`solvers.ntn.allocate.JmraConfig` fields (``--set rho
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from solvers.configio import load_config
@@ -80,17 +82,20 @@ def solve_reference(arrays: dict, method: str, cfg: JmraConfig) -> dict[str, np.
 def run(args) -> int:
     cfg = load_config(JmraConfig, args.config, args.overrides)
     arrays, dims = load_instance(args.instance)
+    t0 = time.perf_counter()
     if args.reference:
         sol = solve_reference(arrays, args.method, cfg)
     else:
         from solvers.devices import apply_devices, make_mesh
         devices = apply_devices(args)
         sol = solve_allocation(arrays, args.method, cfg, mesh=make_mesh(devices) if len(devices) > 1 else None)
+    solve_s = time.perf_counter() - t0
     path = save_solution(args.output, sol, arrays)
     st = sol["status"]
     print(f"{args.method}{' (cvxpy reference)' if args.reference else ''}: {dims['B']} frame(s), "
           f"{dims['C']} cells, {dims['S']} satellites; converged {int((st == 0).sum())}, "
           f"cap reached {int((st == 1).sum())}, infeasible {int((st == 2).sum())}; "
-          f"mean objective (25) {np.nanmean(sol['objective']) if (st != 2).any() else float('nan'):.6g}")
+          f"mean objective (25) {np.nanmean(sol['objective']) if (st != 2).any() else float('nan'):.6g}; "
+          f"solved in {solve_s:.1f} s (compilation included)")
     print(f"wrote {path}")
     return 0

@@ -84,3 +84,32 @@ def test_algorithm1_batched_equals_one_by_one(loop):
     # float32 run keeps finite values and lands near the float64 objective
     s32 = solve_allocation(inst, "jmra", cfg, dtype=np.float32)
     np.testing.assert_allclose(s32["objective"], sb["objective"], rtol=2e-2)
+
+
+def test_precision_default_is_float64_even_in_a_float32_process():
+    # JmraConfig.precision (default float64): a process running float32 (x64 off, the CLI
+    # default) still solves JMRA in float64 -- identical to the x64 run -- while
+    # precision="global" follows the process (float32), like an explicit dtype=float32.
+    from dataclasses import replace
+    from solvers.ntn.allocate import JmraConfig, solve_allocation
+    inst = random_instances(2, C=12, S=5, seed=11)
+    cfg = JmraConfig(max_outer=15)
+    ref64 = solve_allocation(inst, "jmra", cfg, dtype=np.float64)  # x64 is on in the test session
+    ref32 = solve_allocation(inst, "jmra", cfg, dtype=np.float32)
+    with jax.enable_x64(False):
+        assert not jax.config.read("jax_enable_x64")
+        d64 = solve_allocation(inst, "jmra", cfg)
+        g32 = solve_allocation(inst, "jmra", replace(cfg, precision="global"))
+        assert not jax.config.read("jax_enable_x64")  # the float64 solve restored the setting
+    np.testing.assert_array_equal(d64["x"], ref64["x"])
+    np.testing.assert_allclose(d64["x_relaxed"], ref64["x_relaxed"], rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(g32["x"], ref32["x"])
+    np.testing.assert_allclose(g32["x_relaxed"], ref32["x_relaxed"], rtol=1e-6, atol=1e-6)
+    assert np.max(np.abs(ref32["x_relaxed"] - ref64["x_relaxed"])) > 1e-6  # the two paths differ
+
+
+def test_precision_choice_is_validated():
+    from solvers.configio import ConfigError
+    from solvers.ntn.allocate import JmraConfig
+    with pytest.raises(ConfigError, match="precision"):
+        JmraConfig(precision="float16")
