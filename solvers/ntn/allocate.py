@@ -55,7 +55,7 @@ class JmraConfig:
     precision: str = param("float64", "float dtype of JMRA (Algorithms 1 + 2) and DMRAB: float64, "
                            "float32, or 'global' (follow --precision). float64 by default: float32 "
                            "lost 0.01-0.03 % of objective (25) on the paper's 150-cell frames but up "
-                           "to 17 % on synthetic high-dynamic-range frames (measured, BENCHMARKS.md); "
+                           "to 19 % on synthetic high-dynamic-range frames (measured, BENCHMARKS.md); "
                            "the problem is small, so float64 costs ~1.6-1.9x on a CPU",
                            source="assumption", choices=("float64", "float32", "global"))
     dmrab_metric: str = param("snr", "DMRAB matching (35): best estimated SNR (field snr_est, else "
