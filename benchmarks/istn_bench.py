@@ -340,7 +340,7 @@ def bench_pipeline(ctx) -> None:
         SolverConfig, solve_istn, solve_istn_reference = _pipeline()
     except ImportError as e:
         ctx.note(f"ISTN: pipeline not importable ({e}): the P1->P2->P3 pipeline, "
-                         "its cvxpy ratio and the cells scaling are not measured.")
+                 "its cvxpy ratio and the cells scaling are not measured.")
         return
     from solvers.istn.generate import generate_instance
 
@@ -443,6 +443,6 @@ def bench(ctx) -> None:
         except Exception as e:
             failures.append(name)
             ctx.note(f"istn/{name} FAILED: {type(e).__name__}: {e} "
-                             f"({' | '.join(traceback.format_exc(limit=3).strip().splitlines()[-3:])})")
+                     f"({' | '.join(traceback.format_exc(limit=3).strip().splitlines()[-3:])})")
     if failures:
         raise RuntimeError(f"ISTN sub-benchmarks failed: {failures} (see notes)")

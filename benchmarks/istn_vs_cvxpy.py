@@ -2,8 +2,8 @@
 
     python -m benchmarks.istn_vs_cvxpy --drops 1000 --ref-drops 4 -o results/istn-vs-cvxpy
 
-Generates (timed, compile included) ``--drops`` paper-default drops (``IstnConfig()``, ``--cells`` cells each), solves
-them all with ``solve_istn`` (P1 -> P2 -> P3, continuous batching; the slot-count program
+Generates ``--drops`` paper-default drops (``IstnConfig()``, ``--cells`` cells each; timed,
+compile included, for the end-to-end total), solves them all with ``solve_istn`` (P1 -> P2 -> P3, continuous batching; the slot-count program
 is compiled on a warm-up call first and that time is reported separately), then solves the
 first ``--ref-drops`` of the SAME drops with the cvxpy loop (``solve_istn_reference``: the
 paper's way, one CVX transmit step per WMMSE iteration per drop), one drop at a time, until

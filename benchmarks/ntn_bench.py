@@ -133,15 +133,17 @@ def bench(ctx) -> None:
     sizes = f"C={C},S={S}"
     sl = lambda d, n: {k: v[:n] for k, v in d.items()}  # noqa: E731
     solve_allocation = _allocate()
+    e2e_runs = {}  # batch -> (timing, solution) of the default (float64) end-to-end solve
     if solve_allocation is None:
         ctx.note("NTN: solvers.ntn.allocate not importable: end-to-end JMRA "
-                         "(relaxation + rounding) not measured; the relaxation core is.")
+                 "(relaxation + rounding) not measured; the relaxation core is.")
     else:  # end to end as `satisac ntn solve` runs it (JmraConfig.precision: float64)
         e2e = _e2e_call(solve_allocation, None)
         for B in batches:
             arr = sl(big, B)
             t = time_fn(e2e, arr, repeats=3 if q else 5, budget_s=ctx.budget_s)
             sol = e2e(arr)
+            e2e_runs[B] = (t, sol)
             ctx.rows.append(dict(section="throughput", bench="ntn_jmra", variant="relax+round", dtype="float64",
                                  batch=B, sizes=sizes, compile_s=t.compile_s, median_s=t.median_s, min_s=t.min_s,
                                  max_s=t.max_s, repeats=t.repeats, per_item_s=t.per_item(B), cpu_per_item_s=t.cpu_per_item(B),
@@ -191,10 +193,15 @@ def bench(ctx) -> None:
                               f"{np.mean(np.asarray(out64.inner_iterations)):.0f} (f64)"))
     ctx.tick()
     if solve_allocation is not None:  # what a user gets: relaxation + Algorithm 2 rounding
-        e32, e64 = _e2e_call(solve_allocation, f32), _e2e_call(solve_allocation, f64)
+        e32 = _e2e_call(solve_allocation, f32)
         te32 = time_fn(e32, arr, repeats=3, budget_s=ctx.budget_s)
-        te64 = time_fn(e64, arr, repeats=3, budget_s=ctx.budget_s)
-        p32, p64 = np.asarray(e32(arr)["objective"]), np.asarray(e64(arr)["objective"])
+        p32 = np.asarray(e32(arr)["objective"])
+        if Bs in e2e_runs:  # the default float64 run on these frames was timed above
+            te64, s64 = e2e_runs[Bs]
+        else:
+            e64 = _e2e_call(solve_allocation, f64)
+            te64, s64 = time_fn(e64, arr, repeats=3, budget_s=ctx.budget_s), e64(arr)
+        p64 = np.asarray(s64["objective"])
         rel = (p32 - p64) / np.maximum(np.abs(p64), 1e-12)
         ctx.rows.append(dict(section="precision", bench="ntn_jmra", batch=Bs, sizes=sizes,
                              per_item_s=te32.per_item(Bs), cpu_per_item_s=te32.cpu_per_item(Bs),

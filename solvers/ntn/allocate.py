@@ -153,11 +153,11 @@ def solve_allocation(arrays: dict, method: str = "jmra", cfg: JmraConfig | None 
         from solvers.configio import ConfigError
         raise ConfigError(f"method: expected one of {list(METHODS)}, got {method!r}")
     cfg = cfg or JmraConfig()
+    x64_on = bool(jax.config.read("jax_enable_x64"))
     if dtype is None:
-        x64_on = bool(jax.config.read("jax_enable_x64"))
         dtype = {"float64": np.float64, "float32": np.float32,
                  "global": np.float64 if x64_on else np.float32}[cfg.precision]
-    if np.dtype(dtype) == np.float64 and not jax.config.read("jax_enable_x64"):
+    if np.dtype(dtype) == np.float64 and not x64_on:
         with jax.enable_x64(True):
             return _solve(arrays, method, cfg, np.float64, metric, mesh)
     return _solve(arrays, method, cfg, dtype, metric, mesh)
