@@ -5,12 +5,16 @@ inputs explicitly (the library keeps the precision it is given).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import jax
 import pytest
 
 jax.config.update("jax_enable_x64", True)
+# in-process `satisac` calls must not write into the user's persistent compilation cache
+# (solvers/runtime.py); the suite relies on the in-memory caches
+os.environ.setdefault("SATISAC_COMPILATION_CACHE", "0")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -1,0 +1,108 @@
+"""Process set-up for the ``satisac`` command line: thread pools and the compilation cache.
+
+Two things are decided once per process, before any computation:
+
+**Thread pools** (:func:`configure_threads`, must run before ``numpy``/``jax`` are imported
+to have full effect).  XLA:CPU sizes its intra-op thread pool from ``NPROC`` when set, else
+from the CPUs in the process's affinity mask; OpenBLAS/MKL/OpenMP (numpy, scipy, the cvxpy
+solvers) read ``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS``/``OMP_NUM_THREADS`` when their
+library loads.  All of them are set to ``n`` = ``SATISAC_THREADS`` if given, else the number
+of CPUs this process may run on (``os.sched_getaffinity``: a ``taskset``/cgroup-cpuset
+restricted job gets pools of its own size, not of the whole node).  Variables the user
+already exported are left alone unless ``SATISAC_THREADS`` is set, which overrides them all.
+With ``n = 1`` Eigen's multi-threaded kernels are switched off too
+(``--xla_cpu_multi_thread_eigen=false`` in ``XLA_FLAGS``).  On a busy machine
+(other processes holding the cores) ``SATISAC_THREADS=1`` avoids threads waiting on each
+other's time slices.
+
+**Persistent compilation cache** (:func:`configure_compilation_cache`).  JAX writes every
+compiled program that took at least ``MIN_COMPILE_S`` seconds to compile under
+``$SATISAC_COMPILATION_CACHE_DIR``, else ``$XDG_CACHE_HOME/satisac/jax``, else
+``~/.cache/satisac/jax``, and a later process with the same program, JAX version and device
+loads it instead of compiling (the key covers the program, the compile options, the
+jax/jaxlib version and the device).  Off with ``SATISAC_COMPILATION_CACHE=0`` or the global
+``satisac --no-compile-cache``.  The cache is a plain directory; deleting it is always safe.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import MutableMapping
+
+THREAD_VARS = ("NPROC", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+MIN_COMPILE_S = 0.5  # programs compiling faster than this are not written to the cache
+_OFF = {"0", "false", "no", "off"}
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (affinity mask; ``os.cpu_count()`` where unsupported)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):  # pragma: no cover - macOS / Windows
+        return max(os.cpu_count() or 1, 1)
+
+
+def thread_count(env: MutableMapping[str, str] | None = None) -> int:
+    """``SATISAC_THREADS`` (a positive integer) if set, else :func:`available_cpus`."""
+    env = os.environ if env is None else env
+    text = env.get("SATISAC_THREADS", "").strip()
+    if not text:
+        return available_cpus()
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"SATISAC_THREADS: expected a positive integer, got {text!r}")
+    return n
+
+
+def configure_threads(env: MutableMapping[str, str] | None = None) -> int:
+    """Size XLA's and BLAS's thread pools (module docstring); returns the thread count.
+
+    Sets ``NPROC``, ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS`` in
+    ``env`` (default ``os.environ``; child processes inherit them).  Takes effect for the
+    libraries not yet loaded in this process, so call it before importing numpy or jax.
+    """
+    env = os.environ if env is None else env
+    forced = bool(env.get("SATISAC_THREADS", "").strip())
+    n = thread_count(env)
+    for var in THREAD_VARS:
+        if forced or not env.get(var, "").strip():
+            env[var] = str(n)
+    if n == 1:
+        flags = env.get("XLA_FLAGS", "").split()
+        if not any("xla_cpu_multi_thread_eigen" in f for f in flags):
+            env["XLA_FLAGS"] = " ".join(flags + ["--xla_cpu_multi_thread_eigen=false"])
+    return n
+
+
+def cache_dir(env: MutableMapping[str, str] | None = None) -> Path | None:
+    """The persistent compilation cache directory, or None when switched off."""
+    env = os.environ if env is None else env
+    if env.get("SATISAC_COMPILATION_CACHE", "1").strip().lower() in _OFF:
+        return None
+    if env.get("SATISAC_COMPILATION_CACHE_DIR", "").strip():
+        return Path(env["SATISAC_COMPILATION_CACHE_DIR"]).expanduser()
+    base = env.get("XDG_CACHE_HOME", "").strip() or str(Path("~/.cache").expanduser())
+    return Path(base) / "satisac" / "jax"
+
+
+def configure_compilation_cache(enabled: bool = True, env: MutableMapping[str, str] | None = None) -> Path | None:
+    """Turn JAX's persistent compilation cache on at :func:`cache_dir` (or leave it off).
+
+    Returns the directory used, or None (disabled by argument or environment, or the
+    directory cannot be created: then the run just compiles as usual)."""
+    path = cache_dir(env) if enabled else None
+    if path is None:
+        return None
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_S)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return path
