@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "cross-checked against cvxpy.")
     parser.add_argument("--precision", choices=("float32", "float64"), default="float32",
                         help="numeric precision of the solvers (float64 for validation)")
+    parser.add_argument("--no-compile-cache", action="store_true",
+                        help="do not use the persistent compilation cache (~/.cache/satisac/jax; also "
+                             "SATISAC_COMPILATION_CACHE=0)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     istn_cli.register(sub.add_parser("istn", help="ISTN coexistence with multistatic ISAC (Jee & Andrews)"))
     ntn_cli.register(sub.add_parser("ntn", help="atmospheric-sensing LEO NTN allocation (Leyva-Mayorga et al.)"))
@@ -48,11 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from solvers import runtime
+    try:  # first: thread pools are sized when numpy/jax load (solvers/runtime.py)
+        runtime.configure_threads()
+    except ValueError as e:
+        print(f"satisac: error: {e}", file=sys.stderr)
+        return 2
     from solvers.configio import ConfigError
     from solvers.npzio import InstanceError
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    runtime.configure_compilation_cache(enabled=not args.no_compile_cache)
     from jaxcore.precision import set_precision
     set_precision(args.precision)
     try:
