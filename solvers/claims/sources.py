@@ -1,0 +1,165 @@
+"""Where the claims ledger reads its numbers: the figures' run stores in the output directory.
+
+``satisac claims -o DIR`` runs every figure a requested claim needs through the same code
+as ``satisac reproduce FIGURE -o DIR`` (``solvers.reproduce.registry``), so one run serves
+both: the Monte-Carlo stores (``DIR/istn-fig4_runs/...``, ``DIR/ntn-table3_run``, ...) are
+resumed -- a finished store does no work -- and each figure's CSV and PNG are (re)written
+beside them.  ISTN claims read the per-drop rows of the stores (paired comparisons need
+the drops); NTN claims read the stores of Table III / Figs. 10-11 and the CSVs of Figs. 6-9
+(figures without a store; their CSV is reused when ``claims-sources.json`` shows it was
+made with the same settings, or when ``satisac reproduce`` made it).
+
+NTN at paper statistics needs >= 2 world seeds: seed ``s`` of the figure runs in ``DIR``
+itself, every further seed in ``DIR/ntn-seed<s>/``.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+PAPER_ISTN_DROPS = 200
+PAPER_NTN_FRAMES = 20
+PAPER_NTN_SEEDS = 2
+NTN_STORE_FIGURES = ("ntn-table3", "ntn-fig10", "ntn-fig11")
+
+
+class NotMeasured(Exception):
+    """A claim's metric cannot be computed; the message says why."""
+
+
+class Sources:
+    """Runs (or resumes) the figures and hands their data to the claim metrics."""
+
+    def __init__(self, out_dir, *, quick: bool = False, seed: int = 0, drops: int | None = None,
+                 frames: int | None = None, world_seeds: int | None = None, settings=None, progress: bool = True):
+        self.out = Path(out_dir)
+        self.quick = quick
+        self.seed = int(seed)
+        self.drops = drops
+        self.frames = frames
+        self.world_seeds = int(world_seeds) if world_seeds else (1 if quick else PAPER_NTN_SEEDS)
+        self.settings = settings
+        self.progress = progress
+        self._done: set = set()
+        self._cache: dict = {}
+        self.sizes: dict = {}  # figure -> (per-point n, seeds) actually used
+
+    # ------------------------------------------------------------------ running figures
+    def _settings_ctx(self):
+        from solvers.scenarios import ConfigSettings, use_settings
+        return use_settings(self.settings if self.settings is not None else ConfigSettings())
+
+    def ntn_dirs(self) -> list[tuple[int, Path]]:
+        seeds = [self.seed + k for k in range(self.world_seeds)]
+        return [(s, self.out if s == self.seed else self.out / f"ntn-seed{s}") for s in seeds]
+
+    def _sidecar(self) -> dict:
+        p = self.out / "claims-sources.json"
+        return json.loads(p.read_text()) if p.exists() else {}
+
+    def _record(self, key: str, value: dict) -> None:
+        p = self.out / "claims-sources.json"
+        d = self._sidecar()
+        d[key] = value
+        tmp = p.with_name(f".{p.name}.tmp")
+        tmp.write_text(json.dumps(d, indent=1, sort_keys=True))
+        tmp.replace(p)
+
+    def ensure(self, name: str) -> None:
+        """Run figure ``name`` in the output directory (resuming its store) once per process."""
+        if name in self._done:
+            return
+        from solvers.reproduce import registry
+        fig = registry()[name]
+        if name.startswith("istn"):
+            targets = [(self.seed, self.out)]
+            n = self.drops
+        else:
+            targets = self.ntn_dirs()
+            n = self.frames
+        for s, d in targets:
+            d.mkdir(parents=True, exist_ok=True)
+            key = f"{name}@{d.relative_to(self.out) if d != self.out else '.'}"
+            want = {"quick": self.quick, "seed": s, "drops": n,
+                    "scenario": getattr(self.settings, "scenario", None),
+                    "config": getattr(self.settings, "config", None),
+                    "overrides": list(getattr(self.settings, "overrides", ()))}
+            csv_path = d / f"{name}.csv"
+            if (name.startswith("ntn") and name not in NTN_STORE_FIGURES and csv_path.exists()
+                    and self._sidecar().get(key, want) == want):
+                continue  # no store: the CSV made with the same settings is the data
+            with self._settings_ctx():
+                fig.run(out_dir=d, quick=self.quick, seed=s, drops=n)
+            self._record(key, want)
+        self._done.add(name)
+
+    # ------------------------------------------------------------------ ISTN stores
+    def istn(self, figure: str, exp_key: str) -> dict:
+        """Per-drop rows (numpy columns) of one experiment of an ISTN figure."""
+        ck = ("istn", figure, exp_key)
+        if ck not in self._cache:
+            from solvers.istn.figures import SPECS, run_experiment
+            self.ensure(figure)
+            exp = next(e for e in SPECS[figure].experiments if e.key == exp_key)
+            with self._settings_ctx():
+                cols = run_experiment(exp, self.out, figure, self.quick, self.seed, self.drops, progress=False)
+            self._cache[ck] = cols
+            self.sizes[figure] = (int(np.max(cols["drop"])) + 1 if len(cols["drop"]) else 0, 1)
+        return self._cache[ck]
+
+    # ------------------------------------------------------------------ NTN stores and CSVs
+    def ntn_store(self, figure: str, run: str | None = None) -> dict:
+        """Rows of an NTN figure's store over all world seeds; column ``world`` = seed."""
+        from solvers.runner.store import load_results, read_manifest, to_numpy
+        run = run or f"{figure}_run"
+        ck = ("ntn", run)
+        if ck not in self._cache:
+            self.ensure(figure)
+            parts, frames = [], []
+            for s, d in self.ntn_dirs():
+                if not (d / run).exists():
+                    raise NotMeasured(f"no run store {d / run} (did {figure} change its layout?)")
+                c = to_numpy(load_results(d / run))
+                c["world"] = np.full(len(c["drop"]), s)
+                parts.append(c)
+                frames.append(int(read_manifest(d / run).get("extra", {}).get("frames", 0)))
+                self._cache[("manifest", run, s)] = read_manifest(d / run)
+            keys = set.intersection(*(set(p) for p in parts))
+            self._cache[ck] = {k: np.concatenate([p[k] for p in parts]) for k in keys}
+            self.sizes[figure] = (min(frames), len(parts))
+        return self._cache[ck]
+
+    def manifest(self, run: str) -> dict:
+        return self._cache[("manifest", run, self.seed)]
+
+    def ntn_csv(self, figure: str) -> list[list[dict]]:
+        """The rows of ``<figure>.csv`` for each world seed (a list per seed)."""
+        ck = ("csv", figure)
+        if ck not in self._cache:
+            self.ensure(figure)
+            out = []
+            for _, d in self.ntn_dirs():
+                p = d / f"{figure}.csv"
+                if not p.exists():
+                    raise NotMeasured(f"{p} was not written")
+                with open(p, newline="") as fh:
+                    out.append([{k: _num(v) for k, v in r.items()} for r in csv.DictReader(fh)])
+            self._cache[ck] = out
+            if figure not in self.sizes:  # Figs. 6-8 solve/sense `drops` frames (default 4 quick, 20 full)
+                frames = None if figure == "ntn-fig9" else (self.frames or (4 if self.quick else 20))
+                self.sizes[figure] = (frames, len(out))
+        return self._cache[ck]
+
+
+def _num(v: str):
+    if v in ("", None):
+        return float("nan")
+    if v in ("True", "False"):
+        return v == "True"
+    try:
+        return float(v)
+    except ValueError:
+        return v

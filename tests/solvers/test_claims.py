@@ -1,0 +1,160 @@
+"""The claims ledger (``satisac claims``, ``solvers/claims``): verdict rule, metrics, stores, REPRODUCTION.md."""
+from __future__ import annotations
+
+import csv
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from solvers.claims import metrics as M
+from solvers.claims.registry import BY_ID, CLAIMS
+from solvers.claims.verdict import (CONSISTENT, DIFFERS, HOLDS, INCONCLUSIVE, NOT_MEASURED, Band, above, below,
+                                    combine, combine_any, judge)
+
+ROOT = Path(__file__).resolve().parents[2]
+CLAIMS_MD = ROOT.parent / "shared" / "spec" / "claims.md"
+NAN = float("nan")
+
+
+# ------------------------------------------------------------------ verdict rule on synthetic numbers
+@pytest.mark.parametrize("est, lo, hi, want", [
+    (0.50, 0.45, 0.55, HOLDS),          # CI inside [0.4, 0.6]
+    (0.55, 0.45, 0.65, CONSISTENT),     # estimate inside, CI sticks out
+    (0.70, 0.65, 0.75, DIFFERS),        # CI wholly above
+    (0.30, 0.20, 0.38, DIFFERS),        # CI wholly below
+    (0.62, 0.55, 0.70, INCONCLUSIVE),   # estimate outside, CI reaches in
+    (0.50, NAN, NAN, CONSISTENT),       # no CI: never "holds"
+    (0.70, NAN, NAN, INCONCLUSIVE),
+    (NAN, NAN, NAN, NOT_MEASURED),
+])
+def test_two_sided_band(est, lo, hi, want):
+    assert judge(est, lo, hi, Band(0.40, 0.60)) == want
+
+
+@pytest.mark.parametrize("est, lo, hi, band, want", [
+    (1.0, 0.2, 1.8, above(0.0), HOLDS),
+    (1.0, -0.2, 1.8, above(0.0), CONSISTENT),
+    (-1.0, -1.8, -0.2, above(0.0), DIFFERS),
+    (0.0, 0.0, 0.0, above(0.0), DIFFERS),        # strict "> 0": an exact tie is outside
+    (0.0, 0.0, 0.0, Band(0.0), HOLDS),           # ">= 0" holds on a tie
+    (-0.5, -0.9, -0.1, below(0.0), HOLDS),
+    (-10.0, -10.0, -10.0, Band(-10.05), HOLDS),  # exact metric: CI = estimate
+    (-10.2, -10.2, -10.2, Band(-10.05), DIFFERS),
+])
+def test_one_sided_bounds(est, lo, hi, band, want):
+    assert judge(est, lo, hi, band) == want
+
+
+def test_combine_worst_and_any():
+    assert combine([HOLDS, CONSISTENT, HOLDS]) == CONSISTENT
+    assert combine([HOLDS, DIFFERS, INCONCLUSIVE]) == DIFFERS
+    assert combine([NOT_MEASURED, HOLDS]) == HOLDS
+    assert combine([NOT_MEASURED]) == NOT_MEASURED
+    assert combine_any([DIFFERS, CONSISTENT, INCONCLUSIVE]) == CONSISTENT
+
+
+def test_band_rejects_reversed():
+    with pytest.raises(ValueError, match="lo <= hi"):
+        Band(1.0, 0.0)
+
+
+# ------------------------------------------------------------------ metrics
+def test_ratio_of_means_delta_ci_covers_truth():
+    """Paired ratio of means: the 95 % delta-method CI covers the true ratio ~95 % of the time."""
+    rng = np.random.default_rng(3)
+    cover = 0
+    for _ in range(400):
+        b = rng.uniform(5, 15, 40)
+        a = 0.5 * b + rng.normal(0, 0.5, 40)
+        e, lo, hi, n = M.ratio_of_means(a, b)
+        assert n == 40 and lo < e < hi
+        cover += lo <= 0.5 <= hi
+    assert 0.90 <= cover / 400 <= 0.99
+
+
+def test_paired_matches_keys_and_bootstrap_median():
+    cols = {"drop": np.array([0, 1, 2, 0, 1, 3]), "method": np.array(["a"] * 3 + ["b"] * 3),
+            "v": np.array([1.0, 2.0, 3.0, 10.0, 20.0, 40.0])}
+    a, b = M.paired(cols, cols["method"] == "a", cols["method"] == "b", "v")
+    assert a.tolist() == [1.0, 2.0] and b.tolist() == [10.0, 20.0]
+    x = np.arange(101.0)
+    e, lo, hi, n = M.bootstrap(lambda i: np.median(x[i]), x.size, reps=300)
+    assert e == 50.0 and lo < 50.0 < hi and n == 101
+
+
+def test_every_claims_md_id_is_registered():
+    ids = re.findall(r"^\| ([IN]\d+) \|", CLAIMS_MD.read_text(), re.M)
+    assert len(ids) == 27
+    assert [c.id for c in CLAIMS] == ids
+
+
+# ------------------------------------------------------------------ a real store: one number changes the verdict
+def _fake_istn_work(methods, solver_cfg=None, precision="float32"):
+    """Rows shaped like solvers.istn.experiments for Fig. 4: Greedy = 0.5 x interference-free (+ noise)."""
+    def work(cfg, drops, seed):
+        rows = []
+        for d in drops:
+            rng = np.random.default_rng([seed, int(d), int(cfg.p_bs_dbm)])
+            sr_if = 20.0 + rng.uniform(0, 5)
+            val = {"interference-free": sr_if, "greedy": sr_if * (0.5 + 0.01 * rng.standard_normal()),
+                   "proposed": 0.9 * sr_if, "zf-eps": 0.8 * sr_if, "uniform": 0.45 * sr_if}
+            for m in methods:
+                rows.append(dict(drop=int(d), method=m, sum_rate=val[m], tut_rate=val[m] - 5, sut_rate=5.0,
+                                 sut_rate_min=5.0, min_scnr_db=-10.0, mean_scnr_db=-9.0, p_sat_total=50.0,
+                                 p_sat_frac=0.5, status=0, feasible=True, sense_ok=True, sut_ok=True, iterations=3))
+        return rows
+    return work
+
+
+def test_ledger_reads_store_and_one_changed_number_changes_the_verdict(tmp_path, monkeypatch):
+    from solvers.claims.cli import evaluate, write_csv
+    from solvers.claims.sources import Sources
+    monkeypatch.setattr("solvers.istn.experiments.istn_work", _fake_istn_work)
+
+    def ledger():
+        src = Sources(tmp_path, quick=True, drops=4, progress=False)
+        return {r["id"]: r for r in evaluate([BY_ID["I1"], BY_ID["I3"]], src, "paper", True, "cmd {id}")}
+
+    rows = ledger()
+    assert rows["I1"]["verdict"] == HOLDS and rows["I1"]["quick"] is True
+    assert abs(rows["I1"]["estimate"] - 0.5) < 0.03 and rows["I1"]["n"] == 4
+    assert rows["I3"]["verdict"] == HOLDS  # Proposed 0.9 x IF beats 0.8, 0.5, 0.45 x IF
+    assert (tmp_path / "istn-fig4.csv").exists() and (tmp_path / "istn-fig4.png").exists()
+    write_csv(list(rows.values()), tmp_path / "claims.csv")
+    assert list(csv.DictReader(open(tmp_path / "claims.csv")))[0]["id"] == "I1"
+
+    # change one stored number: Greedy's sum rate on one drop of one P_BS point
+    chunk = sorted(tmp_path.glob("istn-fig4_runs/rmin3*/point-*/chunk-*.parquet"))[0]
+    t = pq.read_table(chunk)
+    sr = t.column("sum_rate").to_numpy().copy()
+    sr[np.flatnonzero(t.column("method").to_numpy(zero_copy_only=False) == "greedy")[0]] = 0.0
+    pq.write_table(t.set_column(t.column_names.index("sum_rate"), "sum_rate", pa.array(sr)), chunk)
+    rows2 = ledger()
+    assert rows2["I1"]["verdict"] != HOLDS
+    assert rows2["I1"]["estimate"] > rows["I1"]["estimate"]  # the worst point now loses more
+    assert rows2["I3"]["verdict"] == HOLDS  # the claims not involving that number keep theirs
+
+
+def test_cli_rejects_bad_ids_and_mixed_set(tmp_path, capsys):
+    from solvers.cli import main
+    assert main(["claims", "--ids", "I1,X9", "-o", str(tmp_path / "a")]) == 2
+    assert "--ids" in capsys.readouterr().err
+    assert main(["claims", "--set", "p_bs_dbm=30", "-o", str(tmp_path / "b")]) == 2
+    assert "--paper istn" in capsys.readouterr().err
+    assert main(["claims", "--paper", "istn", "--set", "no_such_key=1", "-o", str(tmp_path / "c")]) == 2
+    assert "no_such_key" in capsys.readouterr().err
+    assert main(["claims", "--scenario", "nope", "-o", str(tmp_path / "d")]) == 2
+    assert not any((tmp_path / x).exists() for x in "abcd")
+
+
+def test_not_measured_claim_gives_reason(tmp_path):
+    from solvers.claims.cli import evaluate
+    from solvers.claims.sources import Sources
+    rows = evaluate([BY_ID["N8"]], Sources(tmp_path, quick=True), "paper", True, "cmd {id}")
+    assert rows[0]["verdict"] == NOT_MEASURED and "Fig. 7" in rows[0]["note"]
+    assert math.isnan(rows[0]["estimate"])
