@@ -1,4 +1,4 @@
-"""``satisac ntn generate|solve|simulate`` argument definitions (interfaces.md §5)."""
+"""``satisac ntn generate|solve|simulate|evaluate`` argument definitions (interfaces.md §5)."""
 from __future__ import annotations
 
 import argparse
@@ -38,3 +38,11 @@ def register(p: argparse.ArgumentParser) -> None:
                    help="allocation method(s) to simulate (default: jmra and dmrab)")
     m.add_argument("-o", "--output", required=True, help="run directory (resumable result store)")
     m.set_defaults(func=_lazy("solvers.ntn.cmd_simulate"))
+
+    e = sub.add_parser("evaluate", help="recompute objective (25), throughput (24) and the constraints (26) "
+                                        "of an allocation from the two files alone")
+    e.add_argument("instance", help="instance file (.npz)")
+    e.add_argument("solution", help="solution file (.npz); only 'x' is required")
+    e.add_argument("--json", action="store_true", help="print a JSON summary instead of a table")
+    e.add_argument("-o", "--output", default=None, help="also write the report (.json or .csv)")
+    e.set_defaults(func=_lazy("solvers.ntn.cmd_evaluate"))

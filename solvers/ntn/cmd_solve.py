@@ -90,6 +90,7 @@ def run(args) -> int:
         devices = apply_devices(args)
         sol = solve_allocation(arrays, args.method, cfg, mesh=make_mesh(devices) if len(devices) > 1 else None)
     solve_s = time.perf_counter() - t0
+    sol = {**sol, "solve_time_s": np.float64(solve_s)}  # optional field: batch wall time, s
     path = save_solution(args.output, sol, arrays)
     st = sol["status"]
     print(f"{args.method}{' (cvxpy reference)' if args.reference else ''}: {dims['B']} frame(s), "
