@@ -8,7 +8,7 @@ drops lo..hi-1 with configuration A (``SolverConfig`` defaults plus ``--set-a``)
 (defaults plus ``--set-b``).  Prints and writes (``-o``) wall ms per drop, CPU ms per drop,
 mean sum rate (25a) and the status counts (interfaces.md §2: 0 ok, 1 iteration cap,
 2 Phase I failed, ...) per configuration, plus the per-drop sum-rate differences.
-Used for the session-6 Phase-I certificate table in BENCHMARKS.md.
+Used for the Phase-I certificate comparison in BENCHMARKS.md.
 """
 from __future__ import annotations
 
