@@ -37,3 +37,28 @@ def complex_dtype(precision: str):
 def real_of(dtype) -> jnp.dtype:
     """Real dtype matching ``dtype`` (complex128 -> float64, complex64 -> float32)."""
     return jnp.finfo(dtype).dtype
+
+
+def promote_arrays(arrays, precision: str) -> dict:
+    """Cast the floating arrays of a host dict up to ``precision``.
+
+    ``"float64"``: float16/float32 -> float64 and complex64 -> complex128, so that a
+    float32 instance file really is solved in float64 (solvers keep the dtype they are
+    given); integer/bool arrays and ``"float32"`` leave everything unchanged (the float32
+    mode never downcasts a float64 file on the host: x64 off makes JAX compute in float32).
+    """
+    import numpy as np
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision: expected one of {PRECISIONS}, got {precision!r}")
+    if precision != "float64":
+        return dict(arrays)
+    out = {}
+    for k, v in arrays.items():
+        a = np.asarray(v)
+        if a.dtype.kind == "f" and a.dtype.itemsize < 8:
+            a = a.astype(np.float64)
+        elif a.dtype.kind == "c" and a.dtype.itemsize < 16:
+            a = a.astype(np.complex128)
+        out[k] = a
+    return out

@@ -11,6 +11,8 @@ def pyplot():
 
 
 def save_figure(fig, path, dpi: int = 130) -> None:
-    """Lay out, write ``path`` as PNG and free the figure."""
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    """Lay out, write ``path`` as PNG atomically (``solvers.npzio.atomic_writer``) and free the figure."""
+    from solvers.npzio import atomic_writer
+    with atomic_writer(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
     pyplot().close(fig)

@@ -20,6 +20,19 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Run quick modules first so ``pytest -q`` shows progress from the start: modules with
+    a ``slow``-marked test go last, ``tests/bench`` (child processes, benchmarks) just before
+    them.  Whole modules move (a stable sort on a per-module key), so module-scoped fixtures
+    are still built once."""
+    slow_modules = {str(it.fspath) for it in items if it.get_closest_marker("slow") is not None}
+
+    def rank(it):
+        return (str(it.fspath) in slow_modules, Path(str(it.fspath)).parent.name == "bench")
+
+    items.sort(key=rank)
+
+
 @pytest.fixture
 def key():
     return jax.random.PRNGKey(1234)

@@ -45,9 +45,9 @@ INSTANCE_FIELDS: tuple[FieldSpec, ...] = (
     # optional
     FieldSpec("assoc", "int", ("B", "M", "T"), required=False, index_axis="R",
               doc="fixed target -> receiver association A(i,m)"),
-    FieldSpec("theta_tar_rx", "float", ("B", "M", "T", "R"), required=False,
+    FieldSpec("theta_tar_rx", "float", ("B", "M", "T", "R"), required=False, lo=-1.0, hi=1.0,
               doc="u = sin(AoA) of target i at receiver n, from that ULA's broadside"),
-    FieldSpec("theta_sat_rx", "float", ("B", "M", "R"), required=False,
+    FieldSpec("theta_sat_rx", "float", ("B", "M", "R"), required=False, lo=-1.0, hi=1.0,
               doc="u = sin(AoA) of the satellite at receiver n"),
     FieldSpec("alpha_tar", "float", ("B", "M", "T", "R"), required=False, nonneg=True,
               doc="target path gain alpha^tar of eq. (9) (bistatic power gain), for ordering"),
@@ -58,7 +58,8 @@ INSTANCE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("p_sat_fixed", "float", ("B", "M"), required=False, nonneg=True, doc="given satellite powers (skip P1/P2)"),
     FieldSpec("tut_d2d", "float", ("B", "M", "K"), required=False, nonneg=True, doc="TBS-TUT 2-D distance, m (metadata)"),
     FieldSpec("tut_los", "bool", ("B", "M", "K"), required=False, doc="TBS-TUT LOS state (metadata)"),
-    FieldSpec("sat_elevation", "float", ("B", "M"), required=False, doc="satellite elevation at the SUT, rad (metadata)"),
+    FieldSpec("sat_elevation", "float", ("B", "M"), required=False, lo=-1.5708, hi=1.5708,
+              doc="satellite elevation at the SUT, rad (metadata)"),
 )
 
 SOLUTION_FIELDS: tuple[FieldSpec, ...] = (
@@ -88,19 +89,25 @@ _AMPLITUDE_NOISE = {"h_tut": "noise_tut", "h_tut_pre": "noise_tut", "h_sut": "no
 _POWER_NOISE = {"g_tut": "noise_tut", "g_sut": "noise_sut"}
 
 
+#: every axis of an instance must be non-empty (B = 0 drops, or no TUT/target/clutter/
+#: antenna, has no meaning for the solvers and used to crash them)
+NONEMPTY_AXES = ("B", "M", "K", "Nt", "T", "R", "Nr", "L")
+
+
 def validate_instance(arrays: Mapping[str, np.ndarray], source: str = "instance") -> dict[str, int]:
     """Validate an ISTN instance dict; return the axis sizes ``{"B", "M", "K", ...}``.
 
     Raises:
-      InstanceError: naming the first malformed field (missing, dtype, shape, NaN/Inf,
-        negative power/noise, association index out of range).
+      InstanceError: naming the first malformed field (missing, dtype, shape, empty axis,
+        NaN/Inf, negative power/noise, angle outside [-1, 1], association index out of range).
     """
-    return validate_arrays(arrays, INSTANCE_FIELDS, source=source)
+    return validate_arrays(arrays, INSTANCE_FIELDS, source=source, nonempty=NONEMPTY_AXES)
 
 
 def load_instance(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Load and validate an ISTN instance ``.npz``; returns ``(arrays, dims)``."""
-    return load_npz(path, INSTANCE_FIELDS)
+    arrays, _ = load_npz(path, ())
+    return arrays, validate_instance(arrays, str(path))
 
 
 def save_instance(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]):

@@ -19,7 +19,7 @@ Public API::
 
 Cross-field checks beyond the per-field ones of :mod:`solvers.npzio`:
 ``1 <= n_com <= t_frame / t_ofdma`` (per frame), ``t_ofdma <= t_frame``,
-``prev_served`` at most one satellite per cell, and for solutions: ``status`` in {0,1,2},
+``prev_served`` at most one satellite per cell, ``B``, ``C``, ``S`` >= 1, and for solutions: ``status`` in {0,1,2},
 ``x`` zero wherever the instance's ``rate`` is 0 and all-zero when ``status == 2``.
 
 Optional extra fields written by ``satisac ntn generate`` (ignored by solvers; extensions
@@ -57,7 +57,7 @@ INSTANCE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("frame", "int", ("B",), required=False, nonneg=True, doc="frame index k"),
     FieldSpec("snr_clear", "float", ("B", "C", "S"), required=False, nonneg=True,
               doc="clear-sky SNR gamma^cs (linear), 0 where not in range"),
-    FieldSpec("cell_lat", "float", ("B", "C"), required=False, doc="cell-centre latitude, degrees"),
+    FieldSpec("cell_lat", "float", ("B", "C"), required=False, lo=-90.0, hi=90.0, doc="cell-centre latitude, degrees"),
     FieldSpec("cell_lon", "float", ("B", "C"), required=False, doc="cell-centre longitude, degrees"),
 )
 
@@ -87,7 +87,7 @@ def validate_instance(arrays: Mapping[str, np.ndarray], source: str = "instance"
     Raises:
       InstanceError: one message naming the field, what was expected and what was found.
     """
-    dims = validate_arrays(arrays, INSTANCE_FIELDS, source=source)
+    dims = validate_arrays(arrays, INSTANCE_FIELDS, source=source, nonempty=("B", "C", "S"))
     t_frame = np.asarray(arrays["t_frame"], np.float64)
     t_o = np.asarray(arrays["t_ofdma"], np.float64)
     n_com = np.asarray(arrays["n_com"])

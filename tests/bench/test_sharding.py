@@ -6,13 +6,23 @@ imported, and this test session already imported JAX with one device).  The chil
 batch of small iterative problems (a masked-scan projected-gradient solve and a Cholesky
 solve per drop) once on one device and once sharded over four, and reports whether the
 results agree and how the output was laid out.
+
+No fixed wall-clock limit (a loaded 2-core machine tripped the old 120 s one with nothing to
+show for it): the child prints a ``PROGRESS`` line after each stage, and the test fails only
+when the child stays silent for ``SILENCE_S`` seconds (a hang), naming the last stage it
+finished; ``TOTAL_S`` is a generous outer bound.
 """
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
 import sys
+import tempfile
 import textwrap
+import threading
+import time
+from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
@@ -51,8 +61,12 @@ CHILD = textwrap.dedent(r"""
         return {"x": res.state[0], "iters": res.iterations, "x_ls": x_ls,
                 "obj": jnp.sum((A @ res.state[0] - b) ** 2)}
 
+    def progress(stage):
+        print("PROGRESS " + stage, flush=True)
+
     rng = np.random.default_rng(7)
     out = {"n_devices": len(jax.devices())}
+    progress("started, %d devices" % out["n_devices"])
     for B in (16, 10, 3):
         batch = {"A": rng.standard_normal((B, 12, 6)), "b": rng.standard_normal((B, 12)),
                  "r": rng.uniform(0.2, 2.0, B)}
@@ -74,6 +88,7 @@ CHILD = textwrap.dedent(r"""
         rec["shard_rows"] = shard_counts(x)
         rec["iters_min_max"] = [int(np.min(np.asarray(ref["iters"]))), int(np.max(np.asarray(ref["iters"])))]
         out[str(B)] = rec
+        progress("toy solve B=%d" % B)
     # Real solvers: one QoS-WMMSE iteration per ISTN cell (receivers + dual transmit step,
     # Cholesky/triangular-solve custom calls inside scans) and the NTN JMRA relaxation,
     # 10 instances (padded to 12) split over 4 devices, against the plain jitted vmap.
@@ -90,6 +105,7 @@ CHILD = textwrap.dedent(r"""
     out["wmmse"] = {"rel_F": rel(got.F, ref.F), "rel_obj": rel(got.objective, ref.objective),
                     "iters_equal": bool(np.array_equal(np.asarray(got.iterations), np.asarray(ref.iterations))),
                     "shape": list(got.F.shape), "ref_feasible": int(np.sum(np.asarray(ref.feasible)))}
+    progress("wmmse iteration")
     frames = random_frames(10, 12, 4, seed=3)
     core, core_jit, _ = _core_fn(np.float64)
     ref_n = core(frames)
@@ -98,6 +114,7 @@ CHILD = textwrap.dedent(r"""
                    "iters_equal": bool(np.array_equal(np.asarray(got_n.iterations), np.asarray(ref_n.iterations))),
                    "rows": shard_counts(sharded(lambda a: core_jit(*a), drops_mesh())(
                        core.args({k: v[:8] for k, v in frames.items()})).y)}
+    progress("jmra core")
     # `satisac ntn solve --devices`: solve_allocation with the frame axis over 4 devices
     from solvers.ntn.allocate import solve_allocation
     fr = {k: v[:6] for k, v in frames.items()}
@@ -109,6 +126,7 @@ CHILD = textwrap.dedent(r"""
                         "rel_obj": rel(a_four["objective"], a_one["objective"]),
                         "dmrab_x_equal": bool(np.array_equal(d_one["x"], d_four["x"])),
                         "served": int(np.sum(np.asarray(a_one["x"]) > 0))}
+    progress("ntn solve_allocation")
     # The ISTN continuous-batching driver (solvers/istn/streaming.py) with its slot axis
     # split over the 4 devices: 6 cells through 4 slots, against one device.
     from jaxcore.istn.problem import random_cell_problem
@@ -123,6 +141,7 @@ CHILD = textwrap.dedent(r"""
     out["stream"] = {"rel_rate": rel(s_four.sum_rate, s_one.sum_rate),
                      "status_equal": bool(np.array_equal(s_four.status, s_one.status)),
                      "statuses": np.asarray(s_one.status).tolist()}
+    progress("istn streaming")
     # The placed input itself: padded 10 -> 12 rows, 3 per device.
     placed, n = shard_batch({"a": np.arange(10.0)}, drops_mesh())
     out["placed"] = {"n": n, "rows": shard_counts(placed["a"]),
@@ -132,15 +151,72 @@ CHILD = textwrap.dedent(r"""
 """)
 
 
+#: the child fails as hung after this long without a PROGRESS line (one stage compiles a
+#: few small programs: seconds when idle, a minute or two on a loaded 2-core machine)
+SILENCE_S = 600.0
+#: generous outer bound on the whole child
+TOTAL_S = 3600.0
+
+
+def run_with_heartbeat(cmd, *, env=None, cwd=None, silence_s=SILENCE_S, total_s=TOTAL_S):
+    """Run ``cmd``; return ``(returncode, stdout lines, stderr text)``.  Fails the test if the
+    child prints nothing on stdout for ``silence_s`` seconds or runs past ``total_s``."""
+    lines: queue.Queue = queue.Queue()
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=err, text=True)
+
+        def pump():
+            for line in proc.stdout:
+                lines.put(line.rstrip("\n"))
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        out, last, start = [], "nothing yet", time.monotonic()
+        try:
+            while True:
+                left = total_s - (time.monotonic() - start)
+                try:
+                    line = lines.get(timeout=max(min(silence_s, left), 0.0))
+                except queue.Empty:
+                    why = (f"no output for {silence_s:.0f} s" if left > silence_s
+                           else f"still running after {total_s:.0f} s")
+                    pytest.fail(f"child process {why}; last progress: {last}")
+                if line is None:
+                    break
+                out.append(line)
+                if line.startswith("PROGRESS "):
+                    last = line[len("PROGRESS "):]
+            proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        err.seek(0)
+        return proc.returncode, out, err.read()
+
+
 @pytest.fixture(scope="module")
 def child_result():
     env = force_host_devices_env(4)
     env["JAX_PLATFORMS"] = "cpu"
-    proc = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT")][-1]
+    code, out, err = run_with_heartbeat([sys.executable, "-c", CHILD], env=env,
+                                        cwd=str(Path(__file__).resolve().parents[2]))
+    assert code == 0, err[-3000:]
+    line = [l for l in out if l.startswith("RESULT")][-1]
     return json.loads(line[len("RESULT"):])
+
+
+def test_heartbeat_detects_silence():
+    """The hang detector itself: a child that prints a stage and then goes silent fails the
+    test within the silence limit, naming the last stage; a chatty child does not."""
+    code, out, _ = run_with_heartbeat([sys.executable, "-c", "print('PROGRESS a', flush=True); print('RESULT1')"],
+                                      silence_s=60)
+    assert code == 0 and out == ["PROGRESS a", "RESULT1"]
+    t0 = time.monotonic()
+    with pytest.raises(pytest.fail.Exception, match="no output for 1 s; last progress: stage one"):
+        run_with_heartbeat([sys.executable, "-c", "import time; print('PROGRESS stage one', flush=True); "
+                            "time.sleep(60)"], silence_s=1.0)
+    assert time.monotonic() - t0 < 30  # the silent child was killed, not waited for
 
 
 def test_child_sees_four_devices(child_result):
