@@ -21,7 +21,14 @@ def lazy_command(module: str):
 
 
 def add_config_args(p: argparse.ArgumentParser) -> None:
-    """``--config FILE`` and repeatable ``--set key=value`` (applied after the file)."""
+    """``--scenario NAME``, ``--config FILE`` and repeatable ``--set key=value``.
+
+    Values apply in that order on top of the dataclass defaults (``solvers.scenarios``);
+    the scenario name is checked when the config is built (one error line, exit 2).
+    """
+    p.add_argument("--scenario", default="paper", metavar="NAME",
+                   help="named scenario of the paper's open parameters: 'paper' (calibrated, the default) or "
+                        "'spec' (literal reconstructed spec); see CONFIG.md")
     p.add_argument("--config", metavar="FILE", help="TOML file with config values (keys as in --set)")
     p.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
                    help="override one config value; may be repeated (e.g. --set p_bs_dbm=30)")

@@ -1,32 +1,98 @@
-"""Write CONFIG.md: every configuration key, its default, provenance and meaning.
+"""Write CONFIG.md: every configuration key, its default, provenance and meaning, and the scenarios.
 
 ``python -m solvers.configdoc > CONFIG.md``; ``tests/test_configdoc.py`` keeps the file in
-sync with the dataclasses.
+sync with the dataclasses and the scenario modules (``solvers/istn/scenarios.py``,
+``solvers/ntn/scenarios.py``).
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
+
+from solvers.configio import describe
 
 # (title, module, class, how a user sets it)
 CONFIGS = (
     ("ISTN scenario", "solvers.istn.config", "IstnConfig",
-     "`satisac istn generate --config F --set key=value`"),
+     "`satisac istn generate --scenario NAME --config F --set key=value` (and `satisac reproduce istn-*`)"),
     ("ISTN solver (P1/P2/P3)", "solvers.istn.pipeline", "SolverConfig",
-     "`satisac istn solve --config F --set key=value`"),
+     "`satisac istn solve --config F --set key=value` (and `satisac reproduce istn-*`)"),
+    ("ISTN baselines", "solvers.istn.baselines", "BaselineConfig",
+     "code: `solvers.istn.baselines.solve_baseline(method, inst, cfg)` reads these names from `cfg` when it "
+     "carries them (`baseline_config`), else the defaults below"),
     ("NTN world and frame", "solvers.ntn.config", "NtnConfig",
-     "`satisac ntn generate|simulate --config F --set key=value`"),
+     "`satisac ntn generate|simulate --scenario NAME --config F --set key=value` (and `satisac reproduce ntn-*`)"),
     ("NTN allocator (JMRA/DMRAB)", "solvers.ntn.allocate", "JmraConfig",
-     "`satisac ntn solve|simulate --config F --set key=value`"),
+     "`satisac ntn solve|simulate --config F --set key=value` (and `satisac reproduce ntn-*`)"),
+)
+# (paper, scenario module, scenario config module, class)
+SCENARIO_PAPERS = (
+    ("ISTN", "solvers.istn.scenarios", "solvers.istn.config", "IstnConfig"),
+    ("NTN", "solvers.ntn.scenarios", "solvers.ntn.config", "NtnConfig"),
 )
 
 
-def render() -> str:
-    from solvers.configio import describe
+def _fmt(v) -> str:
+    return f"`{v!r}`" if not isinstance(v, tuple) else f"`{list(v)!r}`"
 
+
+def scenarios_section() -> list[str]:
+    """The "Scenarios" section: every scenario of both papers, each value and where it comes from."""
+    out = ["## Scenarios", "",
+           "`--scenario NAME` (default `paper`) on every command that builds a scenario config "
+           "(`istn generate`, `ntn generate`, `ntn simulate`, `reproduce ...`; `istn solve`/`ntn solve` "
+           "check the name and ignore it). A scenario's values apply on top of the dataclass defaults "
+           "below, then `--config`, then `--set`. The scenario name is recorded in every run-store "
+           "manifest (`extra.scenario`) and in the run directory names of `satisac reproduce`, so runs "
+           "of different scenarios never mix. `spec` = the dataclass defaults (the literal reconstructed "
+           "spec), so `--scenario spec` reproduces the numbers of the code before scenarios existed.", ""]
+    for paper, smod, cmod, cname in SCENARIO_PAPERS:
+        m = importlib.import_module(smod)
+        cls = getattr(importlib.import_module(cmod), cname)
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        out += [f"### {paper} (`{cname}`; default scenario `{m.DEFAULT_SCENARIO}`)", ""]
+        for name, sc in m.SCENARIOS.items():
+            out += [f"**`{name}`**: {sc.description}", ""]
+            if not sc.values:
+                out += ["No values: every key keeps its dataclass default.", ""]
+                continue
+            out += ["| key | value | dataclass default | provenance |", "|---|---|---|---|"]
+            for k, v in sc.values.items():
+                out.append(f"| `{k}` | {_fmt(v)} | {_fmt(defaults.get(k))} | {sc.provenance.get(k, '')} |")
+            out.append("")
+        notes = getattr(m, "NOTES", "")
+        if notes:
+            out += [notes.strip(), ""]
+    return out
+
+
+def open_parameters_section() -> list[str]:
+    """Provenance and plausible range of every ISTN parameter the paper leaves open."""
+    m = importlib.import_module("solvers.istn.scenarios")
+    table = getattr(m, "OPEN_PARAMETERS", None)
+    if not table:
+        return []
+    from solvers.istn.config import IstnConfig
+    defaults = {f.name: f.default for f in dataclasses.fields(IstnConfig)}
+    paper = m.SCENARIOS[m.DEFAULT_SCENARIO].values
+    out = ["## Open ISTN parameters: provenance and plausible range", "",
+           "Parameters the ISTN paper (Jee & Andrews) does not state, or states ambiguously "
+           "(`../shared/spec/istn.md` §5-6). `spec` is the dataclass default, "
+           f"`{m.DEFAULT_SCENARIO}` the default scenario's value.", "",
+           f"| key | spec | {m.DEFAULT_SCENARIO} | plausible range | provenance |", "|---|---|---|---|---|"]
+    for k, (rng, prov) in table.items():
+        out.append(f"| `{k}` | {_fmt(defaults[k])} | {_fmt(paper.get(k, defaults[k]))} | {rng} | {prov} |")
+    return out + [""]
+
+
+def render() -> str:
     out = ["# Configuration reference", "",
-           "Generated by `python -m solvers.configdoc > CONFIG.md` from the config dataclasses.",
+           "Generated by `python -m solvers.configdoc > CONFIG.md` from the config dataclasses and the "
+           "scenario modules.",
            "`source` says where a default comes from: `paper`, `3GPP`, `derived`, `measured`, or",
            "`assumption`/`REC-*` for values the papers leave open (see `../shared/spec/*.md`).", ""]
+    out += scenarios_section()
+    out += open_parameters_section()
     for title, mod, cls, how in CONFIGS:
         c = getattr(importlib.import_module(mod), cls)
         out += [f"## {title}: `{cls}`", "", f"Set with {how}.", "", describe(c), ""]

@@ -10,6 +10,7 @@ they can be static arguments of ``jax.jit``.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import math
@@ -17,6 +18,8 @@ import sys
 import typing
 from pathlib import Path
 from typing import Any, Iterable, Mapping, TypeVar
+
+from solvers.scenarios import get_scenario
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -179,22 +182,82 @@ def replace(cfg: C, updates: Mapping[str, Any], where: str = "--set") -> C:
 
 
 def load_config(cls: type[C], path: str | Path | None = None, overrides: Iterable[str] = (),
-                base: C | None = None) -> C:
-    """Build ``cls`` from defaults (or ``base``), then a TOML file, then ``--set`` overrides."""
+                base: C | None = None, scenario: str | None = None) -> C:
+    """Build ``cls`` from defaults (or ``base``), a named scenario, a TOML file, then ``--set``.
+
+    ``scenario`` names one of the paper's scenarios (``solvers.scenarios``): its values apply
+    on top of the dataclass defaults (ignored when ``base`` is given); a config class without
+    scenarios (a solver config) ignores it after checking the name.  None = no scenario.
+    """
+    sc = get_scenario(cls, scenario) if scenario is not None else None
     cfg = base if base is not None else cls()
+    if base is None and sc is not None and sc.values:
+        cfg = replace(cfg, sc.values, where=f"scenario {sc.name!r}")
     if path is not None:
-        p = Path(path)
-        try:
-            data = tomllib.loads(p.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"--config: file not found: {p}") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"--config {p}: not valid TOML ({e})") from None
-        cfg = replace(cfg, data, where=f"config file {p}")
+        cfg = replace(cfg, read_toml(path), where=f"config file {path}")
     ov = parse_overrides(overrides)
     if ov:
         cfg = replace(cfg, ov)
     return cfg
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The table of a ``--config`` TOML file; a missing or malformed file raises ConfigError."""
+    p = Path(path)
+    try:
+        return tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"--config: file not found: {p}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"--config {p}: is a directory, expected a TOML file") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"--config {p}: not UTF-8 text, expected a TOML file ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise ConfigError(f"--config {p}: cannot be read ({e.strerror or e})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"--config {p}: not valid TOML ({e})") from None
+
+
+def split_keys(classes: Iterable[type], data: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
+    """Split ``data`` by the first class of ``classes`` that has each key; unknown keys raise ConfigError."""
+    classes = list(classes)
+    out: list[dict[str, Any]] = [{} for _ in classes]
+    unknown = []
+    for k, v in data.items():
+        for i, c in enumerate(classes):
+            if k in field_names(c):
+                out[i][k] = v
+                break
+        else:
+            unknown.append(k)
+    if unknown:
+        names = sorted({n for c in classes for n in field_names(c)})
+        hints = [f"{k!r}" + (f" (did you mean {c[0]!r}?)" if (c := difflib.get_close_matches(k, names, n=1)) else "")
+                 for k in unknown]
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(hints)} for "
+                          f"{' or '.join(c.__name__ for c in classes)}")
+    return out
+
+
+def load_configs(classes: Iterable[type], path: str | Path | None = None, overrides: Iterable[str] = (),
+                 scenario: str | None = None, fixed: Mapping[str, Any] | None = None) -> list[Any]:
+    """Build several configs from one ``--config`` file and one ``--set`` list (keys split by class).
+
+    Order per class: dataclass defaults, ``scenario``, ``fixed`` (e.g. a figure's settings),
+    the file, ``--set``.
+    """
+    classes = list(classes)
+    file_parts = split_keys(classes, read_toml(path), f"config file {path}") if path is not None else [{}] * len(classes)
+    set_parts = split_keys(classes, parse_overrides(overrides), "--set")
+    fixed_parts = split_keys(classes, dict(fixed or {}), "fixed settings")
+    out = []
+    for c, f, s, x in zip(classes, file_parts, set_parts, fixed_parts):
+        cfg = load_config(c, None, (), scenario=scenario)
+        for part, where in ((x, "fixed settings"), (f, f"config file {path}"), (s, "--set")):
+            if part:
+                cfg = replace(cfg, part, where=where)
+        out.append(cfg)
+    return out
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

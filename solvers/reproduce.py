@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from solvers.cli import add_config_args
+
 ISTN_FIGURES = tuple(f"istn-fig{i}" for i in range(4, 11))
 NTN_FIGURES = ("ntn-table3",) + tuple(f"ntn-fig{i}" for i in range(6, 12))
+STUDIES = ("istn-sensitivity",)  # not a paper figure: solvers.istn.sensitivity
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,7 @@ class Figure:
 
 def registry() -> dict[str, Figure]:
     figs: dict[str, Figure] = {}
-    for mod in ("solvers.istn.figures", "solvers.ntn.figures"):
+    for mod in ("solvers.istn.figures", "solvers.ntn.figures", "solvers.istn.sensitivity"):
         try:
             figs.update(importlib.import_module(mod).FIGURES)
         except ModuleNotFoundError as e:  # a paper's figures not installed yet
@@ -34,24 +37,60 @@ def registry() -> dict[str, Figure]:
     return figs
 
 
+def config_classes(figure: str) -> tuple:
+    """The config classes whose keys ``--config``/``--set`` may carry for ``figure``."""
+    if figure.startswith("ntn"):
+        from solvers.ntn.allocate import JmraConfig
+        from solvers.ntn.config import NtnConfig
+        return (NtnConfig, JmraConfig)
+    from solvers.istn.config import IstnConfig
+    from solvers.istn.pipeline import SolverConfig
+    return (IstnConfig, SolverConfig)
+
+
 def run(args) -> int:
+    from solvers.configio import ConfigError, parse_overrides, read_toml, split_keys
+    from solvers.scenarios import ConfigSettings, scenario_names, use_settings
     figs = registry()
     if args.figure not in figs:
-        from solvers.configio import ConfigError
         raise ConfigError(f"FIGURE: expected one of {sorted(figs)}, got {args.figure!r}")
-    out = Path(args.output)
+    if args.scenario not in scenario_names():
+        raise ConfigError(f"--scenario: expected one of {scenario_names()}, got {args.scenario!r}")
+    classes = config_classes(args.figure)  # malformed/unknown --set or --config keys: fail before writing
+    split_keys(classes, parse_overrides(args.overrides), "--set")
+    if args.config is not None:
+        split_keys(classes, read_toml(args.config), f"config file {args.config}")
+    settings = ConfigSettings(args.scenario, args.config, tuple(args.overrides))
+    min_drops = 2 if args.figure in ISTN_FIGURES else 1  # ISTN figures need 2 for confidence intervals
+    if args.drops is not None and args.drops < min_drops:  # checked before the output directory is made
+        raise ConfigError(f"--drops: expected an integer >= {min_drops}, got {args.drops}")
+    from solvers.runner.jobs import describe, job_from_args, run_job
+    job = job_from_args(args)  # --shard i/n, a SLURM array task or --distributed (None: the whole run)
+    from solvers.npzio import check_output_dir
+    out = check_output_dir(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    table = figs[args.figure].run(out_dir=out, quick=args.quick, seed=args.seed, drops=args.drops)
+    with use_settings(settings):  # the figure runners read it (solvers.scenarios.current_settings)
+        if job is not None:  # several jobs share the run stores (solvers.runner.jobs)
+            table, scope = run_job(job, lambda o: figs[args.figure].run(out_dir=o, quick=args.quick, seed=args.seed,
+                                                                        drops=args.drops), out)
+            if table is None:
+                print(describe(job, scope, f"satisac reproduce {args.figure} -o {args.output}"))
+                return 0
+        else:
+            table = figs[args.figure].run(out_dir=out, quick=args.quick, seed=args.seed, drops=args.drops)
     print(table)
     print(f"wrote {out / (args.figure + '.csv')} and {out / (args.figure + '.png')}")
     return 0
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("figure", metavar="FIGURE", choices=ISTN_FIGURES + NTN_FIGURES,
-                   help="one of: " + ", ".join(ISTN_FIGURES + NTN_FIGURES))
+    p.add_argument("figure", metavar="FIGURE", choices=ISTN_FIGURES + NTN_FIGURES + STUDIES,
+                   help="one of: " + ", ".join(ISTN_FIGURES + NTN_FIGURES + STUDIES))
     p.add_argument("--quick", action="store_true", help="fewer drops/frames: minutes on a laptop CPU")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--drops", type=int, default=None, help="override drops (frames) per point")
     p.add_argument("-o", "--output", required=True, help="output directory")
+    add_config_args(p)
+    from solvers.runner.jobs import add_job_args
+    add_job_args(p)
     p.set_defaults(func=run)

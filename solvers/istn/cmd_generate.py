@@ -12,7 +12,7 @@ from solvers.istn.instance import save_instance
 
 
 def run(args) -> int:
-    cfg = load_config(IstnConfig, args.config, args.overrides)
+    cfg = load_config(IstnConfig, args.config, args.overrides, scenario=args.scenario)
     if args.drops < 1:
         raise ConfigError(f"--drops: expected an integer >= 1, got {args.drops}")
     if args.cells is not None and args.cells < 1:

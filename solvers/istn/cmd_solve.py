@@ -33,7 +33,7 @@ def run(args) -> int:
     from solvers.istn.pipeline import SolverConfig, solve_istn, solve_istn_reference
 
     arrays, dims = load_instance(args.instance)
-    cfg = load_config(SolverConfig, args.config, args.overrides)
+    cfg = load_config(SolverConfig, args.config, args.overrides, scenario=args.scenario)
     t0 = time.perf_counter()
     if args.reference:
         if args.method != "proposed":

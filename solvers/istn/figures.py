@@ -1,7 +1,7 @@
 """``satisac reproduce istn-fig4 ... istn-fig10``: the ISTN paper's Sec. IV experiments.
 
 Each figure is a list of :class:`Experiment` runs of the resumable Monte-Carlo runner
-(``out_dir/<name>_runs/<experiment>_d<drops>_s<seed>/``, Parquet + run.json; re-running the
+(``out_dir/<name>_runs/<experiment>_<scenario>_d<drops>_s<seed>/``, Parquet + run.json; re-running the
 same command resumes / does no work; Figs. 4-6 share ``istn-fig4_runs``), a reduction of the rows to curve data with 95 %
 confidence intervals (``<name>.csv``), a PNG laid out like the paper's figure and a printed
 table.  Settings follow the paper (Sec. IV-A/B) and spec istn.md §5 where the paper is
@@ -67,19 +67,22 @@ def run_experiment(exp: Experiment, out_dir: Path, name: str, quick: bool, seed:
     from solvers.istn.config import IstnConfig
     from solvers.istn.experiments import istn_work
     from solvers.istn.pipeline import SolverConfig
-    from solvers.configio import replace, to_dict
+    from solvers.configio import load_configs, to_dict
     from solvers.runner.montecarlo import run_sweep
+    from solvers.scenarios import current_settings
     from solvers.runner.store import load_results, to_numpy
     import jax
 
     n = drops if drops is not None else (QUICK_DROPS if quick else DEFAULT_DROPS)
     values = list(exp.quick_values if quick else exp.values)
-    base = replace(IstnConfig(), exp.overrides, where=f"{name}/{exp.key}")
-    solver_cfg = SolverConfig(progress=False)
+    settings = current_settings()  # satisac reproduce --scenario/--config/--set (paper scenario by default)
+    scenario = settings.scenario_name(IstnConfig)
+    base, solver_cfg = load_configs((IstnConfig, SolverConfig), settings.config, settings.overrides, scenario,
+                                    fixed={**exp.overrides, "progress": False})
     precision = "float64" if jax.config.read("jax_enable_x64") else "float32"
     group = exp.group or name
-    run_dir = out_dir / f"{group}_runs" / f"{exp.key}_d{n}_s{seed}{'_quick' if quick else ''}"
-    extra = {"figure": group, "experiment": exp.key, "precision": precision}
+    run_dir = out_dir / f"{group}_runs" / f"{exp.key}_{scenario}_d{n}_s{seed}{'_quick' if quick else ''}"
+    extra = {"figure": group, "experiment": exp.key, "precision": precision, "scenario": scenario}
     if any(not m.startswith("fail-") for m in exp.methods):  # the solver settings identify rate runs
         extra["solver"] = to_dict(solver_cfg)
     run_sweep(run_dir, base, istn_work(exp.methods, solver_cfg, precision), n_drops=n, seed=seed,

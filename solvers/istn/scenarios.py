@@ -4,13 +4,50 @@
 ``values`` are ``IstnConfig`` keys (applied on top of the dataclass defaults, before
 ``--config`` and ``--set``).  ``spec`` keeps the literal-spec defaults; ``paper`` is the
 calibrated default.  Each value carries its provenance in ``Scenario.provenance``.
+``OPEN_PARAMETERS`` gives every open parameter's plausible range and provenance, and
+``NOTES`` how the ``paper`` values were fitted (both rendered into CONFIG.md by
+``solvers.configdoc``; the sweep is ``satisac reproduce istn-sensitivity``).
 """
 from __future__ import annotations
 
 from solvers.scenarios import Scenario
 
+# key -> (plausible range, provenance); the paper (Jee & Andrews) states none of these values.
+OPEN_PARAMETERS: dict[str, tuple[str, str]] = {
+    "g_tut_dbi": ("-5 to 20 dBi",
+                  "paper defines G^TUT in (1) but gives no value; 0 dBi = isotropic handset (spec); a UT patch "
+                  "or small array pointed up gives 5-15 dBi; issue 15: 10-15 dBi puts the optimal SUT rate near 7"),
+    "g_rad_dbi": ("-5 to 20 dBi",
+                  "paper defines G^rad in (3) but gives no value; per-element gain of the radar ULA toward the "
+                  "satellite (the array gain comes through a_r); same reading as g_tut_dbi"),
+    "delta_sat": ("0.03 to 2/N_RX in u-space (about 2-30 deg at broadside for N_RX = 4)",
+                  "Algorithm 1 threshold |du| for 'receiver sees the satellite'; the paper gives none. 2/N_RX "
+                  "(spec) is the whole main lobe, which makes Algorithm 1 nearly perfect (Fig. 8: -6 % radius "
+                  "vs the paper's -44 %); a few degrees (0.05-0.1) is the other reading"),
+    "delta_tar": ("0.03 to 2/N_RX in u-space",
+                  "Algorithm 1 threshold |du| between targets seen by one receiver; same reading as delta_sat"),
+    "rcs_cl_m2": ("0.01 to 1 m^2", "not in the paper; 1 m^2 (spec) equals the target RCS, so clutter within "
+                  "clutter_radius_m of a target is as strong as the target"),
+    "clutter_radius_m": ("2 to 20 m", "not in the paper (only N_cl = 3 per target); spec: uniform within 5 m"),
+    "clutter_per_target": ("1 to 5", "paper: N_cl = 3 (kept; swept only in the sensitivity study)"),
+    "rcs_tar_m2": ("0.1 to 10 m^2", "not in the paper; 1 m^2 (0 dBsm) spec default"),
+    "sat_path_gain": ("friis | paper_literal",
+                      "eq. (1) as printed has (c/2 pi f_c)^2, Friis has (lambda/4 pi)^2: a 6.02 dB choice"),
+    "sut_placement": ("uniform | fixed", "paper: SUT 'in the cell', position not given (spec: uniform)"),
+    "elevation_draw": ("30-90 | 0-60", "paper: elevation 'within 60 deg' (zenith angle <= 60 or elevation <= 60)"),
+    "sut_phi_th_deg": ("1 to 3 deg", "SUT main-lobe half width; paper gives gains 34.2/21.2 dBi only"),
+    "p_bs_dbm": ("20 to 40 dBm", "paper states 35 dBm (Fig. 10) only; the figures sweep 20-40 dBm"),
+}
+
+_PAPER_VALUES: dict = {}
+_PAPER_PROVENANCE: dict = {}
+
 SCENARIOS: dict[str, Scenario] = {
-    "spec": Scenario("spec", "literal reconstructed spec (spec/istn.md §5 defaults)", {}, {}),
-    "paper": Scenario("paper", "calibrated to the paper's regime (see CONFIG.md)", {}, {}),
+    "spec": Scenario("spec", "literal reconstructed spec (spec/istn.md §5 defaults); the dataclass defaults",
+                     {}, {}),
+    "paper": Scenario("paper", "calibrated to the paper's regime on named claims (see the notes below)",
+                      _PAPER_VALUES, _PAPER_PROVENANCE),
 }
 DEFAULT_SCENARIO = "paper"
+
+NOTES = """"""

@@ -62,7 +62,7 @@ def run(args) -> int:
     from solvers.ntn.instance import save_instance
     from solvers.ntn.world import allocation_instance, checked_timing, evolve, make_world
 
-    cfg = load_config(NtnConfig, args.config, args.overrides)
+    cfg = load_config(NtnConfig, args.config, args.overrides, scenario=args.scenario)
     if args.frames < 1:
         raise ConfigError(f"--frames: expected >= 1, got {args.frames}")
     if args.map and not 0 <= args.map_frame < args.frames:

@@ -41,7 +41,7 @@ def run(args) -> int:
     from solvers.runner.montecarlo import run_sweep
     from solvers.runner.store import load_results, to_numpy
     ntn_ov, j_ov = split_overrides(args.overrides)
-    cfg = load_config(NtnConfig, args.config, ntn_ov) if not args.config else None
+    cfg = load_config(NtnConfig, args.config, ntn_ov, scenario=args.scenario) if not args.config else None
     if cfg is None:  # a config file may mix both kinds of keys
         import sys
         if sys.version_info >= (3, 11):
@@ -51,7 +51,8 @@ def run(args) -> int:
         from pathlib import Path
         data = tomllib.loads(Path(args.config).read_text())
         jk = set(field_names(JmraConfig))
-        cfg = load_config(NtnConfig, None, [f"{k}={_toml(v)}" for k, v in data.items() if k not in jk] + ntn_ov)
+        cfg = load_config(NtnConfig, None, [f"{k}={_toml(v)}" for k, v in data.items() if k not in jk] + ntn_ov,
+                          scenario=args.scenario)
         j_ov = [f"{k}={_toml(v)}" for k, v in data.items() if k in jk] + j_ov
     jcfg = load_config(JmraConfig, None, j_ov)
     methods = tuple(args.method or ("jmra", "dmrab"))
@@ -60,7 +61,7 @@ def run(args) -> int:
         raise ConfigError(f"--frames: expected an integer >= 1, got {args.frames}")
     work = make_work(jcfg, args.frames, methods)
     run_sweep(args.output, cfg, work, n_drops=1, seed=args.seed, methods=methods, chunk_size=1,
-              extra=dict(frames=args.frames, solver=to_dict(jcfg)), desc="ntn simulate")
+              extra=dict(frames=args.frames, solver=to_dict(jcfg), scenario=args.scenario), desc="ntn simulate")
     cols = to_numpy(load_results(args.output))
     print(summary_table(cols))
     print(f"wrote {args.output} ({len(cols['frame'])} rows: one per frame and method)")

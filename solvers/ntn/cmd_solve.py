@@ -80,7 +80,7 @@ def solve_reference(arrays: dict, method: str, cfg: JmraConfig) -> dict[str, np.
 
 
 def run(args) -> int:
-    cfg = load_config(JmraConfig, args.config, args.overrides)
+    cfg = load_config(JmraConfig, args.config, args.overrides, scenario=args.scenario)
     arrays, dims = load_instance(args.instance)
     t0 = time.perf_counter()
     if args.reference:

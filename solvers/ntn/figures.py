@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from solvers.configio import replace, to_dict
+from solvers.configio import load_configs, to_dict
+from solvers.scenarios import current_settings
 from solvers.reproduce import Figure
 from solvers.plotting import pyplot, save_figure
 
@@ -22,8 +23,16 @@ QUICK = dict(cell_deg=1.0)
 
 
 def _cfg(quick: bool, **kw):
+    """The NTN config of a figure point: scenario, then the figure's values, then --config/--set."""
+    return _configs({**(QUICK if quick else {}), **kw})[0]
+
+
+def _configs(fixed: dict):
+    """(NtnConfig, JmraConfig) from ``satisac reproduce --scenario/--config/--set`` (solvers.scenarios)."""
+    from solvers.ntn.allocate import JmraConfig
     from solvers.ntn.config import NtnConfig
-    return replace(NtnConfig(), {**(QUICK if quick else {}), **kw})
+    st = current_settings()
+    return load_configs((NtnConfig, JmraConfig), st.config, st.overrides, st.scenario_name(NtnConfig), fixed=fixed)
 
 
 def _frames(quick: bool, drops):
@@ -42,13 +51,13 @@ def _plt():
 
 
 def _simulate(run_dir: Path, cfg, sweep, methods, n_frames, seed, jcfg=None):
-    from solvers.ntn.allocate import JmraConfig
     from solvers.ntn.simulate import make_work
     from solvers.runner.montecarlo import run_sweep
     from solvers.runner.store import load_results, to_numpy
-    jcfg = jcfg or JmraConfig()
+    jcfg = jcfg or _configs({})[1]
+    scenario = current_settings().scenario_name(type(cfg))
     run_sweep(run_dir, cfg, make_work(jcfg, n_frames, methods), n_drops=1, seed=seed, sweep=sweep,
-              methods=methods, chunk_size=1, extra=dict(frames=n_frames, solver=to_dict(jcfg)))
+              methods=methods, chunk_size=1, extra=dict(frames=n_frames, solver=to_dict(jcfg), scenario=scenario))
     return to_numpy(load_results(run_dir))
 
 

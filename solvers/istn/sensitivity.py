@@ -1,0 +1,354 @@
+"""``satisac reproduce istn-sensitivity``: which open ISTN parameter drives which claim.
+
+The ISTN paper (Jee & Andrews) leaves several parameters unstated (spec istn.md §5; the
+``assumption`` rows of CONFIG.md).  This study sweeps each of them *one at a time* around
+the base point of the chosen scenario (``--scenario``, ``paper`` by default, plus
+``--config``/``--set``) and reports, per value, the metrics behind the claims of
+``../shared/spec/claims.md`` that the parameter can move:
+
+``sut_rate``         I7: mean SUT rate of the proposed method at R_min^(S) = 7 (Fig. 6b), bps/Hz;
+``sum_rate_ratio``   I6/I7/I12: mean SR(Proposed) / mean SR(interference-free), paired drops
+                     (ratio of means, delta-method CI);
+``feasible_share``   I4: share of drops the proposed method solves with every QoS floor met;
+``terrestrial_loss`` I6/I7: 1 - TUT sum rate(Proposed) / TUT sum rate(IF);
+``fail_gap``         I10/I11: P_fail(Proposed association, satellite on) - P_fail(satellite-free)
+                     at r_sens = ``SENS_RADIUS_M`` (Fig. 8's sensing-failure indicator), paired;
+``radius_reduction`` I10: 1 - r(method)/r(satellite-free) at P_fail = 0.3 on Fig. 8's r_sens
+                     grid, methods ``proposed`` and ``random`` association (bootstrap CI).
+
+Rate metrics come from one runner store per parameter (methods ``proposed`` and
+``interference-free``, R_min^(S) = 7, P_BS = 35 dBm, M = 1), the sensing metrics from a
+second store (``fail-satellite-free``, ``fail-proposed``, ``fail-random`` on the r_sens grid,
+parameters that change the sensing channels only); both under
+``out_dir/istn-sensitivity_runs/<param>_<kind>_<scenario>_d<drops>_s<seed>/`` (resumable,
+``solvers.runner``).  Output: ``istn-sensitivity.csv`` (tidy: ``param, value, metric,
+method, n, mean, ci_low, ci_high``) and ``istn-sensitivity.png`` (one panel per parameter,
+metrics vs value with 95 % CIs).  ``--quick``: 2 values per parameter (plus the base
+point's), 4 radii, 6 drops per point.  ``python -m solvers.istn.sensitivity --params a,b ...``
+runs a subset of the parameters (the calibration of the ``paper`` scenario, CONFIG.md).
+"""
+from __future__ import annotations
+
+import contextvars
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from solvers.plotting import pyplot, save_figure
+from solvers.reproduce import Figure
+
+NAME = "istn-sensitivity"
+DEFAULT_DROPS = 32
+QUICK_DROPS = 6
+RATE_FIXED = {"r_min_sut": 7.0, "p_bs_dbm": 35.0, "n_cells": 1}  # Fig. 6(b) point of claim I7
+SENS_RADIUS_M = 100.0  # r_sens of the sensing-failure gap (Fig. 8 axis: 10-200 m)
+RADII = (10.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0)  # Fig. 8's r_sens grid (istn-fig8)
+RADII_QUICK = (25.0, 50.0, 100.0, 200.0)
+P_FAIL = 0.3  # claim I10: radius at sensing-failure probability 0.3
+N_BOOT = 200  # bootstrap resamples (over drops) of the radius-reduction CI
+CSV_COLUMNS = ("param", "value", "metric", "method", "n", "mean", "ci_low", "ci_high")
+RATE_METHODS = ("proposed", "interference-free")
+FAIL_METHODS = ("fail-satellite-free", "fail-proposed", "fail-random")
+METRICS = ("sut_rate", "sum_rate_ratio", "feasible_share", "terrestrial_loss", "fail_gap", "radius_reduction")
+
+
+@dataclass(frozen=True)
+class OpenParam:
+    """One unstated parameter: the config key, the values of the full and the quick sweep."""
+    key: str
+    values: tuple
+    quick_values: tuple
+    sensing: bool = True  # does the parameter change the sensing channels (run the failure store)?
+
+
+# Plausible ranges (CONFIG.md, "Open ISTN parameters"); the paper point is added to each sweep.
+PARAMS: tuple[OpenParam, ...] = (
+    OpenParam("g_tut_dbi", (0.0, 5.0, 10.0, 15.0, 20.0), (0.0, 15.0), sensing=False),
+    OpenParam("g_rad_dbi", (0.0, 5.0, 10.0, 15.0, 20.0), (0.0, 15.0)),
+    OpenParam("delta_sat", (0.05, 0.1, 0.2, 0.5), (0.1, 0.5)),
+    OpenParam("delta_tar", (0.05, 0.1, 0.2, 0.5), (0.1, 0.5)),
+    OpenParam("rcs_cl_m2", (0.01, 0.1, 1.0), (0.1, 1.0)),
+    OpenParam("clutter_radius_m", (2.0, 5.0, 10.0, 20.0), (5.0, 20.0)),
+    OpenParam("clutter_per_target", (1, 3, 5), (1, 3)),
+    OpenParam("sat_path_gain", ("friis", "paper_literal"), ("friis", "paper_literal")),
+    OpenParam("sut_placement", ("uniform", "fixed"), ("uniform", "fixed"), sensing=False),
+    OpenParam("elevation_draw", ("30-90", "0-60"), ("30-90", "0-60")),
+)
+
+
+def _values(p: OpenParam, base, quick: bool) -> list:
+    """The sweep values of ``p`` with the base point's own value included (sorted when numeric)."""
+    vals = list(p.quick_values if quick else p.values)
+    b = getattr(base, p.key)
+    if b == "auto":  # delta_*: 'auto' = 2/N_RX
+        b = 2.0 / base.n_rx
+    if b not in vals:
+        vals.append(b)
+    if all(isinstance(v, (int, float)) for v in vals):
+        vals = sorted(vals)
+    return vals
+
+
+def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=None,
+               progress: bool = True) -> tuple[dict, dict, str]:
+    """Run (or resume) the rate and failure stores of every parameter; returns (rates, fails, scenario).
+
+    ``rates[key]``/``fails[key]``: numpy columns of the runner store (``fails`` only for
+    parameters with ``sensing``).
+    """
+    import jax
+
+    from solvers.configio import load_configs, replace, to_dict
+    from solvers.istn.config import IstnConfig
+    from solvers.istn.experiments import istn_work
+    from solvers.istn.pipeline import SolverConfig
+    from solvers.runner.montecarlo import run_sweep
+    from solvers.runner.store import load_results, to_numpy
+    from solvers.scenarios import current_settings
+
+    settings = current_settings()
+    scenario = settings.scenario_name(IstnConfig)
+    n = drops if drops is not None else (QUICK_DROPS if quick else DEFAULT_DROPS)
+    base, solver_cfg = load_configs((IstnConfig, SolverConfig), settings.config, settings.overrides, scenario,
+                                    fixed={**RATE_FIXED, "progress": False})
+    precision = "float64" if jax.config.read("jax_enable_x64") else "float32"
+    runs = out_dir / f"{NAME}_runs"
+    rates, fails = {}, {}
+    for p in (params if params is not None else PARAMS):
+        vals = _values(p, base, quick)
+        tag = f"{scenario}_d{n}_s{seed}{'_quick' if quick else ''}"
+        extra = {"figure": NAME, "param": p.key, "precision": precision, "scenario": scenario}
+        d = runs / f"{p.key}_rates_{tag}"
+        run_sweep(d, base, istn_work(RATE_METHODS, solver_cfg, precision), n_drops=n, seed=seed,
+                  sweep={p.key: vals}, methods=RATE_METHODS, chunk_size=n,
+                  extra={**extra, "solver": to_dict(solver_cfg)}, progress=progress, desc=f"{NAME} {p.key} rates")
+        rates[p.key] = to_numpy(load_results(d))
+        if p.sensing:
+            radii = list(RADII_QUICK if quick else RADII)
+            d = runs / f"{p.key}_fail_{tag}"
+            run_sweep(d, base, istn_work(FAIL_METHODS, solver_cfg, precision), n_drops=n, seed=seed,
+                      sweep={p.key: vals, "r_sens_m": radii}, methods=FAIL_METHODS, chunk_size=n, extra=extra,
+                      progress=progress, desc=f"{NAME} {p.key} sensing")
+            fails[p.key] = to_numpy(load_results(d))
+    return rates, fails, scenario
+
+
+def _paired(cols: dict, key: str, value, col: str, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-drop ``col`` of methods ``a`` and ``b`` on the drops both solved, at ``key == value``."""
+    sel = np.array([v == value for v in cols[key]])
+    va = {int(d): x for d, x, m in zip(cols["drop"][sel], cols[col][sel], cols["method"][sel]) if m == a}
+    vb = {int(d): x for d, x, m in zip(cols["drop"][sel], cols[col][sel], cols["method"][sel]) if m == b}
+    common = sorted(set(va) & set(vb))
+    return np.array([va[d] for d in common], float), np.array([vb[d] for d in common], float)
+
+
+def _ratio_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, int]:
+    """mean(a)/mean(b) with a delta-method 95 % CI on paired samples (same as istn-fig10)."""
+    n = len(a)
+    if n == 0 or b.mean() == 0:
+        return float("nan"), float("nan"), float("nan"), n
+    r = a.mean() / b.mean()
+    se = np.std(a - r * b, ddof=1) / (np.sqrt(n) * abs(b.mean())) if n > 1 else float("nan")
+    return float(r), float(r - 1.96 * se), float(r + 1.96 * se), n
+
+
+def metric_rows(rates: dict, fails: dict, params=None) -> list[dict]:
+    """The tidy rows (``CSV_COLUMNS``) of every parameter, value and metric."""
+    from solvers.runner.stats import mean_ci, proportion_ci
+
+    out: list[dict] = []
+    for p in (params if params is not None else PARAMS):
+        c = rates[p.key]
+        vals = list(dict.fromkeys(c[p.key].tolist()))
+        for v in vals:
+            sel = np.array([x == v for x in c[p.key]]) & (c["method"] == "proposed")
+            m, lo, hi, n = mean_ci(c["sut_rate"][sel])
+            out.append(dict(param=p.key, value=v, metric="sut_rate", method="proposed", n=n, mean=m, ci_low=lo,
+                            ci_high=hi))
+            k = int(np.sum(c["feasible"][sel]))
+            pr, lo, hi = proportion_ci(k, int(sel.sum()))
+            out.append(dict(param=p.key, value=v, metric="feasible_share", method="proposed", n=int(sel.sum()),
+                            mean=pr, ci_low=lo, ci_high=hi))
+            r, lo, hi, n = _ratio_ci(*_paired(c, p.key, v, "sum_rate", "proposed", "interference-free"))
+            out.append(dict(param=p.key, value=v, metric="sum_rate_ratio", method="proposed/interference-free",
+                            n=n, mean=r, ci_low=lo, ci_high=hi))
+            r, lo, hi, n = _ratio_ci(*_paired(c, p.key, v, "tut_rate", "proposed", "interference-free"))
+            out.append(dict(param=p.key, value=v, metric="terrestrial_loss", method="proposed/interference-free",
+                            n=n, mean=1 - r, ci_low=1 - hi, ci_high=1 - lo))
+            if p.key in fails:
+                f = fails[p.key]
+                at = np.asarray(f["r_sens_m"], float) == SENS_RADIUS_M
+                a, b = _paired({k: x[at] for k, x in f.items()}, p.key, v, "fail", "fail-proposed",
+                               "fail-satellite-free")
+                m, lo, hi, n = mean_ci(a - b)  # paired difference of 0/1 indicators
+                out.append(dict(param=p.key, value=v, metric="fail_gap", method="proposed-satellite-free", n=n,
+                                mean=m, ci_low=lo, ci_high=hi))
+                for meth in ("fail-proposed", "fail-random"):
+                    m, lo, hi, n = radius_reduction(f, p.key, v, meth)
+                    out.append(dict(param=p.key, value=v, metric="radius_reduction",
+                                    method=meth[len("fail-"):], n=n, mean=m, ci_low=lo, ci_high=hi))
+    return out
+
+
+def _radius_at(radii: np.ndarray, p_fail: np.ndarray, level: float = P_FAIL) -> float:
+    """First radius where the failure probability reaches ``level`` (linear interpolation; NaN if never)."""
+    for i in range(len(radii)):
+        if p_fail[i] >= level:
+            if i == 0:
+                return float(radii[0])
+            return float(radii[i - 1] + (level - p_fail[i - 1]) * (radii[i] - radii[i - 1]) / (p_fail[i] - p_fail[i - 1]))
+    return float("nan")
+
+
+def radius_reduction(f: dict, key: str, value, method: str, seed: int = 0) -> tuple[float, float, float, int]:
+    """Claim I10's metric: 1 - r(method)/r(satellite-free) at P_fail = 0.3 on the r_sens grid.
+
+    Returns (estimate, ci_low, ci_high, n drops); the CI is a percentile bootstrap over drops
+    (``N_BOOT`` resamples, the same drops for both curves: the pairing of Fig. 8).
+    """
+    sel = np.array([x == value for x in f[key]])
+    radii = np.array(sorted(set(np.asarray(f["r_sens_m"], float)[sel].tolist())))
+    drops = np.array(sorted(set(np.asarray(f["drop"])[sel].tolist())))
+    if len(radii) < 2 or len(drops) == 0:
+        return float("nan"), float("nan"), float("nan"), int(len(drops))
+    ri = {r: i for i, r in enumerate(radii)}
+    di = {d: i for i, d in enumerate(drops)}
+    mats = {m: np.full((len(drops), len(radii)), np.nan) for m in (method, "fail-satellite-free")}
+    for d, r, m, x in zip(f["drop"][sel], f["r_sens_m"][sel], f["method"][sel], f["fail"][sel]):
+        if m in mats:
+            mats[m][di[int(d)], ri[float(r)]] = float(x)
+
+    def est(idx):
+        r0 = _radius_at(radii, np.nanmean(mats["fail-satellite-free"][idx], axis=0))
+        r1 = _radius_at(radii, np.nanmean(mats[method][idx], axis=0))
+        return 1 - r1 / r0 if np.isfinite(r0) and np.isfinite(r1) and r0 > 0 else float("nan")
+
+    point = est(np.arange(len(drops)))
+    rng = np.random.default_rng(seed)
+    boots = np.array([est(rng.integers(0, len(drops), len(drops))) for _ in range(N_BOOT)])
+    boots = boots[np.isfinite(boots)]
+    lo, hi = (np.percentile(boots, [2.5, 97.5]) if boots.size >= N_BOOT // 2 else (float("nan"), float("nan")))
+    return float(point), float(lo), float(hi), int(len(drops))
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(CSV_COLUMNS))
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{r[k]:.6g}" if isinstance(r[k], float) else r[k]) for k in CSV_COLUMNS})
+    tmp.replace(path)
+
+
+def plot(rows: list[dict], path: Path, scenario: str) -> None:
+    """One panel per parameter; each metric a line with 95 % CI error bars (twin axis for bps/Hz)."""
+    plt = pyplot()
+    keys = list(dict.fromkeys(r["param"] for r in rows))
+    ncol = min(3, len(keys))
+    nrow = -(-len(keys) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.9 * nrow), squeeze=False)
+    style = {"sum_rate_ratio": ("C0", "o"), "feasible_share": ("C1", "s"), "terrestrial_loss": ("C2", "^"),
+             "fail_gap": ("C3", "v"), "radius_reduction": ("C4", "P"), "sut_rate": ("k", "D")}
+    for ax, key in zip(axes.flat, keys):
+        rs = [r for r in rows if r["param"] == key]
+        vals = list(dict.fromkeys(r["value"] for r in rs))
+        numeric = all(isinstance(v, (int, float, np.integer, np.floating)) for v in vals)
+        pos = {v: (float(v) if numeric else i) for i, v in enumerate(vals)}
+        ax2 = ax.twinx()
+        for metric in METRICS:
+            q = [r for r in rs if r["metric"] == metric and r["method"] != "random"]
+            if not q:
+                continue
+            x = np.array([pos[r["value"]] for r in q])
+            y = np.array([r["mean"] for r in q], float)
+            lo = np.array([r["ci_low"] for r in q], float)
+            hi = np.array([r["ci_high"] for r in q], float)
+            err = np.vstack([np.nan_to_num(y - lo), np.nan_to_num(hi - y)])
+            col, mk = style[metric]
+            target = ax2 if metric == "sut_rate" else ax
+            target.errorbar(x, y, yerr=err, color=col, marker=mk, capsize=3, lw=1.2,
+                            label=metric + (" (right, bps/Hz)" if metric == "sut_rate" else ""))
+        ax2.axhspan(7.0, 7.7, color="k", alpha=0.07, lw=0)
+        ax2.set_ylabel("SUT rate at R_min 7 (bps/Hz)", fontsize=8)
+        if not numeric:
+            ax.set_xticks(list(pos.values()), [str(v) for v in vals])
+        ax.set_xlabel(key)
+        ax.set_ylabel("ratio / share / gap", fontsize=8)
+        ax.grid(True, alpha=0.3)
+        ax.set_title(key, fontsize=9)
+    h1, l1 = axes.flat[0].get_legend_handles_labels()
+    fig.legend(h1 + [plt.Line2D([], [], color="k", marker="D")], l1 + ["sut_rate (right axis; band = I7's [7, 7.7])"],
+               loc="lower center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, -0.02))
+    for ax in list(axes.flat)[len(keys):]:
+        ax.set_visible(False)
+    fig.suptitle(f"ISTN sensitivity to the open parameters, one at a time around scenario '{scenario}' "
+                 f"(R_min 7, P_BS 35 dBm, M 1; fail_gap at r_sens {SENS_RADIUS_M:g} m)", fontsize=9)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    save_figure(fig, path, dpi=110)
+
+
+def _table(rows: list[dict]) -> str:
+    lines = ["param | value | metric | n | mean [95 % CI]", "---|---|---|---|---"]
+    for r in rows:
+        lines.append(f"{r['param']} | {r['value']} | {r['metric']} | {r['n']} | {r['mean']:.3f} "
+                     f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]")
+    return "\n".join(lines)
+
+
+def run_sensitivity(out_dir, quick: bool = False, seed: int = 0, drops: int | None = None, params=None,
+                    progress: bool = True) -> str:
+    """Run the study (resumable), write ``istn-sensitivity.csv``/``.png``, return the table."""
+    from solvers.configio import ConfigError
+    if drops is not None and drops < 2:
+        raise ConfigError(f"--drops: expected an integer >= 2 (confidence intervals), got {drops}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rates, fails, scenario = run_stores(out, quick, seed, drops, params, progress)
+    rows = metric_rows(rates, fails, params)
+    write_csv(rows, out / f"{NAME}.csv")
+    plot(rows, out / f"{NAME}.png", scenario)
+    return _table(rows)
+
+
+_SELECTED: contextvars.ContextVar = contextvars.ContextVar("istn_sensitivity_params", default=None)
+
+
+def _run(out_dir, quick=False, seed=0, drops=None):
+    return run_sensitivity(out_dir, quick, seed, drops, params=_SELECTED.get())
+
+
+FIGURES: dict[str, Figure] = {NAME: Figure(NAME, "ISTN sensitivity to the open parameters", _run)}
+
+
+def main(argv=None) -> int:
+    """``python -m solvers.istn.sensitivity [satisac reproduce options]`` = ``satisac reproduce istn-sensitivity``."""
+    import sys
+    from solvers.cli import main as cli_main
+    args = list(sys.argv[1:] if argv is None else argv)
+    selected = None
+    if "--params" in args:  # a subset of PARAMS (comma-separated keys)
+        i = args.index("--params")
+        keys = args[i + 1].split(",") if i + 1 < len(args) else []
+        known = {p.key: p for p in PARAMS}
+        bad = [k for k in keys if k not in known]
+        if bad or not keys:
+            print(f"satisac: error: --params: expected keys from {list(known)}, got {keys!r}", file=sys.stderr)
+            return 2
+        selected = tuple(known[k] for k in keys)
+        args = args[:i] + args[i + 2:]
+    pre = []
+    if "--precision" in args:  # a global option of satisac: goes before the command
+        i = args.index("--precision")
+        pre, args = args[i:i + 2], args[:i] + args[i + 2:]
+    token = _SELECTED.set(selected)
+    try:
+        return cli_main([*pre, "reproduce", NAME, *args])
+    finally:
+        _SELECTED.reset(token)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
