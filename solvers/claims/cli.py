@@ -94,11 +94,16 @@ def estimate_text(r: dict) -> str:
     return f"{e:.3g} [{lo:.3g}, {hi:.3g}]"
 
 
+def md(text: str) -> str:
+    """Text safe inside a markdown table cell."""
+    return str(text).replace("|", "\\|")
+
+
 def table_md(rows: list[dict]) -> str:
     lines = ["| id | figure | metric | estimate [95 % CI] | n | holds when | verdict |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['id']} | {r['figure']} | {r['metric']} | {estimate_text(r)} | {r['n']} | {r['band']} | "
+        lines.append(f"| {r['id']} | {r['figure']} | {md(r['metric'])} | {estimate_text(r)} | {r['n']} | {md(r['band'])} | "
                      f"**{verdict_text(r)}** |")
     return "\n".join(lines)
 
@@ -150,8 +155,9 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     settings = ConfigSettings(args.scenario, args.config, tuple(args.overrides))
     src = Sources(out, quick=args.quick, seed=args.seed, drops=args.drops, frames=args.frames,
-                  world_seeds=args.world_seeds, settings=settings, progress=True)
-    opts = " --quick" * args.quick + f" --scenario {args.scenario}" + "".join(
+                  world_seeds=args.world_seeds, settings=settings, progress=True, run=not args.no_run)
+    opts = " --quick" * args.quick + "".join(f" --{k.replace('_', '-')} {getattr(args, k)}" for k in (
+        "drops", "frames", "world_seeds") if getattr(args, k) is not None) + f" --scenario {args.scenario}" + "".join(
         f" --set {o}" for o in args.overrides) + (f" --config {args.config}" if args.config else "")
     command = f"satisac claims --ids {{id}}{opts} -o {args.output}"
     t0 = time.perf_counter()
@@ -175,6 +181,9 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=int, default=None, help="NTN frames per point (default: the figures')")
     p.add_argument("--world-seeds", type=int, default=None,
                    help="NTN world seeds (default 2, 1 with --quick); seed s>first runs in DIR/ntn-seed<s>")
+    p.add_argument("--no-run", action="store_true",
+                   help="run nothing: judge from the stores already in DIR (a claim whose runs are missing or "
+                        "incomplete is 'not measured', with the reason)")
     p.add_argument("-o", "--output", required=True, help="output directory (shared with satisac reproduce)")
     add_config_args(p)
     if not any(a.dest == "scenario" for a in p._actions):  # older add_config_args without --scenario

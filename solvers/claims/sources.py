@@ -34,7 +34,8 @@ class Sources:
     """Runs (or resumes) the figures and hands their data to the claim metrics."""
 
     def __init__(self, out_dir, *, quick: bool = False, seed: int = 0, drops: int | None = None,
-                 frames: int | None = None, world_seeds: int | None = None, settings=None, progress: bool = True):
+                 frames: int | None = None, world_seeds: int | None = None, settings=None, progress: bool = True,
+                 run: bool = True):
         self.out = Path(out_dir)
         self.quick = quick
         self.seed = int(seed)
@@ -43,6 +44,7 @@ class Sources:
         self.world_seeds = int(world_seeds) if world_seeds else (1 if quick else PAPER_NTN_SEEDS)
         self.settings = settings
         self.progress = progress
+        self.run = run  # False: read only what is already in the directory (``satisac claims --no-run``)
         self._done: set = set()
         self._cache: dict = {}
         self.sizes: dict = {}  # figure -> (per-point n, seeds) actually used
@@ -72,6 +74,9 @@ class Sources:
         """Run figure ``name`` in the output directory (resuming its store) once per process."""
         if name in self._done:
             return
+        if not self.run:
+            self._done.add(name)
+            return
         from solvers.reproduce import registry
         fig = registry()[name]
         if name.startswith("istn"):
@@ -79,7 +84,7 @@ class Sources:
             n = self.drops
         else:
             targets = self.ntn_dirs()
-            n = self.frames
+            n = None if name == "ntn-fig9" else self.frames  # Fig. 9 reads `drops` as estimator samples
         for s, d in targets:
             d.mkdir(parents=True, exist_ok=True)
             key = f"{name}@{d.relative_to(self.out) if d != self.out else '.'}"
@@ -104,11 +109,27 @@ class Sources:
             from solvers.istn.figures import SPECS, run_experiment
             self.ensure(figure)
             exp = next(e for e in SPECS[figure].experiments if e.key == exp_key)
-            with self._settings_ctx():
-                cols = run_experiment(exp, self.out, figure, self.quick, self.seed, self.drops, progress=False)
+            if self.run:
+                with self._settings_ctx():
+                    cols = run_experiment(exp, self.out, figure, self.quick, self.seed, self.drops, progress=False)
+            else:
+                cols = self._read_istn(figure, exp)
             self._cache[ck] = cols
             self.sizes[figure] = (int(np.max(cols["drop"])) + 1 if len(cols["drop"]) else 0, 1)
         return self._cache[ck]
+
+    def _read_istn(self, figure: str, exp) -> dict:
+        """``--no-run``: the finished store of one experiment, located as ``run_experiment`` names it."""
+        from solvers.istn.config import IstnConfig
+        from solvers.istn.figures import DEFAULT_DROPS, QUICK_DROPS
+        from solvers.runner.store import load_results, to_numpy
+        from solvers.scenarios import ConfigSettings
+        scenario = (self.settings or ConfigSettings()).scenario_name(IstnConfig)
+        n = self.drops if self.drops is not None else (QUICK_DROPS if self.quick else DEFAULT_DROPS)
+        run_dir = (self.out / f"{exp.group or figure}_runs"
+                   / f"{exp.key}_{scenario}_d{n}_s{self.seed}{'_quick' if self.quick else ''}")
+        check_complete(run_dir, f"{figure} ({exp.key})")
+        return to_numpy(load_results(run_dir))
 
     # ------------------------------------------------------------------ NTN stores and CSVs
     def ntn_store(self, figure: str, run: str | None = None) -> dict:
@@ -121,7 +142,9 @@ class Sources:
             parts, frames = [], []
             for s, d in self.ntn_dirs():
                 if not (d / run).exists():
-                    raise NotMeasured(f"no run store {d / run} (did {figure} change its layout?)")
+                    raise NotMeasured(f"no run store {d / run}: {figure} was not run there")
+                if not self.run:
+                    check_complete(d / run, figure)
                 c = to_numpy(load_results(d / run))
                 c["world"] = np.full(len(c["drop"]), s)
                 parts.append(c)
@@ -152,6 +175,23 @@ class Sources:
                 frames = None if figure == "ntn-fig9" else (self.frames or (4 if self.quick else 20))
                 self.sizes[figure] = (frames, len(out))
         return self._cache[ck]
+
+
+def check_complete(run_dir: Path, what: str) -> None:
+    """Raise :class:`NotMeasured` unless every (point, chunk) of the store's manifest is on disk."""
+    import math
+    from solvers.runner.store import chunk_files, read_manifest
+    if not (run_dir / "run.json").exists() and not run_dir.exists():
+        raise NotMeasured(f"{what} was not run in this directory (no store {run_dir}); "
+                          "run `satisac claims` without --no-run or `satisac reproduce`")
+    man = read_manifest(run_dir)
+    sizes = [len(v) for v in man.get("sweep", {}).values()]
+    points = (math.prod(sizes) if man.get("sweep_mode", "grid") == "grid" else (sizes[0] if sizes else 1)) if sizes else 1
+    total = points * -(-int(man["n_drops"]) // int(man["chunk_size"]))
+    done = len(chunk_files(run_dir))
+    if done < total:
+        raise NotMeasured(f"{what}: store {run_dir} is incomplete ({done} of {total} chunks); "
+                          "the same command resumes it")
 
 
 def _num(v: str):
