@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     from solvers.claims import cli as claims_cli
     claims_cli.register(sub.add_parser("claims", help="judge every paper claim (spec claims.md) from the run stores"))
     bench_cli.register(sub.add_parser("bench", help="speed/scale benchmarks against the cvxpy reference"))
+    from solvers import benchmarking_cli
+    benchmarking_cli.register_benchset(sub.add_parser(
+        "benchset", help="write or check a standard, versioned instance set (manifest with sha256)"))
+    benchmarking_cli.register_compare(sub.add_parser(
+        "compare", help="evaluate solution files on one instance file and compare them (CSV, markdown, profiles)"))
     return parser
 
 

@@ -53,6 +53,7 @@ def run(args) -> int:
         assoc = None if args.assoc == "proposed" else args.assoc
         sol = solve_baseline(args.method, arrays, cfg, args.seed, assoc_method=assoc)
     solve_s = time.perf_counter() - t0
+    sol = {**sol, "solve_time_s": np.float64(solve_s)}  # optional field: batch wall time, s
     path = save_solution(args.output, sol, dims)
     print(f"{_summary(sol)}; solved in {solve_s:.1f} s (compilation included)")
     print(f"wrote {path}")
