@@ -24,6 +24,7 @@ measurable and keeps one code path.
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any, Callable, Sequence
 
 import jax
@@ -155,3 +156,57 @@ def sharded(fn: Callable[..., Any], mesh: Mesh | None = None, static_argnums: Se
 def shard_counts(x: jax.Array) -> list[int]:
     """Rows of the leading axis held by each addressable shard (for tests and logs)."""
     return [int(s.data.shape[0]) for s in x.addressable_shards]
+
+
+def process_rows(n: int, process_index: int, process_count: int) -> tuple[int, int, int]:
+    """Contiguous share of a batch of ``n`` rows for one of ``process_count`` processes.
+
+    Every process gets ``share = ceil(n / process_count)`` rows of the batch padded to
+    ``share * process_count`` (:func:`pad_batch`): returns ``(lo, hi, share)`` with rows
+    ``[lo, hi)`` of the padded batch.  Equal shares keep the gather a plain all-gather.
+    """
+    if process_count < 1 or not 0 <= process_index < process_count:
+        raise ValueError(f"process_index: expected 0 <= index < {process_count}, got {process_index}")
+    share = -(-max(int(n), 1) // process_count)
+    return process_index * share, (process_index + 1) * share, share
+
+
+_BARRIERS = itertools.count()
+
+
+def process_barrier(name: str, timeout_s: float = 86400.0) -> None:
+    """Wait until every process of a multi-process run reaches this point (no-op alone).
+
+    Uses the coordination service's barrier (``jax.distributed``'s client), not a device
+    collective: processes that arrive minutes apart (one finished its share early) are fine,
+    where the first CPU collective of a run waits only 30 s for the others (gloo's context
+    set-up).  A process that died makes the others fail here (its heartbeat stops).
+    """
+    if jax.process_count() == 1:
+        return
+    from jax._src import distributed  # the public API has no barrier without a device collective
+    distributed.global_state.client.wait_at_barrier(f"satisac-{name}-{next(_BARRIERS)}", int(timeout_s * 1000))
+
+
+def allgather_rows(tree: Any, n: int) -> Any:
+    """All-gather each process's equal share of rows (axis 0) and keep the first ``n`` rows.
+
+    Every process passes a pytree of host arrays with the same structure, dtypes and shapes
+    (``[share, ...]``); every process gets numpy arrays ``[n, ...]`` ordered by process
+    index (the inverse of :func:`process_rows`).  The rows travel as raw bytes through
+    ``multihost_utils.process_allgather``, so complex, bool and int8 leaves need no
+    collective support of their own (on CPU the processes use JAX's gloo collectives).
+    """
+    from jax.experimental import multihost_utils
+
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    process_barrier("allgather-rows")  # all processes are here: the collectives start together
+    out = []
+    for x in leaves:
+        a = np.ascontiguousarray(np.asarray(x))
+        if a.ndim == 0:
+            raise ValueError("allgather_rows: every leaf needs a leading row axis, got a scalar")
+        raw = a.view(np.uint8).reshape(a.shape[0], -1)  # [share, bytes per row]
+        got = np.asarray(multihost_utils.process_allgather(raw, tiled=True))  # [P * share, bytes]
+        out.append(np.ascontiguousarray(got).view(a.dtype).reshape((-1,) + a.shape[1:])[:n])
+    return jax.tree_util.tree_unflatten(treedef, out)

@@ -27,6 +27,16 @@ def _summary(sol: dict) -> str:
             f"cell status counts {{{counts}}}")
 
 
+def _whole_batch_assoc(arrays: dict, assoc: str, seed: int) -> dict:
+    """The random association drawn on the whole batch (it folds the drop index into the
+    key), so a ``--distributed`` process solving a share of the drops draws the same one."""
+    import jax
+    if assoc != "random" or "assoc" in arrays or jax.process_count() == 1:
+        return arrays
+    from solvers.istn.association import associate
+    return {**arrays, "assoc": associate(arrays, "random", seed)}
+
+
 def run(args) -> int:
     from solvers.configio import ConfigError, load_config
     from solvers.istn.instance import load_instance, save_solution
@@ -40,10 +50,11 @@ def run(args) -> int:
             raise ConfigError(f"--reference: only --method proposed has a cvxpy reference, got {args.method!r}")
         sol = solve_istn_reference(arrays, cfg, args.assoc, args.seed)
     elif args.method == "proposed":
-        from solvers.devices import apply_devices, make_mesh
+        from solvers.devices import apply_devices, make_mesh, solve_distributed
         devices = apply_devices(args)
         mesh = make_mesh(devices) if len(devices) > 1 else None
-        sol = solve_istn(arrays, cfg, args.assoc, args.seed, mesh=mesh)
+        arrays = _whole_batch_assoc(arrays, args.assoc, args.seed)
+        sol = solve_distributed(arrays, lambda a: solve_istn(a, cfg, args.assoc, args.seed, mesh=mesh), dims["B"])
     else:
         try:
             from solvers.istn.baselines import solve_baseline
@@ -51,8 +62,17 @@ def run(args) -> int:
             print(f"satisac: error: baseline methods are not available ({e})", file=sys.stderr)
             return 2
         assoc = None if args.assoc == "proposed" else args.assoc
-        sol = solve_baseline(args.method, arrays, cfg, args.seed, assoc_method=assoc)
+        from solvers.devices import initialize_distributed, solve_distributed
+        if getattr(args, "distributed", False):
+            initialize_distributed()
+        arrays = _whole_batch_assoc(arrays, args.assoc, args.seed)
+        sol = solve_distributed(arrays, lambda a: solve_baseline(args.method, a, cfg, args.seed, assoc_method=assoc),
+                                dims["B"])
     solve_s = time.perf_counter() - t0
+    from solvers.devices import is_writer
+    if not is_writer():  # a --distributed run: process 0 writes
+        print(f"{_summary(sol)}; solved in {solve_s:.1f} s; process 0 writes {args.output}")
+        return 0
     sol = {**sol, "solve_time_s": np.float64(solve_s)}  # optional field: batch wall time, s
     path = save_solution(args.output, sol, dims)
     print(f"{_summary(sol)}; solved in {solve_s:.1f} s (compilation included)")

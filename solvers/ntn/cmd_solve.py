@@ -86,10 +86,15 @@ def run(args) -> int:
     if args.reference:
         sol = solve_reference(arrays, args.method, cfg)
     else:
-        from solvers.devices import apply_devices, make_mesh
+        from solvers.devices import apply_devices, make_mesh, solve_distributed
         devices = apply_devices(args)
-        sol = solve_allocation(arrays, args.method, cfg, mesh=make_mesh(devices) if len(devices) > 1 else None)
+        mesh = make_mesh(devices) if len(devices) > 1 else None
+        sol = solve_distributed(arrays, lambda a: solve_allocation(a, args.method, cfg, mesh=mesh), dims["B"])
     solve_s = time.perf_counter() - t0
+    from solvers.devices import is_writer
+    if not is_writer():  # a --distributed run: process 0 writes
+        print(f"{args.method}: {dims['B']} frame(s) solved in {solve_s:.1f} s; process 0 writes {args.output}")
+        return 0
     sol = {**sol, "solve_time_s": np.float64(solve_s)}  # optional field: batch wall time, s
     path = save_solution(args.output, sol, arrays)
     st = sol["status"]

@@ -18,6 +18,14 @@ again with the same arguments does exactly the missing chunks -- nothing lost, n
 duplicated -- and a finished run re-run does no work.  Starting a *different* run (config,
 sweep, seed, methods, drops, chunk size or ``extra`` changed) in the same directory is
 refused with the list of differences.
+
+Several jobs on one store (:mod:`solvers.runner.claims`): ``shard=Shard(i, n)`` (or a
+surrounding :func:`~solvers.runner.claims.shard_scope`) computes only chunk ``k`` with
+``k mod n == i`` of the run's (point, chunk) list, each under an atomic claim, so ``n``
+jobs started side by side (a SLURM array) fill the store without computing any chunk
+twice; a re-run of a killed job does its missing chunks, and a final run without a shard
+computes only what is still missing.  A whole run (no shard) holds the run directory's
+lock exclusively: a second one on the same store stops at once with one line.
 """
 from __future__ import annotations
 
@@ -32,6 +40,8 @@ import numpy as np
 import pyarrow as pa
 
 from solvers.configio import ConfigError, to_dict
+from solvers.runner.claims import (Heartbeat, Shard, claim_path, current_scope, lease_seconds, release_claim,
+                                   resolve, run_lock, try_claim)
 from solvers.runner.programs import release_programs
 from solvers.runner.store import RunStore, rows_to_table
 from solvers.runner.sweep import SweepPoint, expand_sweep
@@ -48,6 +58,7 @@ class RunSummary:
     chunks_run: int  # chunks computed by this call
     chunks_skipped: int  # chunks already on disk
     seconds: float
+    chunks_busy: int = 0  # chunks of this shard held by another live job (not computed here)
 
 
 def drop_rng(seed: int, drop: int) -> np.random.Generator:
@@ -122,6 +133,8 @@ def run_sweep(
     extra: Mapping[str, Any] | None = None,
     progress: bool = True,
     desc: str | None = None,
+    shard: Shard | None = None,
+    lease_s: float | None = None,
 ) -> RunSummary:
     """Run (or resume) a sweep; see the module docstring.
 
@@ -137,9 +150,13 @@ def run_sweep(
       chunk_size: drops per chunk (one file per point and chunk).
       extra: more JSON-able facts that identify the run (solver settings, figure name...).
       progress: show a tqdm bar (drops/s and ETA).
+      shard: compute only this job's share of the chunks, each under a claim (default: the
+        surrounding ``shard_scope``'s, else the whole run under the exclusive lock).
+      lease_s: a claim untouched this long is stale (default ``$SATISAC_CLAIM_LEASE_S`` or 900).
 
     Raises:
-      ConfigError: bad sweep / sizes, or ``run_dir`` holds a different run.
+      ConfigError: bad sweep / sizes, ``run_dir`` holds a different run, or another writer
+        holds the run directory (a whole run, or a whole run while shards run).
     """
     if isinstance(n_drops, bool) or not isinstance(n_drops, (int, np.integer)) or n_drops < 1:
         raise ConfigError(f"n_drops: expected an integer >= 1, got {n_drops!r}")
@@ -148,10 +165,37 @@ def run_sweep(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ConfigError(f"seed: expected an integer, got {seed!r}")
     points = expand_sweep(base_cfg, sweep, mode)
-    store = RunStore(run_dir, manifest_for(base_cfg, sweep, mode, seed, methods, n_drops, chunk_size, extra))
+    scope = current_scope()
+    if shard is None and scope is not None:
+        shard = scope.shard
+    lease = lease_seconds(lease_s)
+    run_dir = resolve(run_dir)
+    try:
+        with run_lock(run_dir, shared=shard is not None):
+            summary = _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, methods, chunk_size,
+                                  extra, progress, desc, shard, lease)
+    except BaseException:
+        if scope is not None:
+            scope.failed = True
+        raise
+    if scope is not None:
+        scope.computed += summary.chunks_run
+        scope.skipped += summary.chunks_skipped
+        scope.busy += summary.chunks_busy
+        if scope.barrier is not None:
+            scope.barrier()
+    return summary
+
+
+def _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, methods, chunk_size, extra,
+                progress, desc, shard, lease) -> RunSummary:
+    store = RunStore(run_dir, manifest_for(base_cfg, sweep, mode, seed, methods, n_drops, chunk_size, extra),
+                     exclusive=shard is None, lease_s=lease)
     n_chunks = -(-int(n_drops) // int(chunk_size))
-    todo = [(p, c) for p in points for c in range(n_chunks) if not store.has_chunk(p.index, c)]
-    total = len(points) * int(n_drops)
+    every = [(p, c) for p in points for c in range(n_chunks)]
+    mine = every if shard is None else every[shard.index::shard.count]
+    todo = [(p, c) for p, c in mine if not store.has_chunk(p.index, c)]
+    total = sum(min(chunk_size, n_drops - c * chunk_size) for _, c in mine)
 
     def chunk_drops(c: int) -> np.ndarray:
         return np.arange(c * chunk_size, min((c + 1) * chunk_size, n_drops), dtype=np.int64)
@@ -164,19 +208,38 @@ def run_sweep(
         bar = tqdm(total=total, initial=done, unit="drop", desc=desc or Path(run_dir).name,
                    dynamic_ncols=True, smoothing=0.1)
     last_point = None
+    ran = busy = 0
+    beat = Heartbeat(lease / 8) if shard is not None and todo else None
     try:
         for point, c in todo:
-            if last_point is not None and point.index != last_point:
-                release_programs()  # a new point may compile new programs (vm.max_map_count)
-            last_point = point.index
-            drops = chunk_drops(c)
-            table = rows_to_table(_call_work(work, point.cfg, drops, int(seed)))
-            store.write_chunk(point.index, c, _with_ids(table, point, int(seed), drops))
+            path = store.chunk_path(point.index, c)
+            if shard is not None:
+                if not try_claim(path, lease):
+                    busy += 1
+                    continue
+                if path.exists():  # finished by another job between our listing and the claim
+                    release_claim(path)
+                    continue
+                beat.current = claim_path(path)
+            try:
+                if last_point is not None and point.index != last_point:
+                    release_programs()  # a new point may compile new programs (vm.max_map_count)
+                last_point = point.index
+                drops = chunk_drops(c)
+                table = rows_to_table(_call_work(work, point.cfg, drops, int(seed)))
+                store.write_chunk(point.index, c, _with_ids(table, point, int(seed), drops))
+                ran += 1
+            finally:
+                if shard is not None:
+                    beat.current = None
+                    release_claim(path)
             if bar is not None:
                 bar.update(len(drops))
                 bar.set_postfix_str(f"point {point.index + 1}/{len(points)}", refresh=False)
     finally:
+        if beat is not None:
+            beat.close()
         if bar is not None:
             bar.close()
-    return RunSummary(Path(run_dir), tuple(points), int(n_drops), len(points) * n_chunks, len(todo),
-                      len(points) * n_chunks - len(todo), time.perf_counter() - t0)
+    return RunSummary(Path(run_dir), tuple(points), int(n_drops), len(every), ran,
+                      len(mine) - len(todo), time.perf_counter() - t0, busy)

@@ -16,6 +16,9 @@ Atomicity: a chunk file is written to a hidden temporary name in the same direct
 ``os.replace``-d into place, so a file either is complete or does not exist; a chunk is
 "done" exactly when its file exists.  A killed run therefore loses at most the chunk in
 flight and never leaves a half-written file that would be read back.
+
+Several writers: a whole run holds ``run_dir/.lock`` exclusively; shard jobs hold it shared
+and claim each chunk before computing it (:mod:`solvers.runner.claims`).
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ import pyarrow.parquet as pq
 
 from solvers.configio import ConfigError
 from solvers.npzio import atomic_writer
+from solvers.runner.claims import clean_temporaries, lease_seconds, resolve
 
 MANIFEST = "run.json"
 MANIFEST_VERSION = 1
@@ -69,8 +73,13 @@ def _diff(old: Mapping, new: Mapping, prefix: str = "") -> list[str]:
 class RunStore:
     """A result directory bound to one manifest (see module docstring)."""
 
-    def __init__(self, run_dir: str | os.PathLike, manifest: Mapping[str, Any]):
+    def __init__(self, run_dir: str | os.PathLike, manifest: Mapping[str, Any], exclusive: bool = True,
+                 lease_s: float | None = None):
         """Open (or create) ``run_dir`` for ``manifest``.
+
+        ``exclusive``: this is the only writer (it holds the run lock exclusively,
+        :mod:`solvers.runner.claims`), so every leftover temporary file is removed; with
+        False (a shard job) only temporaries whose chunk has no live claim are.
 
         Raises:
           ConfigError: ``run_dir`` already holds a run with a different manifest (the message
@@ -96,15 +105,7 @@ class RunStore:
                 raise ConfigError(f"run dir {self.dir} exists, is not empty and has no {MANIFEST}; "
                                   "refusing to mix results. Use an empty or new directory.")
             _atomic_write_bytes(mpath, json.dumps(self.manifest, indent=2, sort_keys=True).encode())
-        self._clean_temporaries()
-
-    def _clean_temporaries(self) -> None:
-        """Remove temporary files left by a run killed in the middle of a write."""
-        for p in self.dir.glob("point-*/.*.tmp"):
-            try:
-                p.unlink()
-            except FileNotFoundError:
-                pass
+        clean_temporaries(self.dir, exclusive, lease_seconds(lease_s))
 
     def chunk_path(self, point: int, chunk: int) -> Path:
         return self.dir / f"point-{point:04d}" / f"chunk-{chunk:06d}.parquet"
@@ -122,11 +123,11 @@ class RunStore:
 
 def chunk_files(run_dir: str | os.PathLike) -> list[Path]:
     """All finished chunk files of a run, in (point, chunk) order."""
-    return sorted(Path(run_dir).glob("point-*/chunk-*.parquet"))
+    return sorted(resolve(run_dir).glob("point-*/chunk-*.parquet"))
 
 
 def read_manifest(run_dir: str | os.PathLike) -> dict:
-    p = Path(run_dir) / MANIFEST
+    p = resolve(run_dir) / MANIFEST
     if not p.exists():
         raise ConfigError(f"{run_dir}: no {MANIFEST} (not a satisac run directory)")
     return json.loads(p.read_text())

@@ -1,7 +1,8 @@
 """A cheap synthetic Monte-Carlo job for the runner tests (also run as a subprocess script).
 
-``python _synthetic.py RUN_DIR [--delay S]`` runs a 2-point sweep of 40 drops in chunks of 5;
-each chunk sleeps ``delay`` seconds so a test can kill the process part-way.
+``python _synthetic.py RUN_DIR [--delay S] [--shard i/n]`` runs a 2-point sweep of 40 drops
+in chunks of 5; each chunk sleeps ``delay`` seconds so a test can kill the process part-way;
+``--shard`` computes only that share of the 16 chunks (``solvers.runner.claims``).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 import numpy as np
 
 from solvers.configio import param, validate
+from solvers.runner.claims import parse_shard
 from solvers.runner.montecarlo import drop_rng, run_sweep
 
 
@@ -49,10 +51,19 @@ def main(argv):
     run_dir = argv[0]
     if "--delay" in argv:
         DELAY[0] = float(argv[argv.index("--delay") + 1])
+    shard = parse_shard(argv[argv.index("--shard") + 1]) if "--shard" in argv else None
     s = run_sweep(run_dir, ToyConfig(), work, n_drops=40, seed=7, sweep={"p_dbm": [0.0, 10.0]},
-                  methods=METHODS, chunk_size=5, progress=False)
-    print(json.dumps({"chunks_run": s.chunks_run, "chunks_skipped": s.chunks_skipped}))
+                  methods=METHODS, chunk_size=5, progress=False, shard=shard)
+    out = {"chunks_run": s.chunks_run, "chunks_skipped": s.chunks_skipped}
+    if shard is not None:
+        out["chunks_busy"] = s.chunks_busy
+    print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    from solvers.configio import ConfigError
+    try:
+        main(sys.argv[1:])
+    except ConfigError as e:  # one line, exit 2, as the CLI does
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
