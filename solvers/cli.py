@@ -4,11 +4,15 @@ This module only builds the argument parser and dispatches; each command's work 
 in its own module and is imported lazily, so ``satisac --help`` is instant and a
 command pays only for the libraries it uses.  Every command returns an exit code;
 configuration and file errors print one ``satisac: error: ...`` line and exit 2 with
-nothing written.
+nothing written.  Ctrl-C (SIGINT) and SIGTERM print one line saying what was kept and
+exit 130 / 143 (temporary files are removed on the way out; the console script then
+leaves with ``os._exit``); called in-process with an ``argv`` list, :func:`main` re-raises
+the interrupt so the caller (e.g. pytest) stops.
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 
@@ -72,21 +76,94 @@ def main(argv: list[str] | None = None) -> int:
         print(f"satisac: error: {e}", file=sys.stderr)
         return 2
     from solvers.configio import ConfigError
-    from solvers.npzio import InstanceError
+    from solvers.npzio import InstanceError, OutputPathError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    runtime.configure_compilation_cache(enabled=not args.no_compile_cache)
-    from jaxcore.precision import set_precision
-    set_precision(args.precision)
+    args = None
+    previous = _install_sigterm()
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        runtime.configure_compilation_cache(enabled=not args.no_compile_cache)
+        from jaxcore.precision import set_precision
+        set_precision(args.precision)
         return int(args.func(args) or 0)
-    except (ConfigError, InstanceError) as e:
+    except (ConfigError, InstanceError, OutputPathError) as e:
         print(f"satisac: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("satisac: interrupted; finished chunks are kept and a re-run resumes", file=sys.stderr)
-        return 130
+    except BrokenPipeError:  # `satisac ... | head`: stop quietly
+        _silence_stdout()
+        return 141
+    except OSError as e:
+        if e.filename is None:
+            raise
+        print(f"satisac: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", signal.SIGINT)
+        print(f"satisac: interrupted ({signal.Signals(signum).name}); {_interrupt_note(args)}", file=sys.stderr)
+        if argv is not None:  # called in-process (tests, scripts): the interrupt belongs to the caller
+            raise
+        # console script: leave without Python finalisation; XLA's threads may still be
+        # running and tearing the interpreter down under them crashed (SIGSEGV)
+        _exit_now(128 + signum)
+    finally:
+        _restore_sigterm(previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM turned into an exception, so ``finally`` blocks remove temporary files."""
+
+    def __init__(self, signum: int = signal.SIGTERM):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
+def _install_sigterm():
+    try:
+        return signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread
+        return None
+
+
+def _restore_sigterm(previous) -> None:
+    if previous is not None:
+        try:
+            signal.signal(signal.SIGTERM, previous)
+        except ValueError:  # pragma: no cover
+            pass
+
+
+def _interrupt_note(args) -> str:
+    """What an interrupt leaves behind, for the command that was running."""
+    cmd = (getattr(args, "command", None), getattr(args, "istn_command", None) or getattr(args, "ntn_command", None))
+    if cmd in (("ntn", "simulate"),) or cmd[0] == "reproduce":
+        return "finished chunks are kept and a re-run resumes"
+    if cmd[0] == "bench":
+        return "files already written are complete, none is partial"
+    return "nothing written"
+
+
+def _silence_stdout() -> None:
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover
+        pass
+
+
+def _exit_now(code: int):
+    import os
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

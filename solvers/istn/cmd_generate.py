@@ -1,7 +1,8 @@
 """``satisac istn generate``: draw drops and write an ISTN instance file (interfaces.md §1).
 
-The config is built and validated and the drops are generated and validated before the
-output file is opened; the file is written atomically, so any error leaves nothing behind.
+The output path is checked (writable, not a directory, not the config file) and the config
+is built and validated before any drop is drawn; the drops are validated before the output
+file is opened; the file is written atomically, so any error leaves nothing behind.
 """
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from solvers.configio import ConfigError, load_config
 from solvers.istn.config import IstnConfig
 from solvers.istn.generate import bytes_per_drop, generate_instance
 from solvers.istn.instance import save_instance
+from solvers.npzio import check_output_path
 
 
 def run(args) -> int:
+    check_output_path(args.output, [args.config])
     cfg = load_config(IstnConfig, args.config, args.overrides, scenario=args.scenario)
     if args.drops < 1:
         raise ConfigError(f"--drops: expected an integer >= 1, got {args.drops}")

@@ -9,8 +9,10 @@
   file contract (slow; one drop at a time with a progress bar; proposed method only).
 
 ``--config FILE`` / ``--set key=value`` set :class:`solvers.istn.pipeline.SolverConfig`
-fields.  The instance is validated before any work and the solution before it is written
-(nothing is written on failure).
+fields.  The output path is checked first (not an input file, writable), the instance is
+validated before any work and the solution before it is written (nothing is written on
+failure).  With the global ``--precision float64`` a float32/complex64 instance is solved
+in float64 and the solution is written float64/complex128.
 """
 from __future__ import annotations
 
@@ -38,11 +40,15 @@ def _whole_batch_assoc(arrays: dict, assoc: str, seed: int) -> dict:
 
 
 def run(args) -> int:
+    from jaxcore.precision import promote_arrays
     from solvers.configio import ConfigError, load_config
     from solvers.istn.instance import load_instance, save_solution
-    from solvers.istn.pipeline import SolverConfig, solve_istn, solve_istn_reference
+    from solvers.npzio import check_output_path
 
+    check_output_path(args.output, [args.instance, args.config])
     arrays, dims = load_instance(args.instance)
+    arrays = promote_arrays(arrays, args.precision)
+    from solvers.istn.pipeline import SolverConfig, solve_istn, solve_istn_reference
     cfg = load_config(SolverConfig, args.config, args.overrides, scenario=args.scenario)
     t0 = time.perf_counter()
     if args.reference:

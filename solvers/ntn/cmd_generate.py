@@ -12,6 +12,8 @@ R_c(k) and the sub-satellite points of the satellites in view at frame k.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from solvers.configio import ConfigError, load_config
@@ -52,16 +54,24 @@ def draw_map(path, frames: dict, cfg: NtnConfig, k: int):
     ax.legend(loc="lower left", fontsize=8)
     ax.set_aspect(1.0 / np.cos(np.radians((cfg.lat_min_deg + cfg.lat_max_deg) / 2)))
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from solvers.npzio import atomic_writer
+    with atomic_writer(path) as tmp:  # a killed run leaves no half-written PNG
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
 
 
 def run(args) -> int:
     from tqdm import tqdm
 
+    from solvers.npzio import OutputPathError, check_output_path
     from solvers.ntn.instance import save_instance
     from solvers.ntn.world import allocation_instance, checked_timing, evolve, make_world
 
+    out = check_output_path(args.output, [args.config])
+    if args.map:
+        check_output_path(args.map, [args.config], npz=False, what="--map")
+        if out.resolve() == Path(args.map).resolve():
+            raise OutputPathError(f"--map {args.map}: is the same file as -o {out}; choose another path")
     cfg = load_config(NtnConfig, args.config, args.overrides, scenario=args.scenario)
     if args.frames < 1:
         raise ConfigError(f"--frames: expected >= 1, got {args.frames}")

@@ -38,18 +38,15 @@ def summary_table(cols: dict) -> str:
 
 
 def run(args) -> int:
+    from solvers.npzio import check_output_dir
     from solvers.runner.montecarlo import run_sweep
     from solvers.runner.store import load_results, to_numpy
+    check_output_dir(args.output)  # a file in the way or an unwritable parent: refused before any work
     ntn_ov, j_ov = split_overrides(args.overrides)
     cfg = load_config(NtnConfig, args.config, ntn_ov, scenario=args.scenario) if not args.config else None
     if cfg is None:  # a config file may mix both kinds of keys
-        import sys
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # pragma: no cover
-            import tomli as tomllib
-        from pathlib import Path
-        data = tomllib.loads(Path(args.config).read_text())
+        from solvers.configio import read_toml
+        data = read_toml(args.config)  # missing, a directory, not UTF-8, not TOML: one ConfigError
         jk = set(field_names(JmraConfig))
         cfg = load_config(NtnConfig, None, [f"{k}={_toml(v)}" for k, v in data.items() if k not in jk] + ntn_ov,
                           scenario=args.scenario)

@@ -16,6 +16,7 @@ from solvers.configio import load_config
 from solvers.ntn.allocate import (INSTANCE_KEYS, JmraConfig, objective, per_user_throughput,
                                   solve_allocation)
 from solvers.ntn.instance import load_instance, save_solution
+from solvers.npzio import check_output_path
 
 
 def solve_reference(arrays: dict, method: str, cfg: JmraConfig) -> dict[str, np.ndarray]:
@@ -80,6 +81,7 @@ def solve_reference(arrays: dict, method: str, cfg: JmraConfig) -> dict[str, np.
 
 
 def run(args) -> int:
+    check_output_path(args.output, [args.instance, args.config])  # before any work; inputs are never overwritten
     cfg = load_config(JmraConfig, args.config, args.overrides, scenario=args.scenario)
     arrays, dims = load_instance(args.instance)
     t0 = time.perf_counter()

@@ -40,7 +40,8 @@ def _frames(quick: bool, drops):
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    with open(path, "w") as fh:
+    from solvers.npzio import atomic_writer
+    with atomic_writer(path) as tmp, open(tmp, "w") as fh:  # no half-written CSV on an interrupt
         fh.write(",".join(header) + "\n")
         for r in rows:
             fh.write(",".join("" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)) for v in r) + "\n")
