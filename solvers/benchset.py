@@ -5,7 +5,7 @@ the set's name and version, the paper, the size, the seed, the scenario (name an
 values), the full generator config, the satisac/JAX/NumPy versions, and each file's
 drop/frame range, byte count and sha256.  Everything is drawn by the existing generators
 (:func:`solvers.istn.generate.generate_instance`, :mod:`solvers.ntn.world`), seeded, and
-written with fixed zip metadata (:func:`write_npz_bytes`), so regenerating a set gives
+written with fixed zip metadata (:func:`solvers.npzio.write_npz`), so regenerating a set gives
 the same bytes on the same software stack and ``satisac benchset --check DIR`` can say so.
 
 Sizes (:data:`SIZES`): ``small`` (CI: seconds), ``paper`` (the papers' settings) and
@@ -22,7 +22,6 @@ import io
 import json
 import os
 import platform
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -30,13 +29,11 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from solvers.configio import ConfigError, replace, to_dict
-from solvers.npzio import InstanceError, atomic_writer
+from solvers.npzio import ZIP_DATE, InstanceError, atomic_writer, write_npz
 
 #: version of the set definitions below; bump it when a size's contents change
 SET_VERSION = 1
 MANIFEST = "manifest.json"
-#: fixed zip member timestamp (the earliest a zip can hold), so equal arrays give equal bytes
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 #: ISTN channels are written complex64 (``satisac istn generate``'s default precision)
 ISTN_PRECISION = "float32"
 
@@ -72,19 +69,10 @@ SIZES: dict[str, dict[str, SetSize]] = {
 
 
 def write_npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
-    """An uncompressed ``.npz`` (``np.load`` reads it) whose bytes depend only on the arrays.
-
-    ``np.savez`` stamps every zip member with the current time; here every member gets
-    :data:`ZIP_DATE`, members are written in the dict's order, pickling is off.
-    """
+    """The bytes :func:`solvers.npzio.save_npz_atomic` writes for ``arrays`` (uncompressed;
+    fixed zip timestamps, so they depend only on the arrays)."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for name, v in arrays.items():
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_DATE)
-            info.compress_type = zipfile.ZIP_STORED
-            info.external_attr = 0o644 << 16
-            with zf.open(info, "w", force_zip64=True) as fh:
-                np.lib.format.write_array(fh, np.asanyarray(v), allow_pickle=False)
+    write_npz(buf, arrays)
     return buf.getvalue()
 
 

@@ -324,11 +324,29 @@ def atomic_writer(path: str | os.PathLike):
         raise
 
 
+#: zip member timestamp of every archive written here (np.savez stamps the current time)
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def write_npz(fh, arrays: Mapping[str, np.ndarray], compress: bool = False) -> None:
+    """``np.savez`` / ``np.savez_compressed`` into the binary file ``fh``, with every zip member
+    stamped :data:`ZIP_DATE`, so equal arrays (same names, order, dtypes) give equal bytes."""
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(fh, "w", compression=method, allowZip64=True) as zf:
+        for name, v in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_DATE)
+            info.compress_type = method
+            info.external_attr = 0o644 << 16
+            with zf.open(info, "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, np.asanyarray(v), allow_pickle=False)
+
+
 def save_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], compress: bool = False) -> Path:
-    """Write an ``.npz`` atomically (temp file in the same directory, then rename)."""
+    """Write an ``.npz`` atomically (temp file in the same directory, then rename); the bytes
+    depend only on the arrays (:func:`write_npz`)."""
     p = npz_path(path)
     with atomic_writer(p) as tmp, open(tmp, "wb") as fh:
-        (np.savez_compressed if compress else np.savez)(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+        write_npz(fh, {k: np.asarray(v) for k, v in arrays.items()}, compress)
     return p
 
 
