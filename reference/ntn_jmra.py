@@ -31,7 +31,7 @@ def jmra_reference(d: J.JmraData, s: J.JmraSettings):
         q = (w * y).sum(axis=1) - 1.0
         viol = q > s.tol
         n_viol = int(viol.sum())
-        conv = bool(np.max(np.maximum(q, 0.0)) <= s.tol and np.max(np.abs(y - y_prev)) <= s.tol)
+        conv = bool(J.line4_converged(jnp.asarray(q), jnp.asarray(y), jnp.asarray(y_prev), s))
         if conv:
             y_prev = y
             break

@@ -68,6 +68,12 @@ def snr(p_tx_w, g_sat, g_user, pointing_loss, path_loss, atten, noise_psd_w_hz, 
     return p_tx_w * g_sat * g_user / (pointing_loss * path_loss * atten * noise_psd_w_hz * bandwidth_hz)
 
 
+def gas_loss(zenith_db, elev):
+    """Atmospheric (gas) absorption (linear, >= 1) at elevation ``elev`` [rad]: the zenith loss
+    scaled by the slant path 1/sin(elev) (TR 38.811 §6.6.4, ITU-R P.676 flat-layer form)."""
+    return 10.0 ** (zenith_db / jnp.sin(elev) / 10.0)
+
+
 def rate(bandwidth_hz, snr_lin, in_range):
     """Achievable rate r_{c,s} [bit/s], eq. (5): B log2(1 + gamma) if in range for the frame, else 0."""
     return jnp.where(in_range, bandwidth_hz * jnp.log2(1.0 + snr_lin), 0.0)

@@ -31,7 +31,8 @@ RAIN_BANDS = ("X", "Ku", "K", "Ka")
 SHELL_FIELDS = ("shell_band", "shell_altitude_km", "shell_inclination_deg", "shell_planes",
                 "shell_sats_per_plane", "shell_phasing", "shell_freq_ghz", "shell_bandwidth_mhz",
                 "shell_sat_gain_dbi", "shell_power_w", "shell_pointing_loss_db", "shell_min_elev_deg",
-                "shell_beams", "shell_user_gain_dbi", "shell_noise_psd_dbm_hz")
+                "shell_beams", "shell_user_gain_dbi", "shell_noise_psd_dbm_hz", "shell_misc_loss_db",
+                "shell_gas_zenith_db")
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,17 @@ class NtnConfig:
                                                   lo=0, hi=90, lo_open=True, hi_open=True)
     shell_beams: tuple[int, ...] = param((16, 16), "beams per satellite N_b", source="REC-L", lo=1)
     shell_user_gain_dbi: tuple[float, ...] = param((0.0, 39.7), "user/anchor antenna gain G_{c,s} [dBi]", source="REC-M")
-    shell_noise_psd_dbm_hz: tuple[float, ...] = param((-167.0, -172.8), "noise PSD N_0 [dBm/Hz]", source="REC-M")
+    shell_noise_psd_dbm_hz: tuple[float, ...] = param((-167.0, -172.8), "noise PSD N_0 [dBm/Hz] (spec: -174 + NF; "
+                                                      "TR 38.821 VSAT G/T 15.9 dB/K = 39.7 dBi over 150 K antenna + "
+                                                      "NF 1.2 dB -> T_sys 242 K -> -174.8 dBm/Hz for Ka)", source="REC-M")
+    shell_misc_loss_db: tuple[float, ...] = param((0.0, 0.0), "fixed link losses beyond (4) [dB]: shadowing margin + "
+                                                  "scintillation + polarisation (TR 38.821 Set-1 link budgets: S-band "
+                                                  "handheld 3 + 2.2 + 3 = 8.2 dB; Ka VSAT 0 + 0.3 + 0 = 0.3 dB); "
+                                                  "0 in the literal spec", source="SRC (3GPP TR 38.821 Table 6.1.3.3-1)", lo=0)
+    shell_gas_zenith_db: tuple[float, ...] = param((0.0, 0.0), "atmospheric (gas) absorption at zenith [dB], applied "
+                                                   "as zenith / sin(elevation) (TR 38.811 6.6.4 / ITU-R P.676; "
+                                                   "TR 38.821 quotes 0.07 dB (S) and 1.1 dB (Ka) at 30 deg: 0.035 and "
+                                                   "0.55 at zenith); 0 in the literal spec", source="SRC (3GPP TR 38.811)", lo=0)
     # ---- ground area ----
     lat_min_deg: float = param(45.0, "southern edge of the area [deg]", source="REC-L", lo=-90, hi=90)
     lat_max_deg: float = param(55.0, "northern edge of the area [deg]", source="REC-L", lo=-90, hi=90)

@@ -160,7 +160,7 @@ def make_world(cfg: NtnConfig, seed: int) -> World:
         bw = np.array(cfg.shell_bandwidth_mhz) * 1e6
         n0 = db(np.array(cfg.shell_noise_psd_dbm_hz) - 30.0)  # W/Hz
         snr_const = (np.array(cfg.shell_power_w) * db(cfg.shell_sat_gain_dbi) * db(cfg.shell_user_gain_dbi)
-                     / (db(cfg.shell_pointing_loss_db) * n0 * bw))  # eq. (4) times PL
+                     / (db(np.array(cfg.shell_pointing_loss_db) + np.array(cfg.shell_misc_loss_db)) * n0 * bw))  # eq. (4) times PL
         freq = np.array(cfg.shell_freq_ghz) * 1e9
         ab = [p838_coefficients(f, 45.0, cfg.rain_tilt_deg) if r else (0.0, 1.0)
               for f, r in zip(cfg.shell_freq_ghz, cfg.shell_rain)]
@@ -197,6 +197,7 @@ def _frame_geometry(cfg: NtnConfig, shells: tuple, s_cap: int, w: dict, t0, rain
     elev = jnp.min(jax.vmap(lambda s: links.elevation(s[None, :, :], centre_pts[:, None, :]))(p), axis=0)  # [C, K]
     in_range = links.in_range_whole_frame(dist, w["d_max"][shell][None, :])
     snr_cs = w["snr_const"][shell] / links.fspl(dist, w["freq"][shell])  # [C, K]
+    snr_cs = snr_cs / links.gas_loss(w["gas_zenith_db"][shell], jnp.maximum(elev, 1e-3))  # 1 when zenith loss is 0
     path = rain.slant_path_km(w["h_r"][:, None], jnp.maximum(elev, 1e-3))
     a_db = rain.rain_attenuation_db(w["rain_a"][shell], w["rain_b"][shell], rain_rate[:, None], path)
     atten = 10.0 ** (a_db / 10.0)
@@ -244,7 +245,8 @@ def _device_world(world: World) -> dict:
                 points=jnp.asarray(world.cell_points), snr_const=jnp.asarray(world.snr_const),
                 freq=jnp.asarray(world.freq_hz), h_r=jnp.asarray(world.rain_height_km),
                 rain_a=jnp.asarray(world.rain_a), rain_b=jnp.asarray(world.rain_b), bw=jnp.asarray(world.bandwidth_hz),
-                rain_shell=jnp.asarray(np.array(cfg.shell_rain)))
+                rain_shell=jnp.asarray(np.array(cfg.shell_rain)),
+                gas_zenith_db=jnp.asarray(np.array(cfg.shell_gas_zenith_db, float)))
 
 
 def evolve(world: World, start: int, n_frames: int, rain_state: rain.RainState | None = None, chunk: int = 60,
