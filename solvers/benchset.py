@@ -29,7 +29,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from solvers.configio import ConfigError, replace, to_dict
-from solvers.npzio import ZIP_DATE, InstanceError, atomic_writer, write_npz
+from solvers.npzio import ZIP_DATE, InstanceError, atomic_writer, check_output_dir, write_npz
 
 #: version of the set definitions below; bump it when a size's contents change
 SET_VERSION = 1
@@ -293,6 +293,7 @@ def run(args) -> int:
         return 0 if ok else 1
     if not args.paper or not args.output:
         raise ConfigError("benchset: give a paper (istn or ntn) and -o DIR, or --check DIR")
+    check_output_dir(args.output)
     m = make_set(args.paper, args.size, args.output, seed=args.seed, scenario=args.scenario, progress=note)
     total = sum(f["bytes"] for f in m["files"])
     print(f"wrote set {m['set']} v{m['version']} to {args.output}: {m['sizes']['count']} {m['sizes']['unit']} in "

@@ -39,7 +39,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy import stats as _st
 
-from solvers.npzio import InstanceError, atomic_writer, load_npz
+from solvers.npzio import InstanceError, atomic_writer, check_output_dir, load_npz
 from solvers.runner.stats import mean_ci, proportion_ci
 
 OBJECTIVE = {"istn": "sum rate (25a), bit/s/Hz", "ntn": "objective (25), natural log, bit/s"}
@@ -324,6 +324,7 @@ def run(args) -> int:
             names = [f"{i}:{n}" for i, n in enumerate(names)]
     if not args.tie_rtol >= 0:
         raise ConfigError(f"--tie-rtol: expected a value >= 0, got {args.tie_rtol}")
+    check_output_dir(args.output)
     paper, inst = load_instance_any(args.instance)
     sols = [load_npz(s, (), source=str(s))[0] for s in args.solutions]
     res = compare(paper, inst, sols, names, tie_rtol=args.tie_rtol, sources=[str(s) for s in args.solutions])

@@ -38,7 +38,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from solvers.npzio import FieldSpec, InstanceError, atomic_writer, load_npz, validate_arrays
+from solvers.npzio import (FieldSpec, InstanceError, atomic_writer, check_output_path, load_npz,
+                           validate_arrays)
 from solvers.ntn.allocate import objective, per_user_throughput
 from solvers.ntn.instance import SOLUTION_FIELDS, load_instance
 from solvers.ntn.rounding import handover_floor
@@ -205,6 +206,8 @@ def run(args) -> int:
     out = Path(args.output) if args.output else None
     if out is not None and out.suffix not in (".json", ".csv"):
         raise InstanceError(f"-o {out}: expected a report file ending in .json or .csv")
+    if out is not None:
+        check_output_path(out, [args.instance, args.solution], npz=False)
     inst, dims = load_instance(args.instance)
     sol = load_for_evaluate(args.solution)
     try:
