@@ -19,7 +19,8 @@ thresholds compare ``|u_a - u_b|``:
 Baselines (spec §1.5): ``nearest`` (argmax_n alpha per target, receivers may repeat),
 ``greedy`` (largest remaining alpha over unassigned targets and unused receivers,
 one-to-one; with T > R the receivers are reused once all are taken - a decision, the
-paper has T = R), ``random`` (a uniformly random one-to-one map; T > R wraps around).
+paper has T = R), ``random`` (a uniformly random one-to-one map; T > R wraps around; one
+key schedule per (seed, global drop, cell), :func:`random_assoc`).
 
 When the instance carries no angles/gains (``theta_tar_rx``, ``theta_sat_rx``,
 ``alpha_tar``), :func:`association_inputs` derives them from the channels: alpha =
@@ -108,6 +109,22 @@ def random_cell(key, T: int, R: int):
     return perm[jnp.arange(T) % R].astype(jnp.int32)
 
 
+def random_assoc(seed: int, drop_ids, n_cells: int, T: int, R: int) -> np.ndarray:
+    """Random one-to-one association of global drops ``drop_ids`` [B], [B, M, T] int32.
+
+    The one key schedule of the random association: cell m of drop d draws from
+    ``fold_in(drop_key(seed, d), m)`` with ``solvers.runner.montecarlo.drop_key(seed, d) =
+    fold_in(PRNGKey(seed), d)``, so ``satisac istn solve --assoc random --seed S`` (drops
+    0..B-1 of the file), the experiments and the figures (global drop ids of their chunks)
+    draw the same association for the same seed and drop, whatever the chunking.
+    """
+    base = jax.random.PRNGKey(int(seed))
+    ids = jnp.asarray(np.asarray(drop_ids, np.int64).astype(np.uint32))
+    keys = jax.vmap(lambda d: jax.vmap(lambda m: jax.random.fold_in(jax.random.fold_in(base, d), m))(
+        jnp.arange(n_cells)))(ids)
+    return np.asarray(jax.vmap(jax.vmap(lambda k: random_cell(k, T, R)))(keys), np.int32)
+
+
 def association_inputs(arrays: dict) -> dict:
     """Angles (u-space), gains and thresholds for Algorithm 1 from an instance dict.
 
@@ -148,13 +165,15 @@ _nearest_batched = jax.jit(jax.vmap(jax.vmap(nearest_cell)))
 _greedy_batched = jax.jit(jax.vmap(jax.vmap(greedy_cell)))
 
 
-def associate(arrays: dict, method: str = "proposed", seed: int = 0) -> np.ndarray:
+def associate(arrays: dict, method: str = "proposed", seed: int = 0, drop_ids=None) -> np.ndarray:
     """Target -> receiver association for every drop and cell.
 
     Args:
       arrays: interfaces.md §1 instance dict (numpy).
       method: ``proposed`` (Algorithm 1), ``nearest``, ``greedy`` or ``random``.
-      seed: PRNG seed for ``random`` (drop b, cell m use fold_in(fold_in(key, b), m)).
+      seed: PRNG seed for ``random`` (key schedule of :func:`random_assoc`).
+      drop_ids: [B] global drop indices of the instance's drops for ``random`` (default
+        0..B-1, the drops of ``satisac istn generate``).
 
     Returns:
       [B, M, T] int32.
@@ -172,8 +191,5 @@ def associate(arrays: dict, method: str = "proposed", seed: int = 0) -> np.ndarr
     elif method == "greedy":
         out = _greedy_batched(jnp.asarray(inp["alpha"]))
     else:
-        base = jax.random.PRNGKey(seed)
-        keys = jax.vmap(lambda b: jax.vmap(lambda m: jax.random.fold_in(jax.random.fold_in(base, b), m))(
-            jnp.arange(M)))(jnp.arange(B))
-        out = jax.vmap(jax.vmap(lambda k: random_cell(k, T, R)))(keys)
+        out = random_assoc(seed, np.arange(B) if drop_ids is None else drop_ids, M, T, R)
     return np.asarray(out, np.int32)

@@ -99,7 +99,7 @@ def solve_method(method: str, inst: dict, drops: np.ndarray, seed: int, solver_c
         arr = dict(inst)
         arr["p_sat_fixed"] = np.broadcast_to(np.asarray(inst["p_leo"], np.float64)[:, None] / M, (B, M)).copy()
         if a == "random":
-            from solvers.istn.sensing_failure import random_assoc
+            from solvers.istn.association import random_assoc
             arr["assoc"] = random_assoc(seed, drops, M, T, R)
         return solve_istn(arr, cfg, a, seed)
     raise ValueError(f"unknown method {method!r}")

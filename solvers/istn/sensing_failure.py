@@ -38,23 +38,9 @@ import numpy as np
 from jaxcore.istn import zf
 from jaxcore.istn.metrics import scnr_mmse
 from jaxcore.istn.problem import CellProblem, batch_cells
+from solvers.istn.association import random_assoc  # the one key schedule (re-exported)
 
 FAILURE_CASES = ("satellite-free", "proposed", "random", "monostatic")
-
-
-def random_assoc(seed: int, drop_ids, n_cells: int, T: int, R: int) -> np.ndarray:
-    """Random one-to-one association per (global drop, cell): key fold_in(fold_in(PRNGKey(seed+1), i), m).
-
-    Unlike ``solvers.istn.association.associate(..., 'random')`` (keys by position in the
-    batch), this depends on the global drop index only, so it is chunk-independent.
-    """
-    from solvers.istn.association import random_cell
-
-    base = jax.random.PRNGKey(int(seed) + 1)
-    ids = jnp.asarray(np.asarray(drop_ids, np.int64))
-    keys = jax.vmap(lambda i: jax.vmap(lambda m: jax.random.fold_in(jax.random.fold_in(base, i), m))(
-        jnp.arange(n_cells)))(ids)
-    return np.asarray(jax.vmap(jax.vmap(lambda k: random_cell(k, T, R)))(keys), np.int32)
 
 
 def _sensing_only(prob: CellProblem) -> CellProblem:

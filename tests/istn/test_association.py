@@ -95,3 +95,33 @@ def test_inputs_derived_from_los_channels():
     np.testing.assert_allclose(inp["u_sat"][0, 0], u_sat, atol=1e-12)
     np.testing.assert_allclose(inp["alpha"][0, 0], amp, rtol=1e-12)
     np.testing.assert_allclose(inp["delta_sat"], [0.5])
+
+
+def test_random_key_schedule_is_one_per_seed_and_drop():
+    """``associate(..., 'random')`` (istn solve), the experiments/figures
+    (``random_assoc`` on global drop ids, any chunking) and the sensing-failure cases draw
+    cell m of drop d from fold_in(drop_key(seed, d), m): the same association."""
+    import jax
+
+    from solvers.istn import experiments, sensing_failure
+    from solvers.istn.association import random_assoc, random_cell
+    from solvers.runner.montecarlo import drop_key
+
+    rng = np.random.default_rng(2)
+    B, M, T, R = 6, 2, 3, 4
+    arr = _arrays(rng.uniform(-1, 1, (B, M, T, R)), rng.uniform(-1, 1, (B, M, R)), rng.uniform(size=(B, M, T, R)))
+    full = associate(arr, "random", seed=9)
+    for d in range(B):
+        for m in range(M):
+            want = np.asarray(random_cell(jax.random.fold_in(drop_key(9, d), m), T, R))
+            np.testing.assert_array_equal(full[d, m], want)
+    # a chunk of global drops 2..4 (figures/experiments) draws what the whole file draws
+    np.testing.assert_array_equal(random_assoc(9, [2, 3, 4], M, T, R), full[2:5])
+    np.testing.assert_array_equal(associate({k: v[2:5] for k, v in arr.items()}, "random", 9, drop_ids=[2, 3, 4]),
+                                  full[2:5])
+    # every caller uses this one function
+    assert sensing_failure.random_assoc is random_assoc
+    import inspect
+    src = inspect.getsource(experiments.solve_method)
+    assert "association import random_assoc" in src
+    assert not np.array_equal(full, associate(arr, "random", seed=10))
