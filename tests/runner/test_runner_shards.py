@@ -173,3 +173,26 @@ def test_reproduce_cli_shard_argument_and_run_lock(cli, tmp_path):
         assert code == 2 and "a whole (unsharded) run holds it" in err
     assert sorted(p.name for p in out.iterdir()) == ["ntn-table3_run"]  # the shard's scratch is gone
     assert not list((out / "ntn-table3_run").glob("point-*"))  # nothing computed
+
+
+def test_shard_jobs_write_no_figure_then_the_final_run_only_reduces(tmp_path):
+    import _distributed_job as job_script
+    from solvers.runner.jobs import Job, describe, run_job
+    _synthetic.DELAY[0] = 0.0
+    out, single = tmp_path / "out", tmp_path / "single"
+    for i in (0, 1):
+        table, scope = run_job(Job(Shard(i, 2)), job_script.figure, out)
+        assert table is None and (scope.computed, scope.skipped, scope.busy) == (8, 0, 0)
+        assert f"shard {i}/2: computed 8 chunk(s)" in describe(Job(Shard(i, 2)), scope, "cmd")
+        assert sorted(p.name for p in out.iterdir()) == ["runs"]  # no figure, no scratch left
+    calls = []
+    work = _synthetic.work
+    _synthetic.work = lambda *a: calls.append(1) or work(*a)
+    try:
+        job_script.figure(out)  # the final run without a shard
+    finally:
+        _synthetic.work = work
+    assert calls == []  # it only reduced
+    single.mkdir()
+    job_script.figure(single)
+    assert (out / "fig.csv").read_text() == (single / "fig.csv").read_text()
