@@ -4,8 +4,8 @@ All functions act on ONE cell (a :class:`~jaxcore.istn.problem.CellProblem`, pre
 noise-normalised) and are ``vmap``-ed outside over drops and cells.
 
 * :func:`zf_beams` -- unit-norm ZF directions over the K TUT channels and the T target
-  transmit directions (K+T <= Nt streams), and the effective TUT gains
-  c_k = |h_k f_k|^2 = 1/[(H H^H)^{-1}]_kk.
+  transmit directions (K+T <= Nt streams), optionally also nulling the SUT channel h^(S)
+  (``null_sut``, K+1+T <= Nt), and the effective gains c_j = |row_j f_j|^2.
 * :func:`waterfill` -- p_k = (eta - n_k/c_k)^+ with sum p = budget (reuses the capped
   water-filling of :mod:`jaxcore.istn.merge`, one implementation).
 * :func:`sensing_cov` -- the radar virtual covariance R_v,i of metrics.py for
@@ -51,28 +51,43 @@ def target_tx_direction(G, n_iter: int = 12):
     return jnp.conj(v)  # row: G v is maximal for the column v, so the row is v^H
 
 
-def zf_beams(prob: CellProblem, ridge: float = 1e-9):
+def zf_beams(prob: CellProblem, ridge: float = 1e-9, null_sut: bool = False):
     """Unit-norm zero-forcing beam directions of one cell.
 
     H = [h_1; ...; h_K; t_1; ...; t_T] stacks the TUT channels and the unit target rows
     t_i (dominant right singular vector of G^tar_{i, A(i)}); F_dir = H^H (H H^H)^{-1} with
     normalised columns, so h_k f_j = 0 (j != k) and target t's direction is nulled by every
-    beam except its own.
+    beam except its own.  With ``null_sut`` the SUT channel h^(S) (rescaled to the rms row norm;
+    the ZF directions do not depend on row scales) is stacked as one more row that no
+    stream serves, so h^(S) f_j = 0 for every beam j: the TBS -> SUT interference of
+    eq. (24) vanishes and the SUT rate is limited by the satellite power alone.  Needs
+    K + 1 + T <= Nt (paper size: 10 <= 30).
 
     Returns:
       F_dir [Nt, K+T] complex (unit-norm columns), c [K+T] real: |row_j f_j|^2 =
       1/[(H H^H)^{-1}]_jj (the TUT entries are the ZF effective channel gains).
     """
     T = prob.G_tar.shape[0]
+    K = prob.h_tut.shape[0]
     G_own = prob.G_tar[jnp.arange(T), prob.assoc]  # [T, Nr, Nt]
     t_rows = jax.vmap(target_tx_direction)(G_own)  # [T, Nt]
-    H = jnp.concatenate([prob.h_tut, t_rows], axis=0)  # [K+T, Nt]
-    gram = H @ jnp.conj(H.T)  # [K+T, K+T]
+    rows = [prob.h_tut]
+    if null_sut:
+        # h^(S) scaled to the rms norm of the other rows, so the relative ridge treats it alike
+        others = jnp.concatenate([prob.h_tut, t_rows], axis=0)
+        rms = jnp.sqrt(jnp.mean(jnp.sum(_abs2(others), axis=1)))
+        hs = prob.h_sut * (rms / jnp.maximum(jnp.linalg.norm(prob.h_sut), jnp.finfo(rms.dtype).tiny))
+        rows.append(hs[None, :])  # [1, Nt]
+    H = jnp.concatenate(rows + [t_rows], axis=0)  # [K(+1)+T, Nt]
+    gram = H @ jnp.conj(H.T)  # [K(+1)+T, K(+1)+T]
     scale = jnp.real(jnp.trace(gram)) / H.shape[0]
     gram = gram + ridge * scale * jnp.eye(H.shape[0], dtype=H.dtype)
     L = jnp.linalg.cholesky(0.5 * (gram + jnp.conj(gram.T)))
     X = cho_solve((L, True), jnp.eye(H.shape[0], dtype=H.dtype))  # (H H^H + ridge)^{-1}
-    F = jnp.conj(H.T) @ X  # [Nt, K+T]
+    F = jnp.conj(H.T) @ X  # [Nt, K(+1)+T]
+    if null_sut:  # drop the SUT's column (no stream serves it) and its row
+        keep = jnp.concatenate([jnp.arange(K), K + 1 + jnp.arange(T)])
+        F, H = F[:, keep], H[keep]
     F = F / jnp.linalg.norm(F, axis=0)[None, :]  # unit-norm columns
     # |row_j f_j|^2 = 1/[(H H^H)^{-1}]_jj (up to the tiny ridge)
     c = _abs2(jnp.einsum("jn,nj->j", H, F))

@@ -19,15 +19,18 @@ Methods (``satisac istn solve --method ...``):
 ``greedy``   each network for itself: sensing power and TUT water-filling computed without
     satellite interference, evaluated with the true interference.
 ``uniform``  as greedy, but the TUTs share the remaining power equally.
-``zf-eps``   ZF beams, exhaustive grid over the satellite power p (``eps_p_points``
+``zf-eps``   ZF beams that also null the SUT (``zf_null_sut``, default; ``false`` gives the
+    TUT/target-only ZF of the other baselines), exhaustive grid over the satellite power p (``eps_p_points``
     log-spaced in [``eps_p_min_frac`` P_LEO, P_LEO]) and the sensing fraction rho of P_BS
     (``eps_rho_points`` log-spaced in [``eps_rho_min``, 1]); the sensing power rho P_BS is
     split over the targets in inverse proportion to their echo gains |G_i f_i|^2 (an
     equal-received-echo split -- the paper does not say how); the TUTs water-fill
     (1 - rho) P_BS knowing the satellite interference.  The grid point with the largest
-    ISTN sum rate meeting SCNR_min and R_min wins (if none does -- the ZF beams do not null
-    the SUT -- the best point meeting the SCNR constraints, else the R_min one, else any;
-    reported with status 2).  With M > 1 each cell searches its own
+    ISTN sum rate meeting SCNR_min and R_min wins (if none does -- e.g. with
+    ``zf_null_sut=false`` and the SUT inside the cell -- the best point meeting the SCNR
+    constraints, else the R_min one, else any; reported with status 2).  With the SUT
+    nulled its rate log2(1 + g^S p / sigma_S^2) is limited by the satellite power alone, as
+    the paper's explanation of ZF-EPS at R_min = 7 (Sec. IV-C: the satellite raises p).  With M > 1 each cell searches its own
     p_m; if sum p_m > P_LEO the P2 merge (44) scales them (decision: the joint M-dimensional
     grid is intractable).
 ``coop-uniform``  the proposed QoS-WMMSE at every TBS with the satellite fixed at
@@ -68,6 +71,9 @@ class BaselineConfig:
     fp_iters: int = param(60, "fixed-point iterations of the minimum sensing power", source="derived", lo=1, hi=10000)
     scnr_margin: float = param(1e-3, "relative power margin added to the minimum sensing power", source="derived", lo=0, hi=1)
     feas_rtol: float = param(1e-3, "relative tolerance of the reported feasibility (status 0)", source="derived", lo=0, hi=1)
+    zf_null_sut: bool = param(True, "ZF-EPS: the ZF beams also null the SUT channel (K+1+T <= N_TX); false = "
+                              "TUTs and targets only (the SUT then sees the full TBS interference)",
+                              source="derived (paper Sec. IV-C, L496)")
 
     def __post_init__(self):
         validate(self)
@@ -156,10 +162,10 @@ def _zf_min_sensing_cell(prob: CellProblem, p_sat, aware: bool, uniform: bool, b
     return F_dir * jnp.sqrt(pw).astype(F_dir.dtype)[None, :]
 
 
-def _zf_eps_cell(prob: CellProblem, p_grid, rho_grid):
+def _zf_eps_cell(prob: CellProblem, p_grid, rho_grid, null_sut: bool = True):
     """One cell of ZF-EPS: best (p, rho) on the grid.  Returns ``(F, p_sat, feasible)``."""
     K = prob.h_tut.shape[0]
-    F_dir, c = zf.zf_beams(prob)
+    F_dir, c = zf.zf_beams(prob, null_sut=null_sut)
     C, a_hat, gg = zf.sensing_cov(prob, F_dir)
     gam = 1.0 / prob.e_rad - 1.0
     r_min = -jnp.log2(prob.e_sut)
@@ -210,7 +216,7 @@ def _solve_jit(prob: CellProblem, method: str, bc: BaselineConfig):
         p_leo = flat.p_leo  # per-cell cap P_LEO
         frac = jnp.logspace(jnp.log10(bc.eps_p_min_frac), 0.0, bc.eps_p_points, dtype=p_leo.dtype)
         rho = jnp.logspace(jnp.log10(bc.eps_rho_min), 0.0, bc.eps_rho_points, dtype=p_leo.dtype)
-        F, p_cell, _ = jax.vmap(lambda pr, pl: _zf_eps_cell(pr, pl * frac, rho))(flat, p_leo)
+        F, p_cell, _ = jax.vmap(lambda pr, pl: _zf_eps_cell(pr, pl * frac, rho, bc.zf_null_sut))(flat, p_leo)
         # P2 merge (44) when the per-cell choices exceed the total budget (M > 1)
         hsF = jnp.einsum("cn,cnj->cj", flat.h_sut, F)
         interf = (jnp.abs(hsF) ** 2).sum(axis=1) + flat.noise_sut

@@ -14,7 +14,7 @@ from jaxcore.istn.metrics import all_metrics, scnr_mmse
 from jaxcore.istn.problem import random_cell_problem
 
 
-zf_beams = jax.jit(zf.zf_beams)
+zf_beams = jax.jit(zf.zf_beams, static_argnames=("null_sut",))
 sensing_cov = jax.jit(zf.sensing_cov)
 scnr_from_cov = jax.jit(zf.scnr_from_cov, static_argnames=("K",))
 min_sensing_power = jax.jit(zf.min_sensing_power, static_argnames=("n_iter",))
@@ -133,17 +133,20 @@ def test_reported_feasible_really_feasible(small_instance, solutions):
     assert n_feasible >= 4
 
 
-def test_zf_eps_is_the_best_grid_point(small_instance):
-    """ZF-EPS on a 3 x 3 grid equals a brute-force search with the metrics, drop by drop."""
+@pytest.mark.parametrize("null_sut", [True, False])
+def test_zf_eps_is_the_best_grid_point(small_instance, null_sut):
+    """ZF-EPS on a 3 x 3 grid equals a brute-force search with the metrics, drop by drop
+    (the default SUT-nulling beams and the old TUT/target-only ones, ``zf_null_sut``)."""
     from solvers.istn.baselines import BaselineConfig, cell_problems, nearest_assoc, solve_baseline
-    bc = BaselineConfig(eps_p_points=3, eps_rho_points=3, eps_p_min_frac=1e-2, eps_rho_min=1e-2)
+    bc = BaselineConfig(eps_p_points=3, eps_rho_points=3, eps_p_min_frac=1e-2, eps_rho_min=1e-2,
+                        zf_null_sut=null_sut)
     sol = solve_baseline("zf-eps", small_instance, bc)
     prob = cell_problems(small_instance, nearest_assoc(small_instance))
     p_leo = float(small_instance["p_leo"][0])
     gam, rmin = float(small_instance["scnr_min"][0]), float(small_instance["r_min_sut"][0])
     for b in range(4):
         pr = jax.tree_util.tree_map(lambda x: x[b, 0], prob)
-        F_dir, c = zf_beams(pr)
+        F_dir, c = zf_beams(pr, null_sut=null_sut)
         _, a_hat, _ = sensing_cov(pr, F_dir)
         echo = np.sum(np.abs(np.asarray(a_hat)) ** 2, axis=1)
         shape = (1 / echo) / (1 / echo).sum()
@@ -161,3 +164,41 @@ def test_zf_eps_is_the_best_grid_point(small_instance):
             np.testing.assert_allclose(sol["sum_rate"][b], best, rtol=1e-6)
         else:
             assert sol["status"][b, 0] == 2
+
+
+def test_zf_null_sut_nulls_and_keeps_the_other_nulls(cells):
+    """``null_sut``: h^(S) f_j ~ 0 for every beam, the TUT/target nulls of zf_beams still hold."""
+    for prob in cells:
+        F, c = zf_beams(prob, null_sut=True)
+        K = prob.h_tut.shape[0]
+        hs = np.abs(np.asarray(prob.h_sut @ F))
+        hF = np.asarray(prob.h_tut @ F)
+        assert hs.max() < 1e-7 * np.linalg.norm(np.asarray(prob.h_sut))
+        off = hF.copy()
+        off[np.arange(K), np.arange(K)] = 0
+        assert np.abs(off).max() < 1e-6 * np.abs(np.diag(hF)).max()
+        np.testing.assert_allclose(np.abs(np.diag(hF[:, :K])) ** 2, np.asarray(c[:K]), rtol=1e-6)
+        # one more null costs effective gain: c_k(null SUT) <= c_k(TUTs and targets only)
+        assert np.all(np.asarray(c) <= np.asarray(zf_beams(prob)[1]) * (1 + 1e-9))
+
+
+def test_zf_eps_sut_rate_rises_with_satellite_power(small_instance):
+    """ZF-EPS nulling the SUT (default): with p fixed by a one-point grid (p = P_LEO), the SUT
+    rate is log2(1 + g^S p / sigma_S^2) -- no TBS interference -- and rises with P_LEO on
+    every seeded drop; the old beams (``zf_null_sut=false``) leave TBS interference."""
+    from solvers.istn.baselines import BaselineConfig, solve_baseline
+    one = dict(eps_p_points=1, eps_p_min_frac=1.0, eps_rho_points=5)
+    p_grid = (1.0, 5.0, 20.0, 100.0, 200.0)
+    rs, rs_old = [], []
+    for p in p_grid:
+        inst = dict(small_instance, p_leo=np.full_like(small_instance["p_leo"], p))
+        sol = solve_baseline("zf-eps", inst, BaselineConfig(**one))
+        np.testing.assert_allclose(sol["p_sat"], p)
+        snr = np.asarray(inst["g_sut"]) * p / np.asarray(inst["noise_sut"])[:, None]
+        np.testing.assert_allclose(sol["rate_sut"], np.log2(1 + snr), rtol=1e-6)
+        rs.append(sol["rate_sut"])
+        rs_old.append(solve_baseline("zf-eps", inst, BaselineConfig(zf_null_sut=False, **one))["rate_sut"])
+    rs, rs_old = np.array(rs), np.array(rs_old)  # [P, B, M]
+    assert np.all(np.diff(rs, axis=0) > 0)
+    assert np.all(rs_old <= rs * (1 + 1e-9))
+    assert np.any(rs_old < rs * 0.99)  # some drop's SUT did see TBS interference before
