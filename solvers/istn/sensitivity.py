@@ -61,6 +61,7 @@ class OpenParam:
     values: tuple
     quick_values: tuple
     sensing: bool = True  # does the parameter change the sensing channels (run the failure store)?
+    rates: bool = True  # run the rate store (False: sensing metrics only, e.g. a calibration of I10)
 
 
 # Plausible ranges (CONFIG.md, "Open ISTN parameters"); the paper point is added to each sweep.
@@ -120,11 +121,12 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
         vals = _values(p, base, quick)
         tag = f"{scenario}_d{n}_s{seed}{'_quick' if quick else ''}"
         extra = {"figure": NAME, "param": p.key, "precision": precision, "scenario": scenario}
-        d = runs / f"{p.key}_rates_{tag}"
-        run_sweep(d, base, istn_work(RATE_METHODS, solver_cfg, precision), n_drops=n, seed=seed,
-                  sweep={p.key: vals}, methods=RATE_METHODS, chunk_size=n,
-                  extra={**extra, "solver": to_dict(solver_cfg)}, progress=progress, desc=f"{NAME} {p.key} rates")
-        rates[p.key] = to_numpy(load_results(d))
+        if p.rates:
+            d = runs / f"{p.key}_rates_{tag}"
+            run_sweep(d, base, istn_work(RATE_METHODS, solver_cfg, precision), n_drops=n, seed=seed,
+                      sweep={p.key: vals}, methods=RATE_METHODS, chunk_size=n,
+                      extra={**extra, "solver": to_dict(solver_cfg)}, progress=progress, desc=f"{NAME} {p.key} rates")
+            rates[p.key] = to_numpy(load_results(d))
         if p.sensing:
             radii = list(RADII_QUICK if quick else RADII)
             d = runs / f"{p.key}_fail_{tag}"
@@ -154,29 +156,38 @@ def _ratio_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, int]:
     return float(r), float(r - 1.96 * se), float(r + 1.96 * se), n
 
 
+def _rate_metrics(c: dict, key: str, v) -> list[dict]:
+    """sut_rate, feasible_share, sum_rate_ratio, terrestrial_loss of the proposed method at ``key == v``."""
+    from solvers.runner.stats import mean_ci, proportion_ci
+    out = []
+    sel = np.array([x == v for x in c[key]]) & (c["method"] == "proposed")
+    m, lo, hi, n = mean_ci(c["sut_rate"][sel])
+    out.append(dict(param=key, value=v, metric="sut_rate", method="proposed", n=n, mean=m, ci_low=lo,
+                    ci_high=hi))
+    k = int(np.sum(c["feasible"][sel]))
+    pr, lo, hi = proportion_ci(k, int(sel.sum()))
+    out.append(dict(param=key, value=v, metric="feasible_share", method="proposed", n=int(sel.sum()),
+                    mean=pr, ci_low=lo, ci_high=hi))
+    r, lo, hi, n = _ratio_ci(*_paired(c, key, v, "sum_rate", "proposed", "interference-free"))
+    out.append(dict(param=key, value=v, metric="sum_rate_ratio", method="proposed/interference-free",
+                    n=n, mean=r, ci_low=lo, ci_high=hi))
+    r, lo, hi, n = _ratio_ci(*_paired(c, key, v, "tut_rate", "proposed", "interference-free"))
+    out.append(dict(param=key, value=v, metric="terrestrial_loss", method="proposed/interference-free",
+                    n=n, mean=1 - r, ci_low=1 - hi, ci_high=1 - lo))
+    return out
+
+
 def metric_rows(rates: dict, fails: dict, params=None) -> list[dict]:
     """The tidy rows (``CSV_COLUMNS``) of every parameter, value and metric."""
-    from solvers.runner.stats import mean_ci, proportion_ci
+    from solvers.runner.stats import mean_ci
 
     out: list[dict] = []
     for p in (params if params is not None else PARAMS):
-        c = rates[p.key]
-        vals = list(dict.fromkeys(c[p.key].tolist()))
-        for v in vals:
-            sel = np.array([x == v for x in c[p.key]]) & (c["method"] == "proposed")
-            m, lo, hi, n = mean_ci(c["sut_rate"][sel])
-            out.append(dict(param=p.key, value=v, metric="sut_rate", method="proposed", n=n, mean=m, ci_low=lo,
-                            ci_high=hi))
-            k = int(np.sum(c["feasible"][sel]))
-            pr, lo, hi = proportion_ci(k, int(sel.sum()))
-            out.append(dict(param=p.key, value=v, metric="feasible_share", method="proposed", n=int(sel.sum()),
-                            mean=pr, ci_low=lo, ci_high=hi))
-            r, lo, hi, n = _ratio_ci(*_paired(c, p.key, v, "sum_rate", "proposed", "interference-free"))
-            out.append(dict(param=p.key, value=v, metric="sum_rate_ratio", method="proposed/interference-free",
-                            n=n, mean=r, ci_low=lo, ci_high=hi))
-            r, lo, hi, n = _ratio_ci(*_paired(c, p.key, v, "tut_rate", "proposed", "interference-free"))
-            out.append(dict(param=p.key, value=v, metric="terrestrial_loss", method="proposed/interference-free",
-                            n=n, mean=1 - r, ci_low=1 - hi, ci_high=1 - lo))
+        c = rates.get(p.key)
+        src = c if c is not None else fails[p.key]
+        for v in dict.fromkeys(src[p.key].tolist()):
+            if c is not None:
+                out += _rate_metrics(c, p.key, v)
             if p.key in fails:
                 f = fails[p.key]
                 at = np.asarray(f["r_sens_m"], float) == SENS_RADIUS_M
@@ -252,6 +263,7 @@ def plot(rows: list[dict], path: Path, scenario: str) -> None:
     fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.9 * nrow), squeeze=False)
     style = {"sum_rate_ratio": ("C0", "o"), "feasible_share": ("C1", "s"), "terrestrial_loss": ("C2", "^"),
              "fail_gap": ("C3", "v"), "radius_reduction": ("C4", "P"), "sut_rate": ("k", "D")}
+    handles: dict = {}
     for ax, key in zip(axes.flat, keys):
         rs = [r for r in rows if r["param"] == key]
         vals = list(dict.fromkeys(r["value"] for r in rs))
@@ -269,8 +281,8 @@ def plot(rows: list[dict], path: Path, scenario: str) -> None:
             err = np.vstack([np.nan_to_num(y - lo), np.nan_to_num(hi - y)])
             col, mk = style[metric]
             target = ax2 if metric == "sut_rate" else ax
-            target.errorbar(x, y, yerr=err, color=col, marker=mk, capsize=3, lw=1.2,
-                            label=metric + (" (right, bps/Hz)" if metric == "sut_rate" else ""))
+            label = metric + (" (right axis, bps/Hz; band = I7's [7, 7.7])" if metric == "sut_rate" else "")
+            handles[label] = target.errorbar(x, y, yerr=err, color=col, marker=mk, capsize=3, lw=1.2, label=label)
         ax2.axhspan(7.0, 7.7, color="k", alpha=0.07, lw=0)
         ax2.set_ylabel("SUT rate at R_min 7 (bps/Hz)", fontsize=8)
         if not numeric:
@@ -279,9 +291,8 @@ def plot(rows: list[dict], path: Path, scenario: str) -> None:
         ax.set_ylabel("ratio / share / gap", fontsize=8)
         ax.grid(True, alpha=0.3)
         ax.set_title(key, fontsize=9)
-    h1, l1 = axes.flat[0].get_legend_handles_labels()
-    fig.legend(h1 + [plt.Line2D([], [], color="k", marker="D")], l1 + ["sut_rate (right axis; band = I7's [7, 7.7])"],
-               loc="lower center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, -0.02))
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=3, fontsize=8,
+               bbox_to_anchor=(0.5, -0.02))
     for ax in list(axes.flat)[len(keys):]:
         ax.set_visible(False)
     fig.suptitle(f"ISTN sensitivity to the open parameters, one at a time around scenario '{scenario}' "
