@@ -32,6 +32,7 @@ import fcntl
 import os
 import re
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -119,9 +120,13 @@ def pid_alive(pid: int) -> bool:
 
 # ----------------------------------------------------------------------------- the lock
 @contextlib.contextmanager
-def run_lock(run_dir: str | os.PathLike, shared: bool) -> Iterator[None]:
+def run_lock(run_dir: str | os.PathLike, shared: bool) -> Iterator[bool]:
     """Hold ``run_dir/.lock`` (exclusive for a whole run, shared for a shard) or raise
-    ConfigError with one line naming the holder.  Released when the block (or process) ends."""
+    ConfigError with one line naming the holder.  Released when the block (or process) ends.
+
+    Yields True, or False on a filesystem without ``flock`` (e.g. Lustre mounted without
+    ``-o flock``): a warning is printed and the run goes on unlocked, as a shard would
+    (removing only temporaries without a live claim)."""
     d = Path(run_dir)
     d.mkdir(parents=True, exist_ok=True)
     fd = os.open(d / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
@@ -129,6 +134,11 @@ def run_lock(run_dir: str | os.PathLike, shared: bool) -> Iterator[None]:
         try:
             fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except OSError as e:
+            if e.errno in (errno.ENOLCK, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                print(f"satisac: warning: {d}: this filesystem has no flock ({e.strerror}); "
+                      "not locking the run directory", file=sys.stderr)
+                yield False
+                return
             if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
             pid, host = _parse_owner(os.pread(fd, 256, 0))
@@ -139,7 +149,7 @@ def run_lock(run_dir: str | os.PathLike, shared: bool) -> Iterator[None]:
         if not shared or os.fstat(fd).st_size == 0:  # shards keep the first shard's line
             os.ftruncate(fd, 0)
             os.pwrite(fd, _owner_line(), 0)
-        yield
+        yield True
     finally:
         os.close(fd)  # releases the flock
 

@@ -171,9 +171,9 @@ def run_sweep(
     lease = lease_seconds(lease_s)
     run_dir = resolve(run_dir)
     try:
-        with run_lock(run_dir, shared=shard is not None):
+        with run_lock(run_dir, shared=shard is not None) as locked:
             summary = _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, methods, chunk_size,
-                                  extra, progress, desc, shard, lease)
+                                  extra, progress, desc, shard, lease, exclusive=locked and shard is None)
     except BaseException:
         if scope is not None:
             scope.failed = True
@@ -188,9 +188,9 @@ def run_sweep(
 
 
 def _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, methods, chunk_size, extra,
-                progress, desc, shard, lease) -> RunSummary:
+                progress, desc, shard, lease, exclusive) -> RunSummary:
     store = RunStore(run_dir, manifest_for(base_cfg, sweep, mode, seed, methods, n_drops, chunk_size, extra),
-                     exclusive=shard is None, lease_s=lease)
+                     exclusive=exclusive, lease_s=lease)
     n_chunks = -(-int(n_drops) // int(chunk_size))
     every = [(p, c) for p in points for c in range(n_chunks)]
     mine = every if shard is None else every[shard.index::shard.count]

@@ -98,14 +98,17 @@ def test_two_shards_one_killed_mid_chunk_then_rerun_and_reduce(tmp_path):
 
 
 def test_second_whole_run_stops_with_one_line_and_spares_the_first(tmp_path):
-    store = tmp_path / "store"
-    first = _start(store, "--delay", "0.2")
-    _wait_for(lambda: (store / ".lock").exists() and len(chunk_files(store)) >= 1, first, "the first run")
+    store, hold = tmp_path / "store", tmp_path / "hold"
+    hold.touch()
+    first = _start(store, "--hold", str(hold))  # stops after its first chunk while `hold` exists
+    _wait_for(lambda: len(chunk_files(store)) >= 1 and list(store.glob("point-*/.*.tmp")) == [], first,
+              "the first run")
     second = subprocess.run([sys.executable, str(HERE / "_synthetic.py"), str(store)], env=_env(), cwd=REPO,
                             capture_output=True, text=True, timeout=WAIT_S)
     assert second.returncode == 2
     err = second.stderr.strip().splitlines()
     assert len(err) == 1 and f"in use by pid {first.pid} (host {claims.HOST})" in err[0] and "--shard" in err[0]
+    hold.unlink()
     assert _finish(first) == {"chunks_run": N_CHUNKS, "chunks_skipped": 0}  # its temporaries were not removed
     assert len(_rows(store)["drop"]) == 2 * 40 * 2
 
