@@ -226,7 +226,7 @@ def plot_profiles(path: str | os.PathLike, res: dict) -> None:
         ax.set_xscale("log")
         ax.set_xlabel(r"$\tau$  (solve time / fastest solve time)")
         ax.set_ylabel(r"$\rho_s(\tau)$")
-        ax.set_title("time profile (solve_time_s; compilation included)"
+        ax.set_title("time profile (solve_time_s as each solver wrote it)"
                      + (f"\nno solve_time_s: {', '.join(missing)}" if missing else ""), fontsize=10)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3, which="both")
