@@ -163,9 +163,16 @@ def run(args) -> int:
     t0 = time.perf_counter()
     rows = evaluate(claims, src, args.scenario, args.quick, command)
     write_csv(rows, out / "claims.csv")
+    import datetime
+    import os
+    import platform
+
+    import jax
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = (f"# Claims ledger: scenario `{args.scenario}`{', quick run' if args.quick else ''}\n\n"
-              f"`satisac claims{opts} -o {args.output}` (seed {args.seed}). Verdict rule: "
-              "../shared/spec/claims.md; 'quick' = below paper statistics.")
+              f"`satisac claims{opts} -o {args.output}` (seed {args.seed}{', --no-run' if args.no_run else ''}); "
+              f"written {when} on {platform.machine()} with {os.cpu_count()} CPUs, JAX {jax.__version__} "
+              f"({jax.default_backend()}). Verdict rule: ../shared/spec/claims.md; 'quick' = below paper statistics.")
     write_md(rows, out / "claims.md", header)
     print(table_md(rows))
     print(f"wrote {out / 'claims.csv'} and {out / 'claims.md'} ({time.perf_counter() - t0:.0f} s)")
