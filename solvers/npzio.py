@@ -268,6 +268,8 @@ def check_output_path(path: str | os.PathLike, inputs: Sequence[str | os.PathLik
     or the nearest existing ancestor directory is a file or cannot be written.  Missing
     parent directories are fine (they are created when the file is written).  With
     ``npz`` the ``.npz`` suffix is appended as :func:`save_npz_atomic` does."""
+    if not str(path).strip():
+        raise OutputPathError(f"{what}: expected a file path, got an empty string")
     p = npz_path(path) if npz else Path(path)
     label = f"{what} {p}"
     for inp in inputs:
