@@ -9,10 +9,11 @@
   file contract (slow; one drop at a time with a progress bar; proposed method only).
 
 ``--config FILE`` / ``--set key=value`` set :class:`solvers.istn.pipeline.SolverConfig`
-fields.  The output path is checked first (not an input file, writable), the instance is
-validated before any work and the solution before it is written (nothing is written on
-failure).  With the global ``--precision float64`` a float32/complex64 instance is solved
-in float64 and the solution is written float64/complex128.
+and :class:`solvers.istn.baselines.BaselineConfig` fields (one namespace).  The output path
+is checked first (not an input file, writable), the instance is validated before any work
+and the solution before it is written (nothing is written on failure).  With the global
+``--precision float64`` a float32/complex64 instance is solved in float64 and the solution
+is written float64/complex128.
 """
 from __future__ import annotations
 
@@ -41,15 +42,17 @@ def _whole_batch_assoc(arrays: dict, assoc: str, seed: int) -> dict:
 
 def run(args) -> int:
     from jaxcore.precision import promote_arrays
-    from solvers.configio import ConfigError, load_config
+    from solvers.configio import ConfigError, load_configs
     from solvers.istn.instance import load_instance, save_solution
     from solvers.npzio import check_output_path
 
     check_output_path(args.output, [args.instance, args.config])
     arrays, dims = load_instance(args.instance)
     arrays = promote_arrays(arrays, args.precision)
+    from solvers.istn.baselines import BaselineConfig
     from solvers.istn.pipeline import SolverConfig, solve_istn, solve_istn_reference
-    cfg = load_config(SolverConfig, args.config, args.overrides, scenario=args.scenario)
+    # one --config/--set namespace: SolverConfig keys, then the baselines' (e.g. zf_null_sut)
+    cfg, bcfg = load_configs([SolverConfig, BaselineConfig], args.config, args.overrides, scenario=args.scenario)
     t0 = time.perf_counter()
     if args.reference:
         if args.method != "proposed":
@@ -72,7 +75,8 @@ def run(args) -> int:
         if getattr(args, "distributed", False):
             initialize_distributed()
         arrays = _whole_batch_assoc(arrays, args.assoc, args.seed)
-        sol = solve_distributed(arrays, lambda a: solve_baseline(args.method, a, cfg, args.seed, assoc_method=assoc),
+        bl_cfg = cfg if args.method == "coop-uniform" else bcfg  # coop-uniform runs the pipeline
+        sol = solve_distributed(arrays, lambda a: solve_baseline(args.method, a, bl_cfg, args.seed, assoc_method=assoc),
                                 dims["B"])
     solve_s = time.perf_counter() - t0
     from solvers.devices import is_writer

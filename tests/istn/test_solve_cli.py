@@ -63,6 +63,8 @@ def test_solve_baseline_dispatch_and_errors(cli, tmp_path, inst_path, monkeypatc
 
     def fake(method, arrays, cfg, seed, assoc_method=None):
         calls.append((method, seed, assoc_method, type(cfg).__name__))
+        if method == "zf-eps":
+            assert cfg.zf_null_sut is False
         return solve_reference(arrays, arrays["assoc"], progress=False, max_iter=2)
 
     monkeypatch.setattr(bl, "solve_baseline", fake)
@@ -71,7 +73,11 @@ def test_solve_baseline_dispatch_and_errors(cli, tmp_path, inst_path, monkeypatc
     assert code == 0, stderr
     code, _, stderr = cli("istn", "solve", pt, "-o", out, "--method", "greedy", "--assoc", "random")
     assert code == 0, stderr
-    assert calls == [("uniform", 5, None, "SolverConfig"), ("greedy", 0, "random", "SolverConfig")]
+    # BaselineConfig keys share the --set namespace with SolverConfig
+    code, _, stderr = cli("istn", "solve", pt, "-o", out, "--method", "zf-eps", "--set", "zf_null_sut=false")
+    assert code == 0, stderr
+    assert calls == [("uniform", 5, None, "BaselineConfig"), ("greedy", 0, "random", "BaselineConfig"),
+                     ("zf-eps", 0, None, "BaselineConfig")]
     load_solution(out, validate_instance(tiny))
     bad = tmp_path / "x.npz"
     code, _, stderr = cli("istn", "solve", pt, "-o", bad, "--method", "greedy", "--reference")
