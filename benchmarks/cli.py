@@ -21,7 +21,7 @@ def _parts(text: str) -> tuple[str, ...]:
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="CPU smoke run (small sizes, CI-sized time)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="PRNG seed of the benchmark instances")
     p.add_argument("--parts", type=_parts, default=None,
                    help="comma-separated subset of: istn, ntn (default: all; the device peaks "
                         "are always measured, the roofline needs them)")

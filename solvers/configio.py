@@ -172,7 +172,7 @@ def check_keys(cls, keys: Iterable[str], where: str) -> None:
         for k in unknown:
             close = difflib.get_close_matches(k, sorted(names), n=1)
             hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(hints)} for {cls.__name__}")
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(hints)} for {cls.__name__} (all keys: CONFIG.md)")
 
 
 def replace(cfg: C, updates: Mapping[str, Any], where: str = "--set") -> C:

@@ -87,8 +87,8 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("figure", metavar="FIGURE", choices=ISTN_FIGURES + NTN_FIGURES + STUDIES,
                    help="one of: " + ", ".join(ISTN_FIGURES + NTN_FIGURES + STUDIES))
     p.add_argument("--quick", action="store_true", help="fewer drops/frames: minutes on a laptop CPU")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--drops", type=int, default=None, help="override drops (frames) per point")
+    p.add_argument("--seed", type=int, default=0, help="base PRNG seed of the drops/frames (same seed -> same numbers)")
+    p.add_argument("--drops", type=int, default=None, help="drops (NTN: frames) per sweep point (default: the figure's paper size, or its --quick size)")
     p.add_argument("-o", "--output", required=True, help="output directory")
     add_config_args(p)
     from solvers.runner.jobs import add_job_args

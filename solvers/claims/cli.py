@@ -183,7 +183,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--paper", choices=("istn", "ntn", "all"), default="all", help="which paper's claims")
     p.add_argument("--ids", default=None, help="comma-separated claim ids (e.g. I1,N6); default all")
     p.add_argument("--quick", action="store_true", help="the figures' --quick sizes (minutes; verdicts marked quick)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="base PRNG seed of the runs (as satisac reproduce)")
     p.add_argument("--drops", type=int, default=None, help="ISTN drops per sweep point (default: the figures')")
     p.add_argument("--frames", type=int, default=None, help="NTN frames per point (default: the figures')")
     p.add_argument("--world-seeds", type=int, default=None,
