@@ -68,40 +68,91 @@ def _agg(cols, sel, key):
 
 
 # ---------------------------------------------------------------- Table III
+TABLE3_METRICS = (("throughput_kbps", "kbit/s per active user"), ("jain", "1"), ("handovers_per_s", "1/s"))
+TIDY_HEADER = ["t_ho_s", "t_frame_s", "method", "metric", "unit", "n", "mean", "ci_low", "ci_high", "infeasible"]
+
+
 def table3(out_dir: Path, quick: bool, seed: int, drops) -> str:
+    """Table III as a tidy CSV: one row per T_HO x T_f x method x metric with the frame count
+    ``n``, mean and 95 % t-interval over the frames (consecutive frames of one episode are
+    correlated, so the interval is optimistic); ``infeasible`` = frames where the method had
+    no feasible allocation (the paper's "-", mean left empty).  Also ``ntn-table3.md``."""
+    from solvers.runner.stats import mean_ci
     methods = ("dmrab", "jmra-nohop", "jmra")
     cfg = _cfg(quick, sensing_mode="perfect")
     tfs, thos = (10.0, 30.0), (0.02, 0.05)
     cols = _simulate(out_dir / "ntn-table3_run", cfg, {"t_ho_s": list(thos), "t_frame_s": list(tfs)}, methods,
                      _frames(quick, drops), seed)
-    rows, text = [], ["T_HO[ms] method      " + "  ".join(f"thr[kb/s] Tf={t:g}s Jain  HO/s" for t in tfs)]
+    rows, cells = [], {}
+    for tho in thos:
+        for tf in tfs:
+            for m in methods:
+                s = (cols["t_ho_s"] == tho) & (cols["t_frame_s"] == tf) & (cols["method"] == m)
+                n_inf = int(np.sum(cols["infeasible"][s]))
+                for key, unit in TABLE3_METRICS:
+                    mean, lo, hi, n = mean_ci(cols[key][s]) if not n_inf else (None, None, None, int(s.sum()))
+                    rows.append([tho, tf, m, key, unit, n, mean, lo, hi, n_inf])
+                    cells[(tho, tf, m, key)] = (mean, lo, hi, n, n_inf)
+    _write_csv(out_dir / "ntn-table3.csv", TIDY_HEADER, rows)
+    md = _table3_markdown(cells, thos, tfs, methods)
+    from solvers.npzio import atomic_writer
+    with atomic_writer(out_dir / "ntn-table3.md") as tmp:
+        tmp.write_text(md + "\n")
+    _plot_table3(out_dir / "ntn-table3.png", cells, thos, tfs, methods, quick)
+    return md
+
+
+def _table3_markdown(cells, thos, tfs, methods) -> str:
+    fmt = {"throughput_kbps": "{:.2f}", "jain": "{:.3f}", "handovers_per_s": "{:.2f}"}
+    head = ["T_HO [ms]", "method"] + [f"{lab} (T_f={tf:g} s)" for tf in tfs
+                                      for lab in ("thr [kbit/s/user]", "Jain", "HO/s")]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for tho in thos:
         for m in methods:
-            line, row = f"{tho * 1e3:>7.0f}  {m:<11}", [tho, m]
+            row = [f"{tho * 1e3:.0f}", m]
             for tf in tfs:
-                s = (cols["t_ho_s"] == tho) & (cols["t_frame_s"] == tf) & (cols["method"] == m)
-                inf = bool(np.any(cols["infeasible"][s]))
-                vals = [None, None, None] if inf else [_agg(cols, s, k) for k in ("throughput_kbps", "jain", "handovers_per_s")]
-                row += [tf] + vals + [inf]
-                line += "   –  (infeasible)          " if inf else f"  {vals[0]:9.3f} {'':>6} {vals[1]:.3f} {vals[2]:6.2f}"
-            rows.append(row)
-            text.append(line)
-    hdr = ["t_ho_s", "method"]
-    for _ in tfs:
-        hdr += ["t_frame_s", "throughput_kbps", "jain", "handovers_per_s", "infeasible"]
-    _write_csv(out_dir / "ntn-table3.csv", hdr, rows)
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(10, 2.8))
-    ax.axis("off")
-    cell = [[f"{r[0] * 1e3:.0f}", r[1]] + sum((["–", "–", "–"] if r[2 + 5 * i + 4] else
-                                              [f"{r[3 + 5 * i]:.2f}", f"{r[4 + 5 * i]:.3f}", f"{r[5 + 5 * i]:.2f}"]
-                                              for i in range(len(tfs))), []) for r in rows]
-    collab = ["T_HO [ms]", "method"] + sum(([f"thr [kbit/s] Tf={t:g}s", f"Jain Tf={t:g}s", f"HO/s Tf={t:g}s"]
-                                           for t in tfs), [])
-    ax.table(cellText=cell, colLabels=collab, loc="center").auto_set_font_size(True)
-    ax.set_title("Table III: per-user throughput, Jain's index, handovers/s (perfect CSI)")
-    save_figure(fig, out_dir / "ntn-table3.png", dpi=120)
-    return "\n".join(text)
+                for key, _ in TABLE3_METRICS:
+                    mean, lo, hi, n, n_inf = cells[(tho, tf, m, key)]
+                    row.append(f"– ({n_inf}/{n} frames infeasible)" if n_inf else fmt[key].format(mean)
+                               + ("" if lo is None or not np.isfinite(lo) else f" ± {fmt[key].format((hi - lo) / 2)}"))
+            lines.append("| " + " | ".join(row) + " |")
+    ns = sorted({c[3] for c in cells.values()})
+    lines.append(f"\nMean ± 95 % CI half-width over n = {'/'.join(map(str, ns))} frames per cell; throughput is per "
+                 "active user of a cell (a populous cell shares its beams among many users, hence kbit/s).")
+    return "\n".join(lines)
+
+
+def _plot_table3(path: Path, cells, thos, tfs, methods, quick: bool) -> None:
+    """Table III as grouped markers: one panel per metric, x = method, one series per (T_HO, T_f)."""
+    from solvers import plotting
+    with plotting.style() as plt:
+        fig, axes = plt.subplots(1, 3, figsize=(plotting.PAGE_IN, 2.3), gridspec_kw={"wspace": 0.4})
+        combos = [(tho, tf) for tho in thos for tf in tfs]
+        for ax, (key, unit) in zip(axes, TABLE3_METRICS):
+            for (tho, tf), d, mk, col in zip(combos, plotting.dodges(len(combos), 0.3), "osD^", plotting._CYCLE):
+                for i, m in enumerate(methods):
+                    mean, lo, hi, n, n_inf = cells[(tho, tf, m, key)]
+                    if n_inf:
+                        ax.plot(i + d, 0, "x", color=col, ms=4)
+                        continue
+                    yerr = None if lo is None or not np.isfinite(lo) else [[mean - lo], [hi - mean]]
+                    ax.errorbar(i + d, mean, yerr=yerr, marker=mk, color=col, ls="none",
+                                label=rf"$T_{{\mathrm{{HO}}}}$={tho * 1e3:.0f} ms, $T_f$={tf:g} s" if i == 0 else None)
+            ax.set_xticks(range(len(methods)), [m.upper().replace("-NOHOP", " w/o HOP") for m in methods])
+            ax.set_ylabel({"throughput_kbps": "throughput per active user\n(kbit/s)", "jain": "Jain's index",
+                           "handovers_per_s": "handovers / s"}[key])
+        plotting.legend_outside(fig, *axes[0].get_legend_handles_labels(), ncol=4)
+        ns = [c[3] for c in cells.values()]
+        plotting.add_caption(fig, "Table III (perfect CSI); x on the axis = infeasible (the paper's \"-\")\n"
+                             + plotting.caption(ns, current_settings().scenario_name(_ntn_config_cls()), quick,
+                                                paper_n=_frames(False, None), unit="frames",
+                                                means="the frames of one episode"))
+        plotting.save_figure(fig, path, pdf=True)
+
+
+def _ntn_config_cls():
+    from solvers.ntn.config import NtnConfig
+    return NtnConfig
 
 
 # ---------------------------------------------------------------- Figs. 6-7 (Algorithm 1)
@@ -262,6 +313,8 @@ def fig10(out_dir: Path, quick: bool, seed: int, drops) -> str:
                      {"pilot_len": Ls}, methods, n, seed)
     ref = _simulate(out_dir / "ntn-fig10_run_nosensing", _cfg(quick, sensing_mode="none", t_ho_s=0.05),
                     None, methods, n, seed)
+    perf = _simulate(out_dir / "ntn-fig10_run_perfect", _cfg(quick, sensing_mode="perfect", t_ho_s=0.05),
+                     None, methods, n, seed)
     rows, series, text = [], {}, ["method  L        thr[kbit/s]  Jain   N_sens"]
     for m in methods:
         thr, jn = [], []
@@ -278,28 +331,70 @@ def fig10(out_dir: Path, quick: bool, seed: int, drops) -> str:
         series[f"{m} (no sensing)"] = ([t0] * len(Ls), [j0] * len(Ls))
         rows.append([f"{m}-nosensing", 0, t0, j0, 0])
         text.append(f"{m:<7} none     {t0:11.3f}  {j0:.3f}  0")
+        s = perf["method"] == m  # perfect-CSI upper bound (no sensing overhead), claim N13
+        t1, j1 = _agg(perf, s, "throughput_kbps"), _agg(perf, s, "jain")
+        series[f"{m} (perfect CSI)"] = ([t1] * len(Ls), [j1] * len(Ls))
+        rows.append([f"{m}-perfect", 0, t1, j1, 0])
+        text.append(f"{m:<7} perfect  {t1:11.3f}  {j1:.3f}  0   best-L/perfect = {np.nanmax(thr) / t1:.3f}")
     _write_csv(out_dir / "ntn-fig10.csv", ["method", "pilot_len", "throughput_kbps", "jain", "n_sens"], rows)
     _two_panel(out_dir / "ntn-fig10.png", Ls, series, "pilot length L", logx=True)
     return "\n".join(text)
 
 
+def _in_range_stats(cfg, seed: int, n_frames: int) -> dict:
+    """Condition (5) vs T_f: satellites in range for the WHOLE frame per populated cell, per
+    shell, and the best clear-sky SNR per cell (worst-case distance (3) over the frame)."""
+    from solvers.ntn.world import world_frames
+    fr = world_frames(cfg, seed, n_frames)
+    ok = np.asarray(fr["in_range"])  # [F, C, S]
+    pop = np.asarray(fr["n_active"]).reshape(-1) > 0  # [C]
+    out = {}
+    for j, band in enumerate(cfg.shell_band):
+        col = (np.asarray(fr["shell"]) == j)[:, None, :]  # [F, 1, S]
+        out[f"sats_in_range_{band}"] = float((ok & col).sum(-1)[:, pop].mean())
+    best = np.max(np.where(ok, np.asarray(fr["snr_clear"]), 0.0), axis=-1)[:, pop]  # [F, C']
+    out["cells_unserved_frac"] = float((best <= 0).mean())
+    out["best_snr_clear_db"] = float(np.mean(10 * np.log10(best[best > 0]))) if (best > 0).any() else float("nan")
+    return out
+
+
 def fig11(out_dir: Path, quick: bool, seed: int, drops) -> str:
+    """Fig. 11: throughput and Jain's index vs T_f, plus why (condition (5)): satellites of each
+    shell in range for the whole frame per cell and the best clear-sky SNR, vs T_f."""
     methods = ("dmrab", "jmra")
-    tfs = [10.0, 30.0, 60.0] if quick else [5.0, 10.0, 20.0, 30.0, 45.0, 60.0]
+    tfs = [5.0, 30.0, 90.0] if quick else [5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0]
+    n = _frames(quick, drops)
     cols = _simulate(out_dir / "ntn-fig11_run", _cfg(quick, sensing_mode="perfect", t_ho_s=0.05),
-                     {"t_frame_s": tfs}, methods, _frames(quick, drops), seed)
-    rows, series, text = [], {}, ["method  T_f[s]  thr[kbit/s]  Jain"]
+                     {"t_frame_s": tfs}, methods, n, seed)
+    rng = {tf: _in_range_stats(_cfg(quick, sensing_mode="perfect", t_ho_s=0.05, t_frame_s=tf), seed, n) for tf in tfs}
+    keys = list(rng[tfs[0]])
+    rows, series, text = [], {}, ["method  T_f[s]  thr[kbit/s]  Jain   " + "  ".join(keys)]
     for m in methods:
         thr, jn = [], []
         for tf in tfs:
             s = (cols["t_frame_s"] == tf) & (cols["method"] == m)
             thr.append(_agg(cols, s, "throughput_kbps"))
             jn.append(_agg(cols, s, "jain"))
-            rows.append([m, tf, thr[-1], jn[-1]])
-            text.append(f"{m:<7} {tf:6.0f}  {thr[-1]:11.3f}  {jn[-1]:.3f}")
+            rows.append([m, tf, thr[-1], jn[-1]] + [rng[tf][k] for k in keys])
+            text.append(f"{m:<7} {tf:6.0f}  {thr[-1]:11.3f}  {jn[-1]:.3f}  " + "  ".join(f"{rng[tf][k]:.3g}" for k in keys))
         series[m] = (thr, jn)
-    _write_csv(out_dir / "ntn-fig11.csv", ["method", "t_frame_s", "throughput_kbps", "jain"], rows)
+    _write_csv(out_dir / "ntn-fig11.csv", ["method", "t_frame_s", "throughput_kbps", "jain"] + keys, rows)
     _two_panel(out_dir / "ntn-fig11.png", tfs, series, "frame length T_f [s]")
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for k in keys:
+        if k.startswith("sats_in_range_"):
+            a1.plot(tfs, [rng[tf][k] for tf in tfs], "o-", label=k.replace("sats_in_range_", "") + " shell")
+    a1.set_ylabel("satellites in range for the whole frame, per cell")
+    a2.plot(tfs, [rng[tf]["best_snr_clear_db"] for tf in tfs], "o-")
+    a2.set_ylabel("best clear-sky SNR per cell [dB]")
+    a2.set_title("worst case over the frame, (3)", fontsize=9)
+    a1.set_title("condition (5): in range for the whole frame", fontsize=9)
+    for a in (a1, a2):
+        a.set_xlabel("frame length T_f [s]")
+        a.grid(alpha=0.3)
+    a1.legend()
+    save_figure(fig, out_dir / "ntn-fig11-range.png", dpi=120)
     return "\n".join(text)
 
 
