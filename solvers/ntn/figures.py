@@ -381,7 +381,7 @@ def fig11(out_dir: Path, quick: bool, seed: int, drops) -> str:
     _write_csv(out_dir / "ntn-fig11.csv", ["method", "t_frame_s", "throughput_kbps", "jain"] + keys, rows)
     _two_panel(out_dir / "ntn-fig11.png", tfs, series, "frame length T_f [s]")
     plt = _plt()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
     for k in keys:
         if k.startswith("sats_in_range_"):
             a1.plot(tfs, [rng[tf][k] for tf in tfs], "o-", label=k.replace("sats_in_range_", "") + " shell")
@@ -394,6 +394,7 @@ def fig11(out_dir: Path, quick: bool, seed: int, drops) -> str:
         a.set_xlabel("frame length T_f [s]")
         a.grid(alpha=0.3)
     a1.legend()
+    fig.tight_layout()
     save_figure(fig, out_dir / "ntn-fig11-range.png", dpi=120)
     return "\n".join(text)
 
