@@ -62,6 +62,12 @@ class OpenParam:
     quick_values: tuple
     sensing: bool = True  # does the parameter change the sensing channels (run the failure store)?
     rates: bool = True  # run the rate store (False: sensing metrics only, e.g. a calibration of I10)
+    tied: tuple = ()  # keys set to the same value as ``key`` at every point (zip sweep; rate store only)
+
+    @property
+    def label(self) -> str:
+        """``key``, or ``key=tied1=...`` for a tied sweep (the CSV's ``param`` column)."""
+        return "=".join((self.key,) + tuple(self.tied))
 
 
 # Plausible ranges (CONFIG.md, "Open ISTN parameters"); the paper point is added to each sweep.
@@ -79,9 +85,20 @@ PARAMS: tuple[OpenParam, ...] = (
 )
 
 
+# The calibration of the ``paper`` scenario (CONFIG.md, "Scenarios"): ``python -m
+# solvers.istn.sensitivity --calibration --scenario spec --quick --drops 8 -o DIR``.
+CALIBRATION: tuple[OpenParam, ...] = (
+    OpenParam("g_tut_dbi", (0.0, 5.0, 10.0, 15.0, 20.0), (0.0, 5.0, 10.0, 15.0, 20.0), sensing=False),
+    OpenParam("g_tut_dbi", (10.0, 15.0, 20.0), (10.0, 15.0, 20.0), sensing=False, tied=("g_rad_dbi",)),
+    OpenParam("delta_sat", (0.05, 0.1, 0.2, 0.5), (0.05, 0.1, 0.2, 0.5), rates=False),
+)
+
+
 def _values(p: OpenParam, base, quick: bool) -> list:
     """The sweep values of ``p`` with the base point's own value included (sorted when numeric)."""
     vals = list(p.quick_values if quick else p.values)
+    if p.tied:  # a zip sweep: the listed values only
+        return vals
     b = getattr(base, p.key)
     if b == "auto":  # delta_*: 'auto' = 2/N_RX
         b = 2.0 / base.n_rx
@@ -122,12 +139,12 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
         tag = f"{scenario}_d{n}_s{seed}{'_quick' if quick else ''}"
         extra = {"figure": NAME, "param": p.key, "precision": precision, "scenario": scenario}
         if p.rates:
-            d = runs / f"{p.key}_rates_{tag}"
+            d = runs / f"{p.label}_rates_{tag}"
             run_sweep(d, base, istn_work(RATE_METHODS, solver_cfg, precision), n_drops=n, seed=seed,
-                      sweep={p.key: vals}, methods=RATE_METHODS, chunk_size=n,
+                      sweep={k: vals for k in (p.key,) + p.tied}, mode="zip" if p.tied else "grid", methods=RATE_METHODS, chunk_size=n,
                       extra={**extra, "solver": to_dict(solver_cfg)}, progress=progress, desc=f"{NAME} {p.key} rates")
-            rates[p.key] = to_numpy(load_results(d))
-        if p.sensing:
+            rates[p.label] = to_numpy(load_results(d))
+        if p.sensing and not p.tied:
             radii = list(RADII_QUICK if quick else RADII)
             d = runs / f"{p.key}_fail_{tag}"
             run_sweep(d, base, istn_work(FAIL_METHODS, solver_cfg, precision), n_drops=n, seed=seed,
@@ -183,11 +200,11 @@ def metric_rows(rates: dict, fails: dict, params=None) -> list[dict]:
 
     out: list[dict] = []
     for p in (params if params is not None else PARAMS):
-        c = rates.get(p.key)
+        c = rates.get(p.label)
         src = c if c is not None else fails[p.key]
         for v in dict.fromkeys(src[p.key].tolist()):
             if c is not None:
-                out += _rate_metrics(c, p.key, v)
+                out += [{**r, "param": p.label} for r in _rate_metrics(c, p.key, v)]
             if p.key in fails:
                 f = fails[p.key]
                 at = np.asarray(f["r_sens_m"], float) == SENS_RADIUS_M
@@ -340,6 +357,9 @@ def main(argv=None) -> int:
     from solvers.cli import main as cli_main
     args = list(sys.argv[1:] if argv is None else argv)
     selected = None
+    if "--calibration" in args:  # the sweeps behind the paper scenario's values (CALIBRATION)
+        selected = CALIBRATION
+        args.remove("--calibration")
     if "--params" in args:  # a subset of PARAMS (comma-separated keys)
         i = args.index("--params")
         keys = args[i + 1].split(",") if i + 1 < len(args) else []
