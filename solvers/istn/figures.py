@@ -19,7 +19,8 @@ from typing import Callable
 import numpy as np
 
 from solvers.reproduce import Figure
-from solvers.plotting import pyplot, save_figure
+from solvers import plotting
+from solvers.plotting import pyplot
 
 DEFAULT_DROPS = 200
 QUICK_DROPS = 6
@@ -138,95 +139,134 @@ def _normalised_rows(res: dict, spec: FigureSpec) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------- plotting
+# One style for both papers (solvers/plotting.py): mean +- 95 % CI whiskers at each x, one
+# marker/colour per method, the share of feasible drops in a lower panel when the rows carry
+# it, and a caption line (drops per point, scenario, what the means cover, QUICK stamp).
+_TEX = (("P_BS,m", r"$P_{\mathrm{BS},m}$"), ("P_BS", r"$P_{\mathrm{BS}}$"), ("SCNR_min", r"$\mathrm{SCNR}_{\min}$"),
+        ("R_min", r"$R_{\min}^{(S)}$"), ("N_RX", r"$N_{\mathrm{RX}}$"), ("N_rad", r"$N_{\mathrm{rad}}$"),
+        ("M = ", r"$M$ = "), ("M=", r"$M$="))
+
+
+def _tex(text: str) -> str:
+    """Plain spec labels (``R_min=3``, ``P_BS,m``) as mathtext, so titles match the axes."""
+    for plain, tex in _TEX:
+        text = text.replace(plain, tex)
+    return text
+
+
 def _plt():
     return pyplot()
 
 
-def _curve(ax, rows, exp_key, method, col, style="-", label=None, marker=None):
+def _points(rows, exp_key, method, col):
     r = sorted((x for x in rows if x["experiment"] == exp_key and x["method"] == method), key=lambda x: x["x"])
-    if not r:
+    get = lambda k: np.array([q.get(k, np.nan) for q in r], float)  # noqa: E731
+    return get("x"), get(col), get(f"{col}_lo"), get(f"{col}_hi"), get("n")
+
+
+def _curve(ax, rows, exp_key, method, col, style="-", label=None, marker=None, dodge=0.0, feas=None):
+    """One method's curve of ``col`` (mean, CI whiskers); its feasible share onto ``feas``."""
+    x, y, lo, hi, _ = _points(rows, exp_key, method, col)
+    if not x.size:
         return
-    x = np.array([q["x"] for q in r], float)
-    y = np.array([q[col] for q in r], float)
-    lo = np.array([q.get(f"{col}_lo", np.nan) for q in r], float)
-    hi = np.array([q.get(f"{col}_hi", np.nan) for q in r], float)
-    line, = ax.plot(x, y, style, marker=marker or MARK.get(method, "o"), label=label or LABEL.get(method, method))
-    if np.isfinite(lo).any():
-        ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
+    plotting.errorbar_curve(ax, x, y, lo, hi, label=label or LABEL.get(method, method), method=method, ls=style,
+                            dodge=dodge)
+    if feas is not None:
+        xf, share, _, _, _ = _points(rows, exp_key, method, "feasible")
+        if np.isfinite(share).any():
+            plotting.feasibility_panel(feas, [(xf, share, method, style, dodge)])
+
+
+def _axes(plt, ncols: int, rows, width: float | None = None):
+    """Main axes (and a feasible-share panel under each when the rows carry 'feasible')."""
+    feasible = any("feasible" in r for r in rows)
+    w = width or plotting.COLUMN_IN * (1.0 if ncols == 1 else 0.95 * ncols)
+    if not feasible:
+        fig, axes = plt.subplots(1, ncols, figsize=(w, 2.6), squeeze=False)
+        return fig, list(axes[0]), [None] * ncols
+    fig, axes = plt.subplots(2, ncols, figsize=(w, 3.4), squeeze=False, sharex="col",
+                             gridspec_kw={"height_ratios": (3, 1), "hspace": 0.08, "wspace": 0.35})
+    return fig, list(axes[0]), list(axes[1])
+
+
+def _finish(fig, axes, feas, rows, xlabel, ylabel, caption, ncol=2, means="all drops"):
+    for ax, fa in zip(axes, feas):
+        ax.set_ylabel(ylabel)
+        (fa if fa is not None else ax).set_xlabel(xlabel)
+        if fa is not None:
+            ax.tick_params(labelbottom=False)
+    plotting.legend_outside(fig if len(axes) > 1 else axes[0], *axes[0].get_legend_handles_labels(), ncol=ncol)
+    c = dict(caption or {})
+    line = plotting.caption([r.get("n", np.nan) for r in rows], c.get("scenario"), c.get("quick"),
+                            c.get("paper_n", DEFAULT_DROPS), means=means)
+    plotting.add_caption(fig, (_tex(c["title"]) + "\n" if c.get("title") else "") + line)
 
 
 def _plot_vs_pbs(col: str, ylabel: str, hline: float | None = None):
-    def plot(rows, spec, path):
-        plt = _plt()
-        fig, ax = plt.subplots(figsize=(6.4, 4.8))
-        styles = ["-", "--", ":"]
-        for j, exp in enumerate(spec.experiments):
-            for m in exp.methods:
-                _curve(ax, rows, exp.key, m, col, styles[j % 3], f"{LABEL.get(m, m)} ({exp.label})")
-        if hline is not None:
-            ax.axhline(hline, color="k", lw=0.8, ls="-.", label=r"SCNR$_{\min}$")
-        ax.set_xlabel(r"$P_{\mathrm{BS},m}$ (dBm)")
-        ax.set_ylabel(ylabel)
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
-        ax.set_title(spec.title, fontsize=9)
-        save_figure(fig, path, dpi=130)
+    def plot(rows, spec, path, caption=None):
+        with plotting.style() as plt:
+            fig, (ax,), (fa,) = _axes(plt, 1, rows)
+            curves = [(exp, m) for exp in spec.experiments for m in exp.methods]
+            for (exp, m), d in zip(curves, plotting.dodges(len(curves))):
+                ls = ["-", "--", ":"][spec.experiments.index(exp) % 3]
+                lab = LABEL.get(m, m) + (f" ({_tex(exp.label)})" if len(spec.experiments) > 1 else "")
+                _curve(ax, rows, exp.key, m, col, ls, lab, dodge=d, feas=fa)
+            if hline is not None:
+                ax.axhline(hline, color="k", lw=0.8, ls="-.", label=r"$\mathrm{SCNR}_{\min}$")
+            _finish(fig, [ax], [fa], rows, r"$P_{\mathrm{BS},m}$ (dBm)", ylabel, caption)
+            plotting.save_figure(fig, path, pdf=True)
     return plot
 
 
-def _plot_fig6(rows, spec, path):
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    for ax, exp, tag in zip(axes, spec.experiments, "ab"):
-        for m in ("proposed", "interference-free", "zf-eps"):
-            _curve(ax, rows, exp.key, m, "tut_rate", "-", f"{LABEL.get(m, m)}: terrestrial")
-            _curve(ax, rows, exp.key, m, "sut_rate", "--", f"{LABEL.get(m, m)}: satellite")
-        ax.axhline(exp.overrides["r_min_sut"], color="k", lw=0.8, ls="-.", label=r"$R_{\min}^{(S)}$")
-        ax.set_xlabel(r"$P_{\mathrm{BS},m}$ (dBm)")
-        ax.set_ylabel("Sum rate (bps/Hz)")
-        ax.set_title(f"({tag}) {exp.label}", fontsize=9)
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.suptitle(spec.title, fontsize=9)
-    save_figure(fig, path, dpi=130)
+def _plot_fig6(rows, spec, path, caption=None):
+    with plotting.style() as plt:
+        fig, axes, feas = _axes(plt, 2, rows)
+        methods = ("proposed", "interference-free", "zf-eps")
+        for ax, fa, exp, tag in zip(axes, feas, spec.experiments, "ab"):
+            for (m, c, ls), d in zip([(m, c, ls) for m in methods for c, ls in (("tut", "-"), ("sut", "--"))],
+                                     plotting.dodges(6)):
+                who = "terrestrial" if c == "tut" else "satellite"
+                _curve(ax, rows, exp.key, m, f"{c}_rate", ls, f"{LABEL.get(m, m)}: {who}", dodge=d,
+                       feas=fa if c == "tut" else None)
+            ax.axhline(exp.overrides["r_min_sut"], color="k", lw=0.8, ls="-.", label=r"$R_{\min}^{(S)}$")
+            ax.set_title(f"({tag}) {_tex(exp.label)}", fontsize=8)
+        _finish(fig, axes, feas, rows, r"$P_{\mathrm{BS},m}$ (dBm)", "Sum rate (bps/Hz)", caption, ncol=4)
+        plotting.save_figure(fig, path, pdf=True)
 
 
 def _plot_panels(col: str, xlabel: str, ylabel: str, ylog: bool = False, hline: float | None = None):
-    def plot(rows, spec, path):
-        plt = _plt()
-        n = len(spec.experiments)
-        fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4.5), squeeze=False)
-        for ax, exp, tag in zip(axes[0], spec.experiments, "abcd"):
-            for m in exp.methods:
-                _curve(ax, rows, exp.key, m, col, "-")
-            if hline is not None:
-                ax.axhline(hline, color="k", lw=0.8, ls="-.")
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel(ylabel)
-            if ylog:
-                ax.set_yscale("log")
-            ax.set_title(f"({tag}) {exp.label}", fontsize=9)
-            ax.grid(True, alpha=0.3)
-            ax.legend(fontsize=7)
-        fig.suptitle(spec.title, fontsize=9)
-        save_figure(fig, path, dpi=130)
+    def plot(rows, spec, path, caption=None):
+        with plotting.style() as plt:
+            n = len(spec.experiments)
+            fig, axes, feas = _axes(plt, n, rows)
+            for ax, fa, exp, tag in zip(axes, feas, spec.experiments, "abcd"):
+                for m, d in zip(exp.methods, plotting.dodges(len(exp.methods))):
+                    _curve(ax, rows, exp.key, m, col, "-", dodge=d, feas=fa)
+                if hline is not None:
+                    ax.axhline(hline, color="k", lw=0.8, ls="-.")
+                if ylog:
+                    ax.set_yscale("log")
+                ax.set_title(f"({tag}) {_tex(exp.label)}", fontsize=8)
+            # the legend takes the union of the panels' methods (panel (b) of Fig. 8 has one fewer)
+            biggest = max(axes, key=lambda a: len(a.get_legend_handles_labels()[1]))
+            axes.insert(0, axes.pop(axes.index(biggest)))
+            _finish(fig, axes, feas, rows, xlabel, ylabel, caption, ncol=4,
+                    means="all drops" if col != "fail" else "all drops (share failing)")
+            plotting.save_figure(fig, path, pdf=True)
     return plot
 
 
-def _plot_fig10(rows, spec, path):
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    exp = spec.experiments[0]
-    for m in exp.methods:
-        if m != "interference-free":
-            _curve(ax, rows, exp.key, m, "normalised_sum_rate")
-    ax.axhline(0.9, color="k", lw=0.8, ls="-.", label="90 % of ideal")
-    ax.set_xlabel("Number of spot beams / cells $M$")
-    ax.set_ylabel("ISTN sum rate / interference-free")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(spec.title, fontsize=9)
-    save_figure(fig, path, dpi=130)
+def _plot_fig10(rows, spec, path, caption=None):
+    with plotting.style() as plt:
+        fig, (ax,), (fa,) = _axes(plt, 1, rows)
+        exp = spec.experiments[0]
+        methods = [m for m in exp.methods if m != "interference-free"]
+        for m, d in zip(methods, plotting.dodges(len(methods))):
+            _curve(ax, rows, exp.key, m, "normalised_sum_rate", dodge=d, feas=fa)
+        ax.axhline(0.9, color="k", lw=0.8, ls="-.", label="90 % of ideal")
+        _finish(fig, [ax], [fa], rows, "Number of spot beams / cells $M$", "Sum rate / interference-free", caption,
+                ncol=3, means="all drops (ratio of means)")
+        plotting.save_figure(fig, path, pdf=True)
 
 
 # ----------------------------------------------------------------------------- figure specs
@@ -339,7 +379,7 @@ def run_figure(name: str, out_dir, quick: bool = False, seed: int = 0, drops: in
     res = {e.key: run_experiment(e, out, name, quick, seed, drops, progress) for e in spec.experiments}
     rows = spec.reduce(res, spec)
     _write_csv(rows, out / f"{name}.csv")
-    spec.plot(rows, spec, out / f"{name}.png")
+    spec.plot(rows, spec, out / f"{name}.png", caption={**_caption_info(quick, drops), "title": spec.title})
     text = f"{spec.title}\n" + _table(rows, spec.table_cols)
     if name == "istn-fig8":
         lines = ["", "radius at failure probability 0.3 (m), reduction vs satellite-free (radius / area):"]
@@ -351,6 +391,13 @@ def run_figure(name: str, out_dir, quick: bool = False, seed: int = 0, drops: in
                 lines.append(f"{e.key} {m}: r = {r:.1f} m, radius -{100 * red:.0f} %, area -{100 * (1 - (1 - red) ** 2):.0f} %")
         text += "\n".join(lines)
     return text
+
+
+def _caption_info(quick: bool, drops: int | None) -> dict:
+    """What the figure's caption line states besides n: scenario, quick, the paper's drops."""
+    from solvers.istn.config import IstnConfig
+    from solvers.scenarios import current_settings
+    return {"scenario": current_settings().scenario_name(IstnConfig), "quick": quick, "paper_n": DEFAULT_DROPS}
 
 
 def _make(name: str) -> Figure:

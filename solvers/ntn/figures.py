@@ -130,15 +130,16 @@ def _plot_table3(path: Path, cells, thos, tfs, methods, quick: bool) -> None:
         combos = [(tho, tf) for tho in thos for tf in tfs]
         for ax, (key, unit) in zip(axes, TABLE3_METRICS):
             for (tho, tf), d, mk, col in zip(combos, plotting.dodges(len(combos), 0.3), "osD^", plotting._CYCLE):
+                ax.plot([], [], marker=mk, color=col, ls="none",
+                        label=rf"$T_{{\mathrm{{HO}}}}$ = {tho * 1e3:.0f} ms, $T_f$ = {tf:g} s")
                 for i, m in enumerate(methods):
                     mean, lo, hi, n, n_inf = cells[(tho, tf, m, key)]
                     if n_inf:
                         ax.plot(i + d, 0, "x", color=col, ms=4)
                         continue
                     yerr = None if lo is None or not np.isfinite(lo) else [[mean - lo], [hi - mean]]
-                    ax.errorbar(i + d, mean, yerr=yerr, marker=mk, color=col, ls="none",
-                                label=rf"$T_{{\mathrm{{HO}}}}$={tho * 1e3:.0f} ms, $T_f$={tf:g} s" if i == 0 else None)
-            ax.set_xticks(range(len(methods)), [m.upper().replace("-NOHOP", " w/o HOP") for m in methods])
+                    ax.errorbar(i + d, mean, yerr=yerr, marker=mk, color=col, ls="none")
+            ax.set_xticks(range(len(methods)), [m.upper().replace("-NOHOP", "\nw/o HOP") for m in methods])
             ax.set_ylabel({"throughput_kbps": "throughput per active user\n(kbit/s)", "jain": "Jain's index",
                            "handovers_per_s": "handovers / s"}[key])
         plotting.legend_outside(fig, *axes[0].get_legend_handles_labels(), ncol=4)

@@ -1,0 +1,115 @@
+"""The shared figure style (solvers/plotting.py): caption fields, CI whiskers, feasibility
+panel, PNG + PDF, and the tidy ``ntn-table3.csv`` schema -- on synthetic rows (no solving)."""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from solvers import plotting
+from solvers.istn import figures as istn_figures
+from solvers.ntn import figures as ntn_figures
+
+
+@pytest.fixture
+def captions(monkeypatch):
+    seen = []
+    real = plotting.add_caption
+
+    def spy(fig, text):
+        seen.append(text)
+        real(fig, text)
+    monkeypatch.setattr(plotting, "add_caption", spy)
+    return seen
+
+
+def test_caption_states_n_scenario_means_and_quick():
+    c = plotting.caption([6, 6, 6], "paper", quick=False, paper_n=200)
+    assert "n = 6 drops/point" in c and "scenario 'paper'" in c and "means over all drops" in c
+    assert "QUICK (paper: 200 drops)" in c  # below the paper's statistics even without --quick
+    assert "full statistics" in plotting.caption([200, 200], "spec", quick=False, paper_n=200)
+    assert "n = 4-6 frames/point" in plotting.caption([4, 6], unit="frames")
+
+
+def test_errorbar_whiskers_match_ci():
+    plt = plotting.pyplot()
+    fig, ax = plt.subplots()
+    cont = plotting.errorbar_curve(ax, [1, 2, 3], [1.0, 2.0, 3.0], [0.5, 1.0, np.nan], [2.0, 2.5, np.nan],
+                                   method="proposed")
+    segs = cont.lines[2][0].get_segments()
+    assert [tuple(np.round(s[:, 1], 6)) for s in segs] == [(0.5, 2.0), (1.0, 2.5), (3.0, 3.0)]
+    plt.close(fig)
+
+
+def _istn_rows(spec, rng):
+    rows = []
+    for e in spec.experiments:
+        for x in e.quick_values:
+            for m in e.methods:
+                r = {"experiment": e.key, "x_name": e.sweep_key, "x": float(x), "method": m, "n": 5}
+                for c in ("sum_rate", "tut_rate", "sut_rate", "mean_scnr_db", "min_scnr_db", "fail",
+                          "normalised_sum_rate"):
+                    v = rng.uniform(0.1, 1)
+                    r.update({c: v, f"{c}_lo": v - 0.05, f"{c}_hi": v + 0.05})
+                if spec.reduce is istn_figures._rate_rows:
+                    r.update(feasible=0.6, feasible_lo=0.3, feasible_hi=0.8)
+                rows.append(r)
+    return rows
+
+
+@pytest.mark.parametrize("name", sorted(istn_figures.SPECS))
+def test_istn_figure_files_and_caption(name, tmp_path, captions, monkeypatch):
+    feas = []
+    real = plotting.feasibility_panel
+    monkeypatch.setattr(plotting, "feasibility_panel", lambda ax, curves, **k: (feas.append(curves), real(ax, curves, **k)))
+    spec = istn_figures.SPECS[name]
+    rows = _istn_rows(spec, np.random.default_rng(0))
+    spec.plot(rows, spec, tmp_path / f"{name}.png",
+              caption={"scenario": "spec", "quick": True, "paper_n": 200, "title": spec.title})
+    assert (tmp_path / f"{name}.png").stat().st_size > 0 and (tmp_path / f"{name}.pdf").stat().st_size > 0
+    (text,) = captions
+    assert "n = 5 drops/point" in text and "scenario 'spec'" in text and "QUICK" in text and "means over" in text
+    assert bool(feas) == (spec.reduce is istn_figures._rate_rows)  # feasibility shown wherever rows carry it
+
+
+def test_ntn_table3_tidy_csv(tmp_path, captions, monkeypatch):
+    thos, tfs, methods, frames = (0.02, 0.05), (10.0, 30.0), ("dmrab", "jmra-nohop", "jmra"), 4
+    rng = np.random.default_rng(1)
+    rows = {k: [] for k in ("t_ho_s", "t_frame_s", "method", "infeasible", "throughput_kbps", "jain",
+                            "handovers_per_s")}
+    for tho in thos:
+        for tf in tfs:
+            for m in methods:
+                for f in range(frames):
+                    for k, v in (("t_ho_s", tho), ("t_frame_s", tf), ("method", m),
+                                 ("infeasible", m == "dmrab" and tf == 10.0 and f == 0),
+                                 ("throughput_kbps", rng.uniform(50, 80)), ("jain", rng.uniform(0.5, 1)),
+                                 ("handovers_per_s", rng.uniform(0, 1))):
+                        rows[k].append(v)
+    cols = {k: np.asarray(v) for k, v in rows.items()}
+    monkeypatch.setattr(ntn_figures, "_simulate", lambda *a, **k: cols)
+    ntn_figures.table3(tmp_path, quick=True, seed=0, drops=frames)
+    with open(tmp_path / "ntn-table3.csv") as fh:
+        header = next(csv.reader(fh))
+        fh.seek(0)
+        table = list(csv.DictReader(fh))
+    assert header == ["t_ho_s", "t_frame_s", "method", "metric", "unit", "n", "mean", "ci_low", "ci_high",
+                      "infeasible"]
+    assert len(table) == len(thos) * len(tfs) * len(methods) * 3
+    assert len({(r["t_ho_s"], r["t_frame_s"], r["method"], r["metric"]) for r in table}) == len(table)
+    for r in table:
+        assert int(r["n"]) == frames
+        if int(r["infeasible"]):
+            assert r["method"] == "dmrab" and float(r["t_frame_s"]) == 10.0 and r["mean"] == ""
+        else:
+            assert float(r["ci_low"]) < float(r["mean"]) < float(r["ci_high"])
+    thr = [r for r in table if r["metric"] == "throughput_kbps" and r["method"] == "jmra" and r["t_ho_s"] == "0.02"
+           and r["t_frame_s"] == "30"]
+    sel = (cols["method"] == "jmra") & (cols["t_ho_s"] == 0.02) & (cols["t_frame_s"] == 30.0)
+    assert float(thr[0]["mean"]) == pytest.approx(cols["throughput_kbps"][sel].mean(), rel=1e-5)
+    assert thr[0]["unit"] == "kbit/s per active user"
+    for f in ("ntn-table3.png", "ntn-table3.pdf", "ntn-table3.md"):
+        assert (tmp_path / f).stat().st_size > 0
+    (text,) = captions
+    assert "n = 4 frames/point" in text and "scenario 'paper'" in text and "QUICK" in text
