@@ -146,9 +146,8 @@ def run_lock(run_dir: str | os.PathLike, shared: bool) -> Iterator[bool]:
             raise ConfigError(f"run directory {d} is in use by {who}; "
                               + ("a whole (unsharded) run holds it: wait for it" if shared
                                  else "wait for it or use --shard")) from None
-        if not shared or os.fstat(fd).st_size == 0:  # shards keep the first shard's line
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, _owner_line(), 0)
+        os.ftruncate(fd, 0)  # the latest holder names itself
+        os.pwrite(fd, _owner_line(), 0)
         yield True
     finally:
         os.close(fd)  # releases the flock
