@@ -1,0 +1,227 @@
+"""Per-drop cost of the ISTN pipeline against batch size, seed and precision (issue 18 item 1).
+
+    python -m benchmarks.istn_perdrop --batches 1,9,33,100,1000 --seeds 11 \
+        --precisions float32,float64 -o results/istn-perdrop
+
+For every (seed, precision) one set of ``max(--batches)`` paper-default drops
+(``IstnConfig()``, ``--cells`` cells each) is generated; each batch size b solves the first b
+of them with ``solve_istn`` (P1 -> P2 -> P3, continuous batching), after an untimed warm-up
+solve that compiles the programs of that batch (one per slot count), so the timed solve
+measures solving.  Per row: wall and process-CPU time per drop, and what the time was spent
+on, read from the same solve:
+
+* ``occupancy``: the fraction of slot-calls of the continuous-batching loop
+  (``solvers.istn.streaming``: every call advances all slots ``sync_rounds`` rounds) whose
+  lane held a running cell.  A lane counts as idle in a call when its cell had already
+  stopped before the call and had not been refilled (queue empty, batch not yet shrunk);
+  a lane whose cell stops during the call counts as busy, so this is an upper bound.
+* ``phase1_mean``/``phase1_max``: Phase-I (feasibility) iterations per cell in P1;
+* ``p1_iter_mean``/``p3_iter_mean``: Phase-II WMMSE iterations per cell in P1 and P3;
+* ``status``: counts of the per-cell statuses (0 ok, 1 cap, 2 Phase I failed, 3 numerical,
+  4 merge) and the mean sum rate (25a).
+
+The counters wrap ``solvers.istn.streaming``'s module functions for the duration of one solve
+(:class:`StreamMeter`); results are unchanged.  Writes ``istn_perdrop.csv`` and
+``istn_perdrop.md`` into ``-o``.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import sys
+import time
+from contextlib import contextmanager
+
+import numpy as np
+
+COLUMNS = ("seed", "precision", "batch", "cells", "slots", "ms_per_drop", "cpu_ms_per_drop", "warmup_s",
+           "occupancy", "slot_calls", "phase1_mean", "phase1_max", "p1_iter_mean", "p3_iter_mean",
+           "status", "mean_sum_rate")
+
+
+class StreamMeter:
+    """Counts slot-calls, idle lanes and the per-cell solutions of the streaming solver."""
+
+    def __init__(self):
+        self.slot_calls = 0
+        self.idle = 0
+        self.solutions: dict[str, list] = {"p1": [], "p3": []}
+        self._prev = None
+
+    @contextmanager
+    def attached(self):
+        from solvers.istn import streaming
+
+        orig = streaming._advance, streaming._fresh, streaming.solve_cells_streaming
+
+        def advance(*args, **kw):
+            st, stop = orig[0](*args, **kw)
+            now = np.asarray(stop).astype(bool)  # [S] lanes stopped after this call
+            if self._prev is not None and self._prev.shape == now.shape:
+                self.idle += int(np.sum(self._prev & now))  # stopped before and not refilled
+            self.slot_calls += now.shape[0]
+            self._prev = now.copy()
+            return st, stop
+
+        def fresh(inp, st, mask, *args, **kw):
+            if self._prev is not None:
+                self._prev &= ~np.asarray(mask).astype(bool)  # refilled lanes run again
+            return orig[1](inp, st, mask, *args, **kw)
+
+        def stream(prob, *args, mode="p1", **kw):
+            self._prev = None
+            sol = orig[2](prob, *args, mode=mode, **kw)
+            self.solutions.setdefault(mode, []).append(sol)
+            return sol
+
+        streaming._advance, streaming._fresh, streaming.solve_cells_streaming = advance, fresh, stream
+        try:
+            yield self
+        finally:
+            streaming._advance, streaming._fresh, streaming.solve_cells_streaming = orig
+
+    def occupancy(self) -> float:
+        return 1.0 - self.idle / self.slot_calls if self.slot_calls else float("nan")
+
+    def stat(self, mode: str, field: str, fn) -> float:
+        v = [np.asarray(getattr(s, field), float) for s in self.solutions.get(mode, [])]
+        return float(fn(np.concatenate(v))) if v else float("nan")
+
+
+def measure(inst: dict, cfg, seed: int) -> tuple[dict, StreamMeter]:
+    """One timed ``solve_istn`` with a :class:`StreamMeter` attached."""
+    from solvers.istn.pipeline import solve_istn
+
+    meter = StreamMeter()
+    with meter.attached():
+        c0, t0 = time.process_time(), time.perf_counter()
+        sol = solve_istn(inst, cfg, "proposed", seed)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return dict(sol=sol, wall=wall, cpu=cpu), meter
+
+
+def row(seed: int, precision: str, batch: int, cells: int, slots, res: dict, meter: StreamMeter,
+        warm_s: float) -> dict:
+    sol = res["sol"]
+    st = np.asarray(sol["status"]).ravel().astype(int)
+    return dict(seed=seed, precision=precision, batch=batch, cells=cells, slots=slots,
+                ms_per_drop=1e3 * res["wall"] / batch, cpu_ms_per_drop=1e3 * res["cpu"] / batch, warmup_s=warm_s,
+                occupancy=meter.occupancy(), slot_calls=meter.slot_calls,
+                phase1_mean=meter.stat("p1", "phase1_iterations", np.mean),
+                phase1_max=meter.stat("p1", "phase1_iterations", np.max),
+                p1_iter_mean=meter.stat("p1", "iterations", np.mean),
+                p3_iter_mean=meter.stat("p3", "iterations", np.mean),
+                status=" ".join(map(str, np.bincount(st, minlength=5).tolist())),
+                mean_sum_rate=float(np.mean(np.asarray(sol["sum_rate"], float))))
+
+
+def markdown(rows: list[dict], meta: dict) -> str:
+    lines = [f"ISTN per-drop cost vs batch size: {meta['cells']} cell(s) per drop, paper defaults, "
+             f"{meta['device']} ({meta['cpus']} CPUs), JAX {meta['jax']}, {meta['date']}", "",
+             "| seed | precision | drops | ms/drop | CPU ms/drop | warm-up s | slot occupancy | Phase-I its "
+             "mean / max | Phase-II its P1 / P3 | status 0/1/2/3/4 | mean sum rate |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['seed']} | {r['precision']} | {r['batch']} | {r['ms_per_drop']:,.0f} | "
+                     f"{r['cpu_ms_per_drop']:,.0f} | {r['warmup_s']:.1f} | {100 * r['occupancy']:.0f} % | "
+                     f"{r['phase1_mean']:.1f} / {r['phase1_max']:.0f} | {r['p1_iter_mean']:.1f} / "
+                     f"{r['p3_iter_mean']:.1f} | {r['status']} | {r['mean_sum_rate']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _ints(text: str, lo: int = 1) -> tuple[int, ...]:
+    try:
+        v = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        v = ()
+    if not v or min(v) < lo:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers >= {lo}, got {text!r}")
+    return v
+
+
+def _precisions(text: str) -> tuple[str, ...]:
+    v = tuple(x.strip() for x in text.split(",") if x.strip())
+    if not v or any(p not in ("float32", "float64") for p in v):
+        raise argparse.ArgumentTypeError(f"expected float32 and/or float64 (comma-separated), got {text!r}")
+    return v
+
+
+def run(args) -> list[dict]:
+    import jax
+
+    from jaxcore.precision import set_precision
+    from solvers.istn.config import IstnConfig
+    from solvers.istn.generate import generate_instance
+    from solvers.istn.pipeline import SolverConfig, solve_istn
+    from solvers.istn.streaming import default_slots
+
+    from solvers import runtime
+    runtime.configure_compilation_cache()
+    set_precision("float64")  # x64 on; each instance keeps the precision it is generated in
+    cfg = SolverConfig(progress=False, slots=args.slots)
+    scen = IstnConfig(**dict(args.scenario)) if args.scenario else IstnConfig()
+    slots = args.slots or default_slots()
+    rows = []
+    for seed in args.seeds:
+        for prec in args.precisions:
+            full = generate_instance(scen, max(args.batches), seed, args.cells, precision=prec, progress=False)
+            for b in args.batches:
+                inst = {k: v[:b] for k, v in full.items()}
+                # warm-up: min(b, slots) drops start from the same slot count as b drops and
+                # shrink through the same counts, so they compile every program the timed run uses
+                t0 = time.perf_counter()
+                solve_istn({k: v[:min(b, slots)] for k, v in inst.items()}, cfg, "proposed", seed)
+                warm = time.perf_counter() - t0
+                res, meter = measure(inst, cfg, seed)
+                rows.append(row(seed, prec, b, args.cells, slots, res, meter, warm))
+                r = rows[-1]
+                print(f"istn_perdrop: seed {seed} {prec} batch {b}: {r['ms_per_drop']:.0f} ms/drop, occupancy "
+                      f"{100 * r['occupancy']:.0f} %, Phase I {r['phase1_mean']:.1f}, status {r['status']}",
+                      file=sys.stderr, flush=True)
+    meta = dict(cells=args.cells, device=jax.devices()[0].device_kind, cpus=len(os.sched_getaffinity(0)),
+                jax=jax.__version__, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                machine=platform.machine())
+    os.makedirs(args.output, exist_ok=True)
+    with open(os.path.join(args.output, "istn_perdrop.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(COLUMNS))
+        w.writeheader()
+        w.writerows(rows)
+    md = markdown(rows, meta)
+    with open(os.path.join(args.output, "istn_perdrop.md"), "w") as f:
+        f.write(md)
+    print(md)
+    return rows
+
+
+def _scenario(text: str) -> tuple:
+    out = []
+    for item in text.split(","):
+        k, _, v = item.partition("=")
+        if not _ or not k.strip():
+            raise argparse.ArgumentTypeError(f"expected KEY=INT[,KEY=INT...], got {text!r}")
+        out.append((k.strip(), int(v)))
+    return tuple(out)
+
+
+def main(argv=None) -> int:
+    from solvers import runtime
+    runtime.configure_threads()
+    p = argparse.ArgumentParser(prog="python -m benchmarks.istn_perdrop", description=__doc__.split("\n\n")[0])
+    p.add_argument("--batches", type=_ints, default=(1, 9, 33, 100, 1000), help="drops per solve (comma-separated)")
+    p.add_argument("--seeds", type=lambda t: _ints(t, 0), default=(11,), help="generator seeds (comma-separated)")
+    p.add_argument("--precisions", type=_precisions, default=("float32",), help="float32 and/or float64")
+    p.add_argument("--cells", type=int, default=1)
+    p.add_argument("--slots", type=int, default=0, help="SolverConfig.slots (0 = auto)")
+    p.add_argument("--scenario", type=_scenario, default=(), help="IstnConfig overrides, e.g. n_tx=8,n_tut=2 (tests)")
+    p.add_argument("-o", "--output", required=True)
+    args = p.parse_args(argv)
+    if args.cells < 1 or args.slots < 0:
+        p.error(f"--cells: expected a positive integer and --slots >= 0, got {args.cells} and {args.slots}")
+    run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

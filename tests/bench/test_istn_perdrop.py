@@ -1,0 +1,59 @@
+"""``python -m benchmarks.istn_perdrop``: the per-drop table against batch size, its counters
+(slot occupancy, Phase-I and Phase-II iterations) and that measuring does not change results."""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from benchmarks import istn_perdrop
+
+TINY = "n_tx=8,n_tut=2,n_targets=2,n_radar=2,n_rx=2,clutter_per_target=1"
+
+
+@pytest.mark.parametrize("argv", [["--batches", "0,3"], ["--batches", "x"], ["--seeds", "-1"],
+                                  ["--precisions", "float16"], ["--cells", "0"], ["--scenario", "n_tx"]])
+def test_bad_arguments_rejected_before_any_work(argv, tmp_path):
+    with pytest.raises(SystemExit) as e:
+        istn_perdrop.main(argv + ["-o", str(tmp_path / "out")])
+    assert e.value.code == 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_markdown_row():
+    r = dict(seed=11, precision="float32", batch=33, ms_per_drop=1234.4, cpu_ms_per_drop=2100.0, warmup_s=40.0,
+             occupancy=0.8125, phase1_mean=3.25, phase1_max=50, p1_iter_mean=20.5, p3_iter_mean=7.0,
+             status="30 2 1 0 0", mean_sum_rate=29.871)
+    md = istn_perdrop.markdown([r], dict(cells=1, device="cpu", cpus=2, jax="0.10.2", date="2026-12-04"))
+    assert "| 11 | float32 | 33 | 1,234 | 2,100 | 40.0 | 81 % | 3.2 / 50 | 20.5 / 7.0 | 30 2 1 0 0 | 29.871 |" in md
+
+
+@pytest.mark.slow
+def test_table_counts_and_meter_leaves_results_unchanged(tmp_path):
+    from solvers.istn.config import IstnConfig
+    from solvers.istn.generate import generate_instance
+    from solvers.istn.pipeline import SolverConfig, solve_istn
+
+    # 2 drops through 2 slots: one slot count, so every solve below reuses the same programs
+    assert istn_perdrop.main(["--batches", "2", "--seeds", "5", "--precisions", "float64", "--slots", "2",
+                              "--scenario", TINY, "-o", str(tmp_path)]) == 0
+    with open(tmp_path / "istn_perdrop.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1 and int(rows[0]["batch"]) == 2
+    r = rows[0]
+    assert sum(int(c) for c in r["status"].split()) == 2  # one status per cell (1 cell per drop)
+    assert 0.0 < float(r["occupancy"]) <= 1.0 and int(r["slot_calls"]) >= 2
+    assert 0 <= float(r["phase1_mean"]) <= float(r["phase1_max"]) <= 50  # SolverConfig.max_phase1
+    assert 1 <= float(r["p1_iter_mean"]) <= 100 and 1 <= float(r["p3_iter_mean"]) <= 100
+    assert "| 5 | float64 | 2 |" in (tmp_path / "istn_perdrop.md").read_text()
+    # the meter only observes: the same sum rates with and without it, and the table reports them
+    inst = generate_instance(IstnConfig(**dict(istn_perdrop._scenario(TINY))), 2, 5, 1, precision="float64",
+                             progress=False)
+    cfg = SolverConfig(progress=False, slots=2)
+    res, meter = istn_perdrop.measure(inst, cfg, 5)
+    plain = solve_istn(inst, cfg, "proposed", 5)
+    np.testing.assert_array_equal(res["sol"]["sum_rate"], plain["sum_rate"])
+    assert len(meter.solutions["p1"]) == len(meter.solutions["p3"]) == 1
+    assert meter.slot_calls == int(r["slot_calls"]) and meter.idle <= meter.slot_calls
+    assert float(r["mean_sum_rate"]) == pytest.approx(float(np.mean(plain["sum_rate"])), rel=1e-12)
