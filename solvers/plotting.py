@@ -114,7 +114,8 @@ def feasibility_panel(ax, curves, ylabel="feasible\nshare"):
 
 
 def caption(n, scenario: str | None = None, quick: bool | None = None, paper_n: int | None = None,
-            unit: str = "drops", means: str | None = "all drops", extra: str = "") -> str:
+            unit: str = "drops", means: str | None = "all drops", extra: str = "",
+            ci: str = "bars: 95 % CI") -> str:
     """The line under a figure: ``n = 6 drops/point | scenario 'paper' | means over all drops | QUICK``.
 
     ``n`` is one count or the counts of every point (shown as a range when they differ);
@@ -127,7 +128,7 @@ def caption(n, scenario: str | None = None, quick: bool | None = None, paper_n: 
     if scenario:
         parts.append(f"scenario '{scenario}'")
     if means:
-        parts.append(f"means over {means}, bars: 95 % CI")
+        parts.append(f"means over {means}" + (f", {ci}" if ci else ""))
     if extra:
         parts.append(extra)
     below = paper_n is not None and ns.size and hi < paper_n

@@ -291,20 +291,32 @@ def fig9(out_dir: Path, quick: bool, seed: int, drops) -> str:
 
 
 # ---------------------------------------------------------------- Figs. 10-11 (frame loop)
-def _two_panel(out_png: Path, xs, series, xlabel, logx=False):
-    plt = _plt()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for lab, (thr, jain) in series.items():
-        a1.plot(xs, thr, "o-", label=lab)
-        a2.plot(xs, jain, "o-", label=lab)
-    for a, yl in ((a1, "per-user throughput [kbit/s]"), (a2, "Jain's index (38)")):
-        if logx:
-            a.set_xscale("log", base=2)
-        a.set_xlabel(xlabel)
-        a.set_ylabel(yl)
-        a.legend()
-        a.grid(alpha=0.3)
-    save_figure(fig, out_png, dpi=120)
+def _two_panel(out_png: Path, xs, series, xlabel, logx=False, n=None, quick=None):
+    """Throughput and Jain's index vs ``xs`` in the shared style (solvers/plotting.py): a
+    marker/colour per method, reference levels (no sensing, perfect CSI) as dashed/dotted
+    lines, a caption with the frames per point, scenario and QUICK stamp; PNG + PDF."""
+    from solvers import plotting
+    from solvers.ntn.config import NtnConfig
+    with plotting.style() as plt:
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(plotting.PAGE_IN, 2.5), gridspec_kw={"wspace": 0.3})
+        for lab, (thr, jain) in series.items():
+            method = lab.split(" ")[0]
+            ls = "--" if "no sensing" in lab else (":" if "perfect" in lab else "-")
+            for a, y in ((a1, thr), (a2, jain)):
+                if logx:
+                    a.set_xscale("log", base=2)
+                a.plot(xs, y, ls=ls, marker=plotting.marker(method) if ls == "-" else None,
+                       color=plotting.color(method), label=lab)
+        for a, yl in ((a1, "throughput per active user (kbit/s)"), (a2, "Jain's index (38)")):
+            a.set_xlabel(xlabel.replace("T_f", "$T_f$").replace(" L", " $L$").replace("[s]", "(s)"))
+            a.set_ylabel(yl)
+        plotting.legend_outside(fig, *a1.get_legend_handles_labels(), ncol=min(len(series), 3))
+        if n is not None:
+            plotting.add_caption(fig, plotting.caption(
+                n, current_settings().scenario_name(NtnConfig), quick, paper_n=_frames(False, None), unit="frames",
+                means="the frames of one episode", ci="no error bars (one episode per point)",
+                extra="throughput per active user of a cell: a populous cell shares its beams, hence kbit/s"))
+        plotting.save_figure(fig, out_png, pdf=True)
 
 
 def fig10(out_dir: Path, quick: bool, seed: int, drops) -> str:
@@ -339,7 +351,7 @@ def fig10(out_dir: Path, quick: bool, seed: int, drops) -> str:
         rows.append([f"{m}-perfect", 0, t1, j1, 0])
         text.append(f"{m:<7} perfect  {t1:11.3f}  {j1:.3f}  0   best-L/perfect = {np.nanmax(thr) / t1:.3f}")
     _write_csv(out_dir / "ntn-fig10.csv", ["method", "pilot_len", "throughput_kbps", "jain", "n_sens"], rows)
-    _two_panel(out_dir / "ntn-fig10.png", Ls, series, "pilot length L", logx=True)
+    _two_panel(out_dir / "ntn-fig10.png", Ls, series, "pilot length L", logx=True, n=n, quick=quick)
     return "\n".join(text)
 
 
@@ -381,7 +393,7 @@ def fig11(out_dir: Path, quick: bool, seed: int, drops) -> str:
             text.append(f"{m:<7} {tf:6.0f}  {thr[-1]:11.3f}  {jn[-1]:.3f}  " + "  ".join(f"{rng[tf][k]:.3g}" for k in keys))
         series[m] = (thr, jn)
     _write_csv(out_dir / "ntn-fig11.csv", ["method", "t_frame_s", "throughput_kbps", "jain"] + keys, rows)
-    _two_panel(out_dir / "ntn-fig11.png", tfs, series, "frame length T_f [s]")
+    _two_panel(out_dir / "ntn-fig11.png", tfs, series, "frame length T_f [s]", n=n, quick=quick)
     plt = _plt()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
     for k in keys:

@@ -129,3 +129,11 @@ def test_ntn_map_places_from_installed_geonames():
                              ("PL", (16.93, 52.41))):
         assert country(lon, lat) == country(*at[code]), code
     assert country(14.42, 50.09) != country(11.58, 48.14)
+
+
+def test_ntn_frame_loop_figure_caption(tmp_path, captions):
+    series = {"jmra": ([70.0, 80.0], [0.7, 0.8]), "jmra (no sensing)": ([75.0] * 2, [0.75] * 2)}
+    ntn_figures._two_panel(tmp_path / "f.png", [16, 1024], series, "pilot length L", logx=True, n=3, quick=False)
+    assert (tmp_path / "f.png").stat().st_size > 0 and (tmp_path / "f.pdf").stat().st_size > 0
+    (text,) = captions
+    assert "n = 3 frames/point" in text and "scenario 'paper'" in text and "QUICK (paper: 10 frames)" in text
