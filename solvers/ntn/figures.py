@@ -48,7 +48,11 @@ def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
 
 
 def _plt():
-    return pyplot()
+    """pyplot with the shared figure style's rcParams (solvers/plotting.py: sizes, CM mathtext)."""
+    from solvers import plotting
+    plt = pyplot()
+    plt.rcParams.update(plotting.RC)
+    return plt
 
 
 def _simulate(run_dir: Path, cfg, sweep, methods, n_frames, seed, jcfg=None):
