@@ -23,8 +23,9 @@ parameters that change the sensing channels only); both under
 ``out_dir/istn-sensitivity_runs/<param>_<kind>_<scenario>_d<drops>_s<seed>/`` (resumable,
 ``solvers.runner``).  Output: ``istn-sensitivity.csv`` (tidy: ``param, value, metric,
 method, n, mean, ci_low, ci_high``) and ``istn-sensitivity.png`` (one panel per parameter,
-metrics vs value with 95 % CIs).  ``--quick``: 2 values per parameter (plus the base
-point's), 4 radii, 6 drops per point.  ``python -m solvers.istn.sensitivity --params a,b ...``
+metrics vs value with 95 % CIs).  ``--quick``: one alternative value per parameter plus the
+base point's, the failure store at r_sens = ``SENS_RADIUS_M`` only (no radius reduction),
+4 drops per point.  ``python -m solvers.istn.sensitivity --params a,b ...``
 runs a subset of the parameters (the calibration of the ``paper`` scenario, CONFIG.md).
 """
 from __future__ import annotations
@@ -41,11 +42,11 @@ from solvers.reproduce import Figure
 
 NAME = "istn-sensitivity"
 DEFAULT_DROPS = 32
-QUICK_DROPS = 6
+QUICK_DROPS = 4
 RATE_FIXED = {"r_min_sut": 7.0, "p_bs_dbm": 35.0, "n_cells": 1}  # Fig. 6(b) point of claim I7
 SENS_RADIUS_M = 100.0  # r_sens of the sensing-failure gap (Fig. 8 axis: 10-200 m)
 RADII = (10.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0)  # Fig. 8's r_sens grid (istn-fig8)
-RADII_QUICK = (25.0, 50.0, 100.0, 200.0)
+RADII_CALIBRATION = (25.0, 50.0, 100.0, 200.0)  # the grid of the I10 calibration sweep (CPU-limited)
 P_FAIL = 0.3  # claim I10: radius at sensing-failure probability 0.3
 N_BOOT = 200  # bootstrap resamples (over drops) of the radius-reduction CI
 CSV_COLUMNS = ("param", "value", "metric", "method", "n", "mean", "ci_low", "ci_high")
@@ -63,6 +64,7 @@ class OpenParam:
     sensing: bool = True  # does the parameter change the sensing channels (run the failure store)?
     rates: bool = True  # run the rate store (False: sensing metrics only, e.g. a calibration of I10)
     tied: tuple = ()  # keys set to the same value as ``key`` at every point (zip sweep; rate store only)
+    radii: tuple | None = None  # r_sens grid of the failure store (None: RADII, or SENS_RADIUS_M only in --quick)
 
     @property
     def label(self) -> str:
@@ -72,16 +74,16 @@ class OpenParam:
 
 # Plausible ranges (CONFIG.md, "Open ISTN parameters"); the paper point is added to each sweep.
 PARAMS: tuple[OpenParam, ...] = (
-    OpenParam("g_tut_dbi", (0.0, 5.0, 10.0, 15.0, 20.0), (0.0, 15.0), sensing=False),
-    OpenParam("g_rad_dbi", (0.0, 5.0, 10.0, 15.0, 20.0), (0.0, 15.0)),
-    OpenParam("delta_sat", (0.05, 0.1, 0.2, 0.5), (0.1, 0.5)),
-    OpenParam("delta_tar", (0.05, 0.1, 0.2, 0.5), (0.1, 0.5)),
-    OpenParam("rcs_cl_m2", (0.01, 0.1, 1.0), (0.1, 1.0)),
-    OpenParam("clutter_radius_m", (2.0, 5.0, 10.0, 20.0), (5.0, 20.0)),
-    OpenParam("clutter_per_target", (1, 3, 5), (1, 3)),
-    OpenParam("sat_path_gain", ("friis", "paper_literal"), ("friis", "paper_literal")),
-    OpenParam("sut_placement", ("uniform", "fixed"), ("uniform", "fixed"), sensing=False),
-    OpenParam("elevation_draw", ("30-90", "0-60"), ("30-90", "0-60")),
+    OpenParam("g_tut_dbi", (0.0, 5.0, 10.0, 15.0, 20.0), (0.0,), sensing=False),
+    OpenParam("g_rad_dbi", (0.0, 5.0, 10.0, 15.0, 20.0), (0.0,)),
+    OpenParam("delta_sat", (0.05, 0.1, 0.2, 0.5), (0.5,)),
+    OpenParam("delta_tar", (0.05, 0.1, 0.2, 0.5), (0.1,)),
+    OpenParam("rcs_cl_m2", (0.01, 0.1, 1.0), (0.1,)),
+    OpenParam("clutter_radius_m", (2.0, 5.0, 10.0, 20.0), (20.0,)),
+    OpenParam("clutter_per_target", (1, 3, 5), (1,)),
+    OpenParam("sat_path_gain", ("friis", "paper_literal"), ("paper_literal",)),
+    OpenParam("sut_placement", ("uniform", "fixed"), ("fixed",), sensing=False),
+    OpenParam("elevation_draw", ("30-90", "0-60"), ("0-60",)),
 )
 
 
@@ -90,7 +92,7 @@ PARAMS: tuple[OpenParam, ...] = (
 CALIBRATION: tuple[OpenParam, ...] = (
     OpenParam("g_tut_dbi", (0.0, 5.0, 10.0, 15.0, 20.0), (0.0, 5.0, 10.0, 15.0, 20.0), sensing=False),
     OpenParam("g_tut_dbi", (10.0, 15.0, 20.0), (10.0, 15.0, 20.0), sensing=False, tied=("g_rad_dbi",)),
-    OpenParam("delta_sat", (0.05, 0.1, 0.2, 0.5), (0.05, 0.1, 0.2, 0.5), rates=False),
+    OpenParam("delta_sat", (0.05, 0.1, 0.2, 0.5), (0.05, 0.1, 0.2, 0.5), rates=False, radii=RADII_CALIBRATION),
 )
 
 
@@ -145,7 +147,7 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
                       extra={**extra, "solver": to_dict(solver_cfg)}, progress=progress, desc=f"{NAME} {p.key} rates")
             rates[p.label] = to_numpy(load_results(d))
         if p.sensing and not p.tied:
-            radii = list(RADII_QUICK if quick else RADII)
+            radii = list(p.radii if p.radii is not None else ((SENS_RADIUS_M,) if quick else RADII))
             d = runs / f"{p.key}_fail_{tag}"
             run_sweep(d, base, istn_work(FAIL_METHODS, solver_cfg, precision), n_drops=n, seed=seed,
                       sweep={p.key: vals, "r_sens_m": radii}, methods=FAIL_METHODS, chunk_size=n, extra=extra,
@@ -156,7 +158,7 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
 
 def _paired(cols: dict, key: str, value, col: str, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
     """Per-drop ``col`` of methods ``a`` and ``b`` on the drops both solved, at ``key == value``."""
-    sel = np.array([v == value for v in cols[key]])
+    sel = np.array([v == value for v in cols[key]], bool)
     va = {int(d): x for d, x, m in zip(cols["drop"][sel], cols[col][sel], cols["method"][sel]) if m == a}
     vb = {int(d): x for d, x, m in zip(cols["drop"][sel], cols[col][sel], cols["method"][sel]) if m == b}
     common = sorted(set(va) & set(vb))
@@ -177,7 +179,7 @@ def _rate_metrics(c: dict, key: str, v) -> list[dict]:
     """sut_rate, feasible_share, sum_rate_ratio, terrestrial_loss of the proposed method at ``key == v``."""
     from solvers.runner.stats import mean_ci, proportion_ci
     out = []
-    sel = np.array([x == v for x in c[key]]) & (c["method"] == "proposed")
+    sel = np.array([x == v for x in c[key]], bool) & (c["method"] == "proposed")
     m, lo, hi, n = mean_ci(c["sut_rate"][sel])
     out.append(dict(param=key, value=v, metric="sut_rate", method="proposed", n=n, mean=m, ci_low=lo,
                     ci_high=hi))
@@ -208,12 +210,15 @@ def metric_rows(rates: dict, fails: dict, params=None) -> list[dict]:
             if p.key in fails:
                 f = fails[p.key]
                 at = np.asarray(f["r_sens_m"], float) == SENS_RADIUS_M
-                a, b = _paired({k: x[at] for k, x in f.items()}, p.key, v, "fail", "fail-proposed",
-                               "fail-satellite-free")
-                m, lo, hi, n = mean_ci(a - b)  # paired difference of 0/1 indicators
-                out.append(dict(param=p.key, value=v, metric="fail_gap", method="proposed-satellite-free", n=n,
-                                mean=m, ci_low=lo, ci_high=hi))
+                if at.any():
+                    a, b = _paired({k: x[at] for k, x in f.items()}, p.key, v, "fail", "fail-proposed",
+                                   "fail-satellite-free")
+                    m, lo, hi, n = mean_ci(a - b)  # paired difference of 0/1 indicators
+                    out.append(dict(param=p.key, value=v, metric="fail_gap", method="proposed-satellite-free", n=n,
+                                    mean=m, ci_low=lo, ci_high=hi))
                 for meth in ("fail-proposed", "fail-random"):
+                    if len(set(np.asarray(f["r_sens_m"]).tolist())) < 2:  # --quick: one radius, no reduction
+                        break
                     m, lo, hi, n = radius_reduction(f, p.key, v, meth)
                     out.append(dict(param=p.key, value=v, metric="radius_reduction",
                                     method=meth[len("fail-"):], n=n, mean=m, ci_low=lo, ci_high=hi))
@@ -236,7 +241,7 @@ def radius_reduction(f: dict, key: str, value, method: str, seed: int = 0) -> tu
     Returns (estimate, ci_low, ci_high, n drops); the CI is a percentile bootstrap over drops
     (``N_BOOT`` resamples, the same drops for both curves: the pairing of Fig. 8).
     """
-    sel = np.array([x == value for x in f[key]])
+    sel = np.array([x == value for x in f[key]], bool)
     radii = np.array(sorted(set(np.asarray(f["r_sens_m"], float)[sel].tolist())))
     drops = np.array(sorted(set(np.asarray(f["drop"])[sel].tolist())))
     if len(radii) < 2 or len(drops) == 0:

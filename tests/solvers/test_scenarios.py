@@ -135,11 +135,12 @@ def test_sensitivity_csv_schema_and_png(tmp_path):
 
 
 @pytest.mark.slow
-def test_sensitivity_end_to_end_tiny(tmp_path):
-    """Through the runner at tiny sizes: a sensing-only sweep (2 values, 4 radii, 2 drops), CSV + PNG,
+def test_sensitivity_end_to_end_tiny(tmp_path, monkeypatch):
+    """Through the runner at tiny sizes: a sensing-only sweep (2 values, 2 radii, 2 drops), CSV + PNG,
     the scenario in every manifest, and the spec base value (delta 'auto' = 2/N_RX = 1.0) swept."""
     from solvers.istn import sensitivity as sens
-    sparam = sens.OpenParam("delta_sat", (0.1,), (0.1,), rates=False)
+    monkeypatch.setenv("SATISAC_QUICK_COMPILE", "1")  # generator at XLA opt level 0 (see generate_instance)
+    sparam = sens.OpenParam("delta_sat", (0.1,), (0.1,), rates=False, radii=(50.0, 100.0))
     with use_settings(ConfigSettings("spec", None, tuple(SMALL))):
         text = sens.run_sensitivity(tmp_path, quick=True, seed=0, drops=2, params=(sparam,), progress=False)
     assert "fail_gap" in text
