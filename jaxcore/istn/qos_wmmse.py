@@ -48,6 +48,7 @@ were replaced by zeros).  NaN never leaves this module.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from functools import partial
 from typing import NamedTuple
 
@@ -63,7 +64,19 @@ from jaxcore.istn.transmit_pgd import PgdMethod
 from jaxcore.istn.wmmse import Weights, mmse_receivers, mmse_weights, mse_coeffs, qos_violation
 from jaxcore.loops import masked_scan, select_tree, when
 
-STATUS_OK, STATUS_CAP, STATUS_INFEASIBLE, STATUS_NUMERICAL = 0, 1, 2, 3
+class IstnStatus(enum.IntEnum):
+    """Per-cell status codes of the ISTN solvers (interfaces.md §2), named once."""
+
+    CONVERGED = 0  # converged and QoS-feasible
+    ITERATION_CAP = 1  # Phase II hit max_iter (QoS-feasible)
+    QOS_INFEASIBLE = 2  # Phase I could not meet the SUT-rate / SCNR floors
+    NUMERICAL_FAILURE = 3  # non-finite numbers (replaced by zeros)
+    MERGE_BELOW_RMIN = 4  # pipeline: the P2 merge lowered the beam and its SUT is below R_min
+
+
+STATUS_OK, STATUS_CAP, STATUS_INFEASIBLE, STATUS_NUMERICAL = (
+    int(IstnStatus.CONVERGED), int(IstnStatus.ITERATION_CAP), int(IstnStatus.QOS_INFEASIBLE),
+    int(IstnStatus.NUMERICAL_FAILURE))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,6 +14,10 @@ the drops.
 Decisions recorded here:
 * the solver works in noise-normalised units (``to_normalised``; rho and tolerances are in
   those units); the reported rates/SCNR are invariant;
+* P1 runs from every start power of ``p_sat_starts`` (fractions of P_LEO; an extra batch
+  axis of the cell queue) and keeps, per cell, the best QoS-feasible result
+  (``_p1_multistart``): (26) is not concave in p and one start at P_LEO/4 stops at a
+  high-power stationary point; ``p_sat_starts=[0.25]`` is the single start of spec §3.4;
 * P3 starts from P1's beamformers (warm start; its Phase I repairs them if the CSI aged);
   with ``p_sat_fixed`` (P1/P2 skipped) P3 starts from
   the spec §3.4 initial point;
@@ -32,8 +36,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxcore.istn.qos_wmmse import IstnStatus, QosWmmseConfig
 from jaxcore.istn.transmit_dual import N_NEWTON
-from solvers.configio import param, validate
+from solvers.configio import ConfigError, param, validate
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,17 @@ class SolverConfig:
     loop_mode: str = param("while", "core loops: 'while' (a batch stops with its slowest member) or 'scan' "
                            "(always full length); per-instance results are identical", source="derived",
                            choices=("while", "scan"))
+    power_iter: int = param(20, "power iterations for the sensing-beam start (principal right-singular vector "
+                            "of G^tar, spec §3.4)", source="derived", lo=1, hi=1000)
+    phase1_penalty: bool = param(True, "Phase I: keep the spec §3.4 fixed-multiplier Lagrangian point when it "
+                                 "lowers the QoS violation (fallback when the transmit step is infeasible)",
+                                 source="derived (spec §3.4)")
     merge_bisect: int = param(100, "bisection steps of the P2 water level", source="derived", lo=1, hi=1000)
+    p_sat_starts: tuple[float, ...] = param(
+        (0.25, 0.025), "P1 multi-start: start satellite powers as fractions of P_LEO (an extra batch axis; "
+        "per cell the P1 result with the largest sum rate (26) meeting the QoS wins, ties to the first); "
+        "[0.25] is the single start P_LEO/4 of spec §3.4", source="measured (benchmarks/istn_power.py)",
+        lo=0, hi=1)
     slots: int = param(0, "cells solved at once (continuous batching: a finished cell's slot takes the next "
                        "queued cell); 0 = auto (16 on CPU, 4096 on accelerators)", source="measured", lo=0)
     sync_rounds: int = param(2, "solver rounds (<= one warm transmit step each) between two refills of the "
@@ -88,6 +103,8 @@ class SolverConfig:
 
     def __post_init__(self):
         validate(self)
+        if not self.p_sat_starts:
+            raise ConfigError("p_sat_starts: expected a non-empty list of fractions of P_LEO in [0, 1], got []")
 
 
 # --------------------------------------------------------------------------- problem building
@@ -118,17 +135,18 @@ def _cell_problems(a: dict, assoc: np.ndarray, pre: bool):
         noise_tut=bm(a["noise_tut"]), noise_sut=bm(a["noise_sut"]), noise_rad=bm(a["noise_rad"]))
 
 
-def _core_cfg(cfg: SolverConfig):
-    """The static ``jaxcore.istn.qos_wmmse.QosWmmseConfig`` of the solver config."""
-    from jaxcore.istn.qos_wmmse import QosWmmseConfig
+#: SolverConfig key -> QosWmmseConfig field where the names differ (the keys are the CLI's
+#: ``--set`` names of CONFIG.md; the core keeps its own); every other core field has its key
+CORE_RENAMES = {"tol": "rel_tol", "max_phase1": "phase1_iter"}
 
-    return QosWmmseConfig(max_iter=cfg.max_iter, rel_tol=cfg.tol, phase1_iter=cfg.max_phase1,
-                          phase1_weight=cfg.phase1_weight, phase1_retry_weight=cfg.phase1_retry_weight,
-                          switch_restore=cfg.switch_restore, phase1_certify=cfg.phase1_certify, rho=cfg.rho,
-                          strategy=cfg.strategy,
-                          inner_iter=cfg.inner_iter, inner_iter_warm=cfg.inner_iter_warm,
-                          confirm_exact=cfg.confirm_exact, n_newton=cfg.n_newton, gap_tol=cfg.gap_tol,
-                          loop_mode=cfg.loop_mode)
+
+def _core_cfg(cfg: SolverConfig) -> QosWmmseConfig:
+    """The static ``jaxcore.istn.qos_wmmse.QosWmmseConfig`` of the solver config, derived
+    field by field (names through ``CORE_RENAMES``): every core field is a solver key."""
+    core = {f.name for f in dataclasses.fields(QosWmmseConfig)}
+    kw = {CORE_RENAMES.get(f.name, f.name): getattr(cfg, f.name) for f in dataclasses.fields(cfg)
+          if CORE_RENAMES.get(f.name, f.name) in core}
+    return QosWmmseConfig(**kw)
 
 
 # ------------------------------------------------------------------------------- the pipeline
@@ -202,11 +220,11 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
     stream = partial(solve_cells_streaming, cfg=core_cfg, slots=cfg.slots or None, sync_rounds=cfg.sync_rounds,
                      mesh=mesh)
     bar = None
-    n_stages = 1 if "p_sat_fixed" in a else 2
-    if cfg.progress and B * M * n_stages > 1:
+    n_cells = B * M if "p_sat_fixed" in a else B * M * (len(cfg.p_sat_starts) + 1)
+    if cfg.progress and n_cells > 1:
         from tqdm import tqdm
-        bar = tqdm(total=B * M * n_stages, desc="istn solve (cells: P1 + P3)" if n_stages == 2
-                   else "istn solve (cells: P3)", unit="cell")
+        bar = tqdm(total=n_cells, desc="istn solve (cells: P3)" if "p_sat_fixed" in a
+                   else "istn solve (cells: P1 starts + P3)", unit="cell")
     try:
         if "p_sat_fixed" in a:
             p_bar = p_sat = np.asarray(a["p_sat_fixed"], rdt)
@@ -214,7 +232,7 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
             st1 = it1 = np.zeros((B, M), np.int32)
             F_init = None  # P3 starts from the spec §3.4 initial point (cell_init)
         else:
-            r1 = stream(flat_pre, mode="p1", bar=bar)
+            r1 = _p1_multistart(stream, flat_pre, cfg.p_sat_starts, rdt, bar)
             p_bar = (r1.q.astype(rdt) ** 2).reshape(B, M)
             F1 = r1.F.reshape((B, M) + r1.F.shape[1:])
             p_sat, below = (np.asarray(x) for x in _merge(pre, F1, p_bar, r_min, cfg.merge_bisect, cfg.rate_rtol))
@@ -229,14 +247,44 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
     rs = lambda x: x.reshape((B, M) + x.shape[1:])  # noqa: E731
     r_t, r_s, sc = rs(r_t), rs(r_s), rs(sc)
     st3 = rs(r3.status).astype(np.int32)
-    status = np.where((st1 == 2) | (st1 == 3), st1, st3)
+    status = np.where((st1 == IstnStatus.QOS_INFEASIBLE) | (st1 == IstnStatus.NUMERICAL_FAILURE), st1, st3)
     # status 4 (spec §1.6-7): the merge lowered this beam and its SUT is now below R_min
     lowered = p_sat < p_bar * (1.0 - 1e-6)
     short = r_s < r_min[:, None] * (1.0 - cfg.rate_rtol)
-    status = np.where((lowered | below) & short & (status <= 1), 4, status)
+    status = np.where((lowered | below) & short & (status <= IstnStatus.ITERATION_CAP),
+                      IstnStatus.MERGE_BELOW_RMIN, status)
     sol = dict(F=rs(r3.F), p_sat=p_sat, p_bar=p_bar, rate_tut=r_t, rate_sut=r_s, scnr=sc, status=status,
                iterations=it1 + rs(r3.iterations).astype(np.int32))
     return _finish(sol, assoc)
+
+
+def _p1_multistart(stream, flat_pre, starts, rdt, bar=None):
+    """P1 (26) of every cell from each start power of ``starts`` (fractions of P_LEO), one
+    streaming queue of S x N cells; per cell the start whose result has the largest sum rate
+    (26) with status 0/1 (QoS met) is kept, else the first start's result.
+
+    What it keeps and changes of the paper: each run is the unchanged P1 QoS-WMMSE of spec
+    §3.4 (receivers (35)-(37), weights (40)-(41), transmit step (43) with q free in
+    [0, sqrt(P_LEO)]) except for its start amplitude q0 = sqrt(frac P_LEO) instead of
+    sqrt(P_LEO)/2.  Why: the sum rate (26) is not concave in p (SUT rate (24) grows like
+    log p, the TUT rates (23) and SCNR (18) fall with the satellite interference g p), and
+    from P_LEO/4 the joint update stops at a high-power stationary point (measured in
+    ``benchmarks/istn_power.py``); a low start reaches the low-power one.  Returns a
+    ``CellSolution`` of numpy arrays [N, ...].
+    """
+    N = int(np.asarray(flat_pre.p_bs).shape[0])
+    S = len(starts)
+    amp = np.sqrt(np.asarray(flat_pre.p_leo, rdt))  # [N]
+    q0 = np.concatenate([np.asarray(np.sqrt(f), rdt) * amp for f in starts])  # [S*N], start-major
+    rep = jax.tree_util.tree_map(lambda x: np.concatenate([np.asarray(x)] * S), flat_pre)
+    r = stream(rep, q0=q0, mode="p1", bar=bar)
+    if S == 1:
+        return r
+    rate = np.asarray(r.sum_rate, np.float64).reshape(S, N)
+    ok = (np.asarray(r.status).reshape(S, N) <= IstnStatus.ITERATION_CAP) & np.isfinite(rate)
+    pick = np.where(ok.any(axis=0), np.argmax(np.where(ok, rate, -np.inf), axis=0), 0)  # [N]
+    rows = pick * N + np.arange(N)
+    return jax.tree_util.tree_map(lambda x: np.asarray(x)[rows], r)
 
 
 def _finish(sol: dict, assoc: np.ndarray) -> dict:
@@ -248,7 +296,7 @@ def _finish(sol: dict, assoc: np.ndarray) -> dict:
     bad = ~np.all(np.isfinite(np.asarray(sol["F"])), axis=(-1, -2))
     sol["F"] = np.where(bad[..., None, None], 0.0, sol["F"]).astype(np.asarray(sol["F"]).dtype)
     st = np.asarray(sol["status"]).astype(np.int8)
-    sol["status"] = np.where(bad, 3, st).astype(np.int8)
+    sol["status"] = np.where(bad, IstnStatus.NUMERICAL_FAILURE, st).astype(np.int8)
     sol["iterations"] = np.asarray(sol["iterations"]).astype(np.int32)
     sol["assoc"] = np.asarray(assoc, np.int32)
     sol["sum_rate"] = sol["rate_tut"].sum(axis=(1, 2)) + sol["rate_sut"].sum(axis=1)
@@ -265,7 +313,9 @@ def _as_solver_config(cfg) -> SolverConfig:
 def solve_istn_reference(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str = "proposed",
                          seed: int = 0) -> dict:
     """The same contract as :func:`solve_istn`, solved by the cvxpy per-drop loop of
-    ``reference/istn_wmmse.py`` (slow; validation and ``--reference``)."""
+    ``reference/istn_wmmse.py`` (slow; validation and ``--reference``).  P1 runs from the
+    single start P_LEO/4 of spec §3.4 (``p_sat_starts`` is not read): compare it with
+    :func:`solve_istn` at ``p_sat_starts=[0.25]``."""
     from reference.istn_wmmse import solve_reference
 
     cfg = _as_solver_config(cfg)

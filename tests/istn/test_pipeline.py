@@ -41,8 +41,12 @@ def small():
 
 
 def test_matches_cvxpy_reference_loop(small):
-    a, sol = small
-    ref = solve_istn_reference({k: v[:2] for k, v in a.items()}, CFG)
+    # the cvxpy loop runs P1 from the single start P_LEO/4 of spec §3.4 (p_sat_starts=[0.25])
+    a, _ = small
+    two = {k: v[:2] for k, v in a.items()}
+    one_start = SolverConfig(max_iter=30, progress=False, slots=3, p_sat_starts=(0.25,))
+    sol = solve_istn(two, one_start)
+    ref = solve_istn_reference(two, one_start)
     ok = (sol["status"][:2] <= 1) & (ref["status"] <= 1)
     assert ok.all()
     np.testing.assert_allclose(sol["sum_rate"][:2], ref["sum_rate"], rtol=0.01)
@@ -145,6 +149,8 @@ def test_solver_config_reaches_the_core_loop():
     core_names = {f.name for f in dataclasses.fields(QosWmmseConfig)}
     shared = [f for f in dataclasses.fields(SolverConfig) if f.name in core_names]
     assert {"strategy", "phase1_certify", "inner_iter", "confirm_exact"} <= {f.name for f in shared}
+    # every core field is reachable from --set (directly or through the two renamed keys)
+    assert core_names == {f.name for f in shared} | {"rel_tol", "phase1_iter"}
     changed = {}
     for f in shared:
         v = getattr(SolverConfig(), f.name)
