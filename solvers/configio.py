@@ -247,7 +247,8 @@ def load_configs(classes: Iterable[type], path: str | Path | None = None, overri
     the file, ``--set``.
     """
     classes = list(classes)
-    file_parts = split_keys(classes, read_toml(path), f"config file {path}") if path is not None else [{}] * len(classes)
+    file_parts = (split_keys(classes, read_toml(path), f"config file {path}") if path is not None
+                  else [{}] * len(classes))
     set_parts = split_keys(classes, parse_overrides(overrides), "--set")
     fixed_parts = split_keys(classes, dict(fixed or {}), "fixed settings")
     out = []

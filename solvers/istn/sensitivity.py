@@ -143,7 +143,8 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
         if p.rates:
             d = runs / f"{p.label}_rates_{tag}"
             run_sweep(d, base, istn_work(RATE_METHODS, solver_cfg, precision), n_drops=n, seed=seed,
-                      sweep={k: vals for k in (p.key,) + p.tied}, mode="zip" if p.tied else "grid", methods=RATE_METHODS, chunk_size=n,
+                      sweep={k: vals for k in (p.key,) + p.tied}, mode="zip" if p.tied else "grid",
+                      methods=RATE_METHODS, chunk_size=n,
                       extra={**extra, "solver": to_dict(solver_cfg)}, progress=progress, desc=f"{NAME} {p.key} rates")
             rates[p.label] = to_numpy(load_results(d))
         if p.sensing and not p.tied:
@@ -231,7 +232,8 @@ def _radius_at(radii: np.ndarray, p_fail: np.ndarray, level: float = P_FAIL) -> 
         if p_fail[i] >= level:
             if i == 0:
                 return float(radii[0])
-            return float(radii[i - 1] + (level - p_fail[i - 1]) * (radii[i] - radii[i - 1]) / (p_fail[i] - p_fail[i - 1]))
+            frac = (level - p_fail[i - 1]) / (p_fail[i] - p_fail[i - 1])
+            return float(radii[i - 1] + frac * (radii[i] - radii[i - 1]))
     return float("nan")
 
 
