@@ -123,7 +123,9 @@ def test_istn_solve_two_processes_equals_one(tmp_path):
     assert [r[0] for r in res] == [0, 0], res
     a, b = np.load(tmp_path / "one.npz"), np.load(tmp_path / "two.npz")
     assert np.array_equal(a["status"], b["status"]) and np.array_equal(a["assoc"], b["assoc"])
-    np.testing.assert_allclose(b["sum_rate"], a["sum_rate"], rtol=1e-4)  # the solver tolerance
+    # WMMSE stops at a relative sum-rate change below tol = 1e-4; in float32 a drop solved in
+    # another batch composition can stop a few iterations apart (measured: 1.8e-4 on 1 of 3)
+    np.testing.assert_allclose(b["sum_rate"], a["sum_rate"], rtol=1e-3)
 
 
 def test_runner_job_two_processes_equals_one(tmp_path):
