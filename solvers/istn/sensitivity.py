@@ -307,8 +307,11 @@ def plot(rows: list[dict], path: Path, scenario: str) -> None:
             target = ax2 if metric == "sut_rate" else ax
             label = metric + (" (right axis, bps/Hz; band = I7's [7, 7.7])" if metric == "sut_rate" else "")
             handles[label] = target.errorbar(x, y, yerr=err, color=col, marker=mk, capsize=3, lw=1.2, label=label)
-        ax2.axhspan(7.0, 7.7, color="k", alpha=0.07, lw=0)
-        ax2.set_ylabel("SUT rate at R_min 7 (bps/Hz)", fontsize=8)
+        if any(r["metric"] == "sut_rate" for r in rs):
+            ax2.axhspan(7.0, 7.7, color="k", alpha=0.07, lw=0)
+            ax2.set_ylabel("SUT rate at R_min 7 (bps/Hz)", fontsize=8)
+        else:  # sensing-only parameter: no rate axis
+            ax2.set_visible(False)
         if not numeric:
             ax.set_xticks(list(pos.values()), [str(v) for v in vals])
         ax.set_xlabel(key)
