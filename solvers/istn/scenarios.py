@@ -50,8 +50,9 @@ _PAPER_PROVENANCE: dict = {
                  "The I7 fit failed on the current solver: SUT rate 11.4-11.6 bps/Hz for 0-20 dBi "
                  "(8 drops per point, seed 0), P1's satellite power barely moves (126 -> 123 W)",
     "g_rad_dbi": "tied to g_tut_dbi (same ground-terminal reading); prior, NOT fitted (see NOTES)",
-    "delta_sat": "fitted to I10 (partly: 0.05 and 0.1 measured, 0.5 at 100 m only, 0.2 not finished): Proposed "
-                 "radius reduction 0.16 [0.00, 0.31] at 0.05 and 0.1 (8 drops, seed 0; band [0.34, 0.54] not reached); "
+    "delta_sat": "fitted to I10 (0.05, 0.1, 0.5 measured; 0.2 not finished): Proposed radius reduction "
+                 "0.16 [0.00, 0.31] at 0.05 and 0.1, 0.00 at 0.5 = spec (8 drops, seed 0; band [0.34, 0.54] "
+                 "not reached); "
                  "the smallest value of the range, about 3 deg at broadside (see NOTES)",
 }
 
@@ -88,8 +89,9 @@ point** (CPU-limited: CIs are wide), produced by
     (band [0.34, 0.54]), Random 0.44 [0.28, 0.50] (band [0.57, 0.77]); bootstrap CIs over drops.
   - 0.1: the same failure indicators as 0.05 at every radius (reduction 0.16 [0.00, 0.31]).
   - 0.2: not finished (CPU time).
-  - 0.5 (spec): P_fail 0.25/0.25/1.0 at 100 m -- Proposed equals satellite-free there, against
-    0.38 at 0.05 (the 50 and 200 m points did not finish; issue 15 reports -6 % radius at 0.5).
+  - 0.5 (spec; r_sens 50, 100, 200 m): Proposed's failure probability equals satellite-free's
+    at every radius (0.25 at 100 m, against 0.38 at 0.05): radius reduction Proposed **0.00
+    [0.00, 0.00]**, Random 0.44 [0.28, 0.50].
   So the smaller threshold moves Proposed's failure curve toward the paper's (Algorithm 1 then
   keeps receivers nearer the satellite direction). The band is not reached at 0.05; 0.05 and 0.1
   cannot be told apart at 8 drops, and
