@@ -81,11 +81,11 @@ def errorbar_curve(ax, x, y, lo=None, hi=None, *, label=None, method: str = "", 
     y = np.asarray(y, float)
     xd = x
     u = np.unique(x[np.isfinite(x)])
-    if dodge and u.size > 1:  # step: the smaller of the x spacing and a quarter of the x span
+    if dodge and u.size:  # step: the smaller of the x spacing and a quarter of the x span (one x: 5 % of it)
         log = ax.get_xscale() == "log" and np.all(u > 0)
         t = np.log(u) if log else u
-        step = dodge * min(np.min(np.diff(t)), (t[-1] - t[0]) / 4)
-        xd = x * np.exp(step) if log else x + step
+        width = min(np.min(np.diff(t)), (t[-1] - t[0]) / 4) if u.size > 1 else (0.05 if log else 0.05 * abs(t[0]) or 1.0)
+        xd = x * np.exp(dodge * width) if log else x + dodge * width
     yerr = None
     if lo is not None and hi is not None:
         lo = np.asarray(lo, float)

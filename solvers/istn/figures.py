@@ -20,7 +20,6 @@ import numpy as np
 
 from solvers.reproduce import Figure
 from solvers import plotting
-from solvers.plotting import pyplot
 
 DEFAULT_DROPS = 200
 QUICK_DROPS = 6
@@ -152,10 +151,6 @@ def _tex(text: str) -> str:
     for plain, tex in _TEX:
         text = text.replace(plain, tex)
     return text
-
-
-def _plt():
-    return pyplot()
 
 
 def _points(rows, exp_key, method, col):
