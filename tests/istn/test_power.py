@@ -41,9 +41,3 @@ def test_p_sat_starts_validation():
         SolverConfig(p_sat_starts=())
     with pytest.raises(ConfigError, match="p_sat_starts"):
         SolverConfig(p_sat_starts=(0.5, 2.0))
-
-
-@pytest.mark.slow
-def test_proposed_power_matches_the_best_fixed_power_paper_size():
-    inst = generate_instance(IstnConfig(p_bs_dbm=40.0), 6, 3, precision="float64", progress=False)
-    _check_against_grid(inst, SolverConfig(progress=False))
