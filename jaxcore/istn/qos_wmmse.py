@@ -135,7 +135,7 @@ class QosWmmseConfig:
     phase1_certify: bool = False  # strategy newton: end an infeasible Phase-I transmit step
     #                           early on a dual certificate (``NewtonMethod.certify``):
     #                           measured 290 -> 130 ms/drop, Phase-I failures 8 -> 14 of
-    #                           400 drops (BENCHMARKS.md, session 6), hence off
+    #                           400 drops (2026-11-22, BENCHMARKS.md), hence off
     switch_restore: bool = True  # at the Phase I -> II switch: line search back toward the
     #                           start point and reset the QoS multipliers (module docstring)
 

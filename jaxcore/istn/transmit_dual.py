@@ -15,7 +15,7 @@ at 40x the cost of a Cholesky on a loaded 2-core machine),
 and q by a clipped scalar formula.
 
 The 1 + T QoS multipliers are found by projected Barzilai–Borwein ascent on the dual
-(spec §3.6's pick among first-order methods; since session 5 the pipeline default is the
+(spec §3.6's pick among first-order methods; the pipeline default is the
 projected Newton method of ``transmit_newton`` on the same minimiser, 3-9 iterations where
 BB takes 16-200, and this module is the selectable cross-check, ``strategy="dual"``): constraints are normalised, g = eps/e - 1, so the
 multiplier y_c on g_c acts as lambda_c = y_c / e_c on the MSE; the dual gradient is g at
