@@ -151,17 +151,29 @@ def run(args) -> int:
     split_keys(classes, parse_overrides(args.overrides), "--set")
     if args.config is not None:
         split_keys(classes, read_toml(args.config), f"config file {args.config}")
+    from solvers.runner.jobs import describe, job_from_args, run_job
+    job = job_from_args(args)  # --shard i/n, a SLURM array task or --distributed (None: the whole run)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     settings = ConfigSettings(args.scenario, args.config, tuple(args.overrides))
-    src = Sources(out, quick=args.quick, seed=args.seed, drops=args.drops, frames=args.frames,
-                  world_seeds=args.world_seeds, settings=settings, progress=True, run=not args.no_run)
     opts = " --quick" * args.quick + "".join(f" --{k.replace('_', '-')} {getattr(args, k)}" for k in (
         "drops", "frames", "world_seeds") if getattr(args, k) is not None) + f" --scenario {args.scenario}" + "".join(
         f" --set {o}" for o in args.overrides) + (f" --config {args.config}" if args.config else "")
     command = f"satisac claims --ids {{id}}{opts} -o {args.output}"
     t0 = time.perf_counter()
-    rows = evaluate(claims, src, args.scenario, args.quick, command)
+
+    def ledger(store_dir: Path) -> list[dict]:
+        src = Sources(store_dir, quick=args.quick, seed=args.seed, drops=args.drops, frames=args.frames,
+                      world_seeds=args.world_seeds, settings=settings, progress=True, run=not args.no_run)
+        return evaluate(claims, src, args.scenario, args.quick, command)
+
+    if job is not None:  # several jobs fill the same run stores; only the whole run writes the ledger
+        rows, scope = run_job(job, ledger, out)
+        if rows is None:
+            print(describe(job, scope, f"satisac claims{opts} -o {args.output}"))
+            return 0
+    else:
+        rows = ledger(out)
     write_csv(rows, out / "claims.csv")
     import datetime
     import os
@@ -193,6 +205,6 @@ def register(p: argparse.ArgumentParser) -> None:
                         "incomplete is 'not measured', with the reason)")
     p.add_argument("-o", "--output", required=True, help="output directory (shared with satisac reproduce)")
     add_config_args(p)
-    if not any(a.dest == "scenario" for a in p._actions):  # older add_config_args without --scenario
-        p.add_argument("--scenario", default="paper", metavar="NAME", help="named scenario: 'paper' or 'spec'")
+    from solvers.runner.jobs import add_job_args
+    add_job_args(p)
     p.set_defaults(func=run)

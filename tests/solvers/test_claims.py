@@ -152,6 +152,20 @@ def test_cli_rejects_bad_ids_and_mixed_set(tmp_path, capsys):
     assert not any((tmp_path / x).exists() for x in "abcd")
 
 
+def test_cli_shard_jobs(tmp_path, capsys):
+    """`claims --shard i/n` is one job of a split campaign: it fills stores, writes no ledger;
+    a malformed shard is one line, exit 2, nothing written."""
+    from solvers.cli import main
+    assert main(["claims", "--ids", "I1", "--shard", "3/2", "-o", str(tmp_path / "bad")]) == 2
+    assert "--shard" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+    out = tmp_path / "job"
+    assert main(["claims", "--ids", "N8", "--no-run", "--shard", "0/2", "-o", str(out)]) == 0
+    assert "shard 0/2" in capsys.readouterr().out
+    assert not (out / "claims.csv").exists()  # only the final run without --shard writes the ledger
+    assert main(["claims", "--ids", "N8", "--no-run", "-o", str(out)]) == 0
+    assert (out / "claims.csv").exists()
+
+
 def test_not_measured_claim_gives_reason(tmp_path):
     from solvers.claims.cli import evaluate
     from solvers.claims.sources import Sources
