@@ -150,7 +150,10 @@ def diffuse_rays(key, lsp: Lsp, ds, asd_deg, phi_los_deg, k_r=None):
     pw = jnp.where(keep, pw, 0.0)
     pw = pw / jnp.sum(pw)
     # [N] cluster azimuths, eq. (7.5-9)-(7.5-12)
-    phi_p = 2.0 * (asd_deg / 1.4) * jnp.sqrt(-jnp.log(jnp.maximum(p_ang / jnp.max(p_ang), 1e-300))) / c_phi
+    # ratio clipped to (0, 1]: XLA:GPU may turn x / max(x) into x * (1 / max(x)), which gives
+    # 1 + eps at the strongest cluster, a negative -log and a NaN square root (seen on an H200)
+    ratio = jnp.clip(p_ang / jnp.max(p_ang), 1e-300, 1.0)
+    phi_p = 2.0 * (asd_deg / 1.4) * jnp.sqrt(jnp.maximum(-jnp.log(ratio), 0.0)) / c_phi
     x = jnp.where(u[:, 1] < 0.5, 1.0, -1.0)
     y = (asd_deg / 7.0) * z[:, 1]
     phi = x * phi_p + y + phi_los_deg
