@@ -150,10 +150,7 @@ def diffuse_rays(key, lsp: Lsp, ds, asd_deg, phi_los_deg, k_r=None):
     pw = jnp.where(keep, pw, 0.0)
     pw = pw / jnp.sum(pw)
     # [N] cluster azimuths, eq. (7.5-9)-(7.5-12)
-    # ratio clipped to (0, 1]: XLA:GPU may turn x / max(x) into x * (1 / max(x)), which gives
-    # 1 + eps at the strongest cluster, a negative -log and a NaN square root (seen on an H200)
-    ratio = jnp.clip(p_ang / jnp.max(p_ang), 1e-300, 1.0)
-    phi_p = 2.0 * (asd_deg / 1.4) * jnp.sqrt(jnp.maximum(-jnp.log(ratio), 0.0)) / c_phi
+    phi_p = cluster_azimuth_offset(p_ang / jnp.max(p_ang), asd_deg, c_phi)
     x = jnp.where(u[:, 1] < 0.5, 1.0, -1.0)
     y = (asd_deg / 7.0) * z[:, 1]
     phi = x * phi_p + y + phi_los_deg
@@ -163,6 +160,17 @@ def diffuse_rays(key, lsp: Lsp, ds, asd_deg, phi_los_deg, k_r=None):
     ray_phi = phi[:, None] + lsp.c_asd_deg * jnp.asarray(RAY_OFFSETS, F64)[None, :]
     ray_pw = jnp.repeat(pw[:, None] / N_RAYS, N_RAYS, axis=1)
     return ray_pw.reshape(-1), ray_phi.reshape(-1)
+
+
+def cluster_azimuth_offset(ratio, asd_deg, c_phi):
+    """phi'_n of 38.901 eq. (7.5-9): 2 (ASA/1.4) sqrt(-ln(P_n / max P)) / C_phi, in degrees.
+
+    ``ratio`` = P_n / max P is clipped to (0, 1] first: XLA:GPU may compute x / max(x) as
+    x * (1 / max(x)), which gives 1 + eps at the strongest cluster and, unclipped, the square
+    root of a negative number (a NaN channel, seen on an H200 and never on a CPU).
+    """
+    ratio = jnp.clip(ratio, 1e-300, 1.0)
+    return 2.0 * (asd_deg / 1.4) * jnp.sqrt(jnp.maximum(-jnp.log(ratio), 0.0)) / c_phi
 
 
 def small_scale(key, lsp_state: dict, az_los, cos_el, p) -> dict:

@@ -250,3 +250,18 @@ def test_float32_agrees_with_float64(drops, small_cfg):
             assert np.linalg.norm(v - ref) <= 2e-5 * np.linalg.norm(ref), name
         else:
             np.testing.assert_array_equal(v, ref, err_msg=name)
+
+
+def test_cluster_azimuth_offset_is_finite_at_ratio_rounding():
+    """38.901 eq. (7.5-9) at P_n / max P = 1 + eps (XLA:GPU's x * (1/max) rewrite) and at 0.
+
+    The strongest cluster gets offset 0; a cluster 25 dB down gets 2 (ASA/1.4) sqrt(ln 10^2.5) / C.
+    """
+    import jax.numpy as jnp
+    from jaxcore.istn.uma import cluster_azimuth_offset
+
+    r = jnp.array([1.0 + 2e-16, 1.0 + 1e-7, 1.0, 10.0 ** -2.5, 0.0], jnp.float64)
+    out = np.asarray(cluster_azimuth_offset(r, 14.0, 1.289))
+    assert np.all(np.isfinite(out))
+    assert out[0] == out[1] == out[2] == 0.0
+    np.testing.assert_allclose(out[3], 2 * 10.0 * np.sqrt(2.5 * np.log(10)) / 1.289, rtol=1e-12)
