@@ -197,14 +197,37 @@ def test_committed_ledgers_cover_every_claim_and_match_reproduction():
 
 
 # ------------------------------------------------------------------ the quick ledger end to end (real solvers)
+# Toy sizes for the end-to-end ledger: the claims' figures at their --quick sweep grids with
+# 2 drops/frames per point, smaller cells than the paper's.  Keys the figures fix per
+# experiment (n_rx, n_radar, n_cells, ...) are left alone, so every comparison of a claim
+# still has its two sides.  slots=1: one compiled program per cell size for every figure.
+ISTN_TOY = ("n_tx=8", "n_tut=2", "n_targets=2", "clutter_per_target=1", "max_iter=10", "max_phase1=10", "slots=1")
+NTN_TOY = ("cell_deg=2.0",)
+
+
 @pytest.mark.slow
-def test_quick_ledger_has_every_claim(tmp_path):
+def test_quick_ledger_has_every_claim(tmp_path, monkeypatch):
+    """Every claim id of claims.md through the real ``satisac claims`` path (figures run into
+    their stores, metrics, verdicts) at toy sizes.  ``--set`` keys differ between the papers,
+    so each paper runs once into the same directory; then the ledger of both is judged from
+    those stores with ``--no-run`` and must give every id the same verdict and estimate."""
     from solvers.cli import main
-    assert main(["claims", "--quick", "--drops", "2", "--frames", "2", "-o", str(tmp_path)]) == 0
-    rows = list(csv.DictReader(open(tmp_path / "claims.csv")))
+    monkeypatch.setenv("SATISAC_QUICK_COMPILE", "1")  # ISTN drop generator at XLA -O0 (round-off only)
     ids = re.findall(r"^\| ([IN]\d+) \|", CLAIMS_MD.read_text(), re.M)
+    common = ["claims", "--quick", "--drops", "2", "--frames", "2", "-o", str(tmp_path)]
+    by_paper = {}
+    for paper, toy in (("istn", ISTN_TOY), ("ntn", NTN_TOY)):
+        assert main(common + ["--paper", paper] + [a for kv in toy for a in ("--set", kv)]) == 0
+        rows = list(csv.DictReader(open(tmp_path / "claims.csv")))
+        assert [r["id"] for r in rows] == [i for i in ids if i[0] == paper[0].upper()]
+        assert not [r["id"] for r in rows if r["note"].startswith("error")]  # no metric crashed
+        by_paper.update({r["id"]: r for r in rows})
+    assert main(common + ["--no-run"]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "claims.csv")))
     assert [r["id"] for r in rows] == ids
     assert all(r["quick"] == "True" for r in rows)
-    assert not [r["id"] for r in rows if r["note"].startswith("error")]  # no metric crashed
+    assert not [r["id"] for r in rows if r["note"].startswith("error")]
+    assert [(r["verdict"], r["estimate"]) for r in rows] == [(by_paper[i]["verdict"], by_paper[i]["estimate"])
+                                                              for i in ids]
     assert sum(r["verdict"] != NOT_MEASURED for r in rows) >= 20
     assert (tmp_path / "claims.md").exists() and (tmp_path / "istn-fig4.png").exists()
