@@ -12,9 +12,30 @@ import jax
 import pytest
 
 jax.config.update("jax_enable_x64", True)
-# in-process `satisac` calls must not write into the user's persistent compilation cache
-# (solvers/runtime.py); the suite relies on the in-memory caches
-os.environ.setdefault("SATISAC_COMPILATION_CACHE", "0")
+
+
+def _session_compilation_cache() -> None:
+    """One persistent compilation cache for this test session, in a fresh temporary directory
+    (removed at exit; never the user's cache, solvers/runtime.py).  The suite compiles the
+    same programs many times: after ``_release_compiled_programs`` below, in every ``satisac``
+    child process and in every in-process CLI call; each later build of a program loads
+    it instead of compiling.  ``SATISAC_COMPILATION_CACHE=0`` in the environment keeps it off."""
+    if os.environ.get("SATISAC_COMPILATION_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
+        os.environ["SATISAC_COMPILATION_CACHE"] = "0"
+        return
+    import atexit
+    import shutil
+    import tempfile
+
+    from solvers import runtime
+    d = tempfile.mkdtemp(prefix="satisac-test-jax-cache-")
+    atexit.register(shutil.rmtree, d, ignore_errors=True)
+    os.environ["SATISAC_COMPILATION_CACHE"] = "1"
+    os.environ["SATISAC_COMPILATION_CACHE_DIR"] = d  # inherited by child processes
+    runtime.configure_compilation_cache()
+
+
+_session_compilation_cache()
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # --------------------------------------------------------------------------- helpers
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env["SATISAC_COMPILATION_CACHE"] = "0"  # never touch the user's cache from the suite
+    # the compilation cache: the session's own (tests/conftest.py), never the user's
     env["SATISAC_THREADS"] = "1"  # cases run in parallel
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
