@@ -55,7 +55,7 @@ TINY = dict(
     e2e_drops=6, e2e_cells=1, e2e_chunk=3, e2e_budget_s=60.0,
     wmmse_cells=4, wmmse_budget_s=20.0,
     jmra_C=8, jmra_S=4, jmra_batches=(1, 2, 4), jmra_budget_s=30.0,
-    ref_istn_drops=1, ref_jmra_frames=1, ref_budget_s=30.0,
+    ref_istn_drops=3, ref_jmra_frames=1, ref_budget_s=30.0,  # 3 drops: the 3-slot programs of istn_e2e
 )
 TINY_SCENARIO = dict(n_tx=8, n_tut=2, n_targets=2, n_radar=2, n_rx=2, clutter_per_target=1)
 TINY_CELL = dict(Nt=8, K=2, T=2, R=2, Nr=2, L=2)
