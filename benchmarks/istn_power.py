@@ -6,8 +6,10 @@ Draws ``--drops`` fresh drops (``IstnConfig`` of ``--scenario``/``--set``, P_BS 
 ``--p-bs-dbm``; default 40 dBm, R_min = 3, N_RX = 4 as in the issue's measurements) and solves
 them three ways on the same drops, in one process, float64:
 
-* ``new``: ``SolverConfig`` defaults (P1 multi-start over ``p_sat_starts``, then P2, P3);
-* ``old``: the same with ``p_sat_starts=[0.25]`` (one P1 start at P_LEO/4, spec §3.4);
+* ``new``: ``SolverConfig`` defaults (P1 from ``p_sat_starts``, the power search of
+  ``p_sat_search`` points with P1's beams fixed, then P2, P3);
+* ``old``: the spec §3.4 pipeline, ``p_sat_starts=[0.25]`` and ``p_sat_search=0`` (one P1
+  start at P_LEO/4, P1's own power kept);
 * ``grid``: P3 refinement with the satellite power fixed (instance field ``p_sat_fixed``) at
   every power of ``--grid`` (per cell, W; default 0.5 2 5 10 20 50 100 200; powers with
   M p > P_LEO are skipped), all grid points as one batch; per drop the best QoS-feasible
@@ -69,7 +71,8 @@ def run(args) -> dict:
                        scenario=args.scenario)
     inst = generate_instance(scen, args.drops, args.seed, precision="float64", progress=False)
     new = load_config(SolverConfig, None, list(args.solver_set) + ["progress=false"])
-    old = load_config(SolverConfig, None, list(args.solver_set) + ["progress=false", "p_sat_starts=[0.25]"])
+    old = load_config(SolverConfig, None, list(args.solver_set) + ["progress=false", "p_sat_starts=[0.25]",
+                                                                   "p_sat_search=0"])
     B = args.drops
     res, times = {}, {}
     variants = [("new", new), ("old", old)] + [
@@ -107,6 +110,7 @@ def run(args) -> dict:
         summ[f"worst_drop_ratio_{n}"] = float(np.min(eff[n][has] / best[has])) if has.any() else float("nan")
         summ[f"wall_s_per_drop_{n}"], summ[f"cpu_s_per_drop_{n}"] = times[n]
     summ["p_sat_starts"] = list(new.p_sat_starts)
+    summ["p_sat_search"] = new.p_sat_search
     summ["also"] = [n for n in res if n.startswith("starts=")]
     summ["cost_new_over_old_wall"] = times["new"][0] / times["old"][0]
     summ["cost_new_over_old_cpu"] = times["new"][1] / times["old"][1]
@@ -125,7 +129,8 @@ def _markdown(s: dict) -> str:
         "|---|---|---|---|---|---|---|",
         f"| best fixed power (grid) | {s['mean_best_grid']:.3f} | 1 | 1 | {s['drops_grid_feasible']} | | |",
     ]
-    for n, label in (("new", f"proposed, p_sat_starts={s['p_sat_starts']}"), ("old", "proposed, p_sat_starts=[0.25]")):
+    for n, label in (("new", f"proposed, p_sat_starts={s['p_sat_starts']}, p_sat_search={s['p_sat_search']}"),
+                     ("old", "spec §3.4: p_sat_starts=[0.25], p_sat_search=0")):
         lines.append(f"| {label} | {s[f'mean_{n}']:.3f} | {s[f'ratio_{n}']:.4f} | {s[f'worst_drop_ratio_{n}']:.3f} "
                      f"| {s[f'feasible_{n}']} | {s[f'wall_s_per_drop_{n}']:.3f} | {s[f'cpu_s_per_drop_{n}']:.3f} |")
     for n in s.get("also", []):

@@ -191,9 +191,24 @@ def _cell(arrays: dict, b: int, m: int, assoc_bm, pre: bool) -> CellArrays:
         noise_tut=float(g("noise_tut")[b]), noise_sut=float(g("noise_sut")[b]), noise_rad=float(g("noise_rad")[b]))
 
 
-def solve_drop_reference(arrays: dict, b: int, assoc: np.ndarray, **kw) -> dict:
+def power_search_reference(cell: CellArrays, F, p1: float, n: int) -> float:
+    """The satellite power of {p1} U P_LEO * logspace(-3, 0, n) with the largest sum rate (26)
+    at the fixed beamformers F whose QoS holds (``feasible``); p1 where none beats it.
+    Plain-numpy counterpart of ``solvers.istn.pipeline._power_search``."""
+    cand = [p1] + list(cell.p_leo * np.logspace(-3.0, 0.0, n))
+    best, best_rate = p1, -np.inf
+    for p in cand:
+        q = float(np.sqrt(p))
+        rate = cell_rates(cell, F, q)[2]
+        if np.isfinite(rate) and feasible(cell, F, q) and rate > best_rate:
+            best, best_rate = p, rate
+    return float(best)
+
+
+def solve_drop_reference(arrays: dict, b: int, assoc: np.ndarray, p_sat_search: int = 0, **kw) -> dict:
     """Fig. 2/3 pipeline for drop ``b`` of a noise-normalised instance dict: P1 per cell on
-    the pre CSI, P2 merge (cvxpy), P3 per cell on the current CSI with q = sqrt(p_bar).
+    the pre CSI (then, if ``p_sat_search`` > 0, ``power_search_reference`` on its beams), P2
+    merge (cvxpy), P3 per cell on the current CSI with q = sqrt(p_bar).
     ``p_sat_fixed`` skips P1/P2.  Returns the solution fields of interfaces.md §2 for this
     drop (no leading B axis)."""
     M = np.asarray(arrays["p_bs"]).shape[1]
@@ -201,6 +216,9 @@ def solve_drop_reference(arrays: dict, b: int, assoc: np.ndarray, **kw) -> dict:
     if fixed is None:
         p1 = [solve_cell_reference(_cell(arrays, b, m, assoc[m], True), **kw) for m in range(M)]
         p_bar = np.array([r.q ** 2 for r in p1])
+        if p_sat_search:
+            p_bar = np.array([power_search_reference(_cell(arrays, b, m, assoc[m], True), r.F, float(p_bar[m]),
+                                                     p_sat_search) for m, r in enumerate(p1)])
         inter = np.array([np.sum(np.abs(_cell(arrays, b, m, assoc[m], True).h_sut @ r.F) ** 2)
                           + float(arrays["noise_sut"][b]) for m, r in enumerate(p1)])
         p_sat, _, _ = solve_merge_cvxpy(np.asarray(arrays["g_sut"])[b], inter, p_bar, float(arrays["p_leo"][b]))

@@ -269,6 +269,12 @@ def _violation(prob, F, q):
     return jnp.max(qos_violation(prob, mse_coeffs(prob, rx), F, q), initial=-1.0)
 
 
+def qos_met(prob: CellProblem, F, q):
+    """[] bool: the QoS (25b)-(25c) of one cell hold at (F, q) with fresh MMSE receivers,
+    within the solver's own feasibility tolerance (the test behind statuses 0/1)."""
+    return (_violation(prob, F, q) <= _feas_tol(prob)) & _finite(F, q)
+
+
 # theta grid of the Phase I -> II restore line search (the largest admissible wins)
 _RESTORE_GRID = (1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125, 0.0625, 0.03125)
 

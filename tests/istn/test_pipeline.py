@@ -41,7 +41,8 @@ def small():
 
 
 def test_matches_cvxpy_reference_loop(small):
-    # the cvxpy loop runs P1 from the single start P_LEO/4 of spec §3.4 (p_sat_starts=[0.25])
+    # the cvxpy loop runs P1 from the single start P_LEO/4 of spec §3.4 (p_sat_starts=[0.25]),
+    # then the same power search on P1's beams
     a, _ = small
     two = {k: v[:2] for k, v in a.items()}
     one_start = SolverConfig(max_iter=30, progress=False, slots=3, p_sat_starts=(0.25,))
