@@ -20,6 +20,13 @@ on, read from the same solve:
 * ``status``: counts of the per-cell statuses (0 ok, 1 cap, 2 Phase I failed, 3 numerical,
   4 merge) and the mean sum rate (25a).
 
+With ``--ref-drops N`` the cvxpy loop (``solve_istn_reference``, the paper's way: one CVX
+transmit step per WMMSE iteration, one drop at a time), after the batches, solves the first N
+drops of each (seed, precision) set, until ``--ref-budget-s`` is spent (at least one drop); every row then
+reports the loop's mean seconds per drop, ``ratio`` = that / ours per drop, and ``gap_vs_ref``
+= relative difference of the summed sum rate (25a), ours minus the loop, on the drops both
+solved (the first min(b, N)).
+
 The counters wrap ``solvers.istn.streaming``'s module functions for the duration of one solve
 (:class:`StreamMeter`); results are unchanged.  Writes ``istn_perdrop.csv`` and
 ``istn_perdrop.md`` into ``-o``.
@@ -38,7 +45,7 @@ import numpy as np
 
 COLUMNS = ("seed", "precision", "batch", "cells", "slots", "ms_per_drop", "cpu_ms_per_drop", "warmup_s",
            "occupancy", "slot_calls", "phase1_mean", "phase1_max", "p1_iter_mean", "p3_iter_mean",
-           "status", "mean_sum_rate")
+           "status", "mean_sum_rate", "ref_drops", "ref_s_per_drop", "ratio", "gap_vs_ref")
 
 
 class StreamMeter:
@@ -102,6 +109,26 @@ def measure(inst: dict, cfg, seed: int) -> tuple[dict, StreamMeter]:
     return dict(sol=sol, wall=wall, cpu=cpu), meter
 
 
+def reference(inst: dict, n: int, budget_s: float, seed: int) -> tuple[np.ndarray, float]:
+    """The cvxpy loop on the first ``n`` drops, one at a time, until ``budget_s`` is spent.
+
+    Returns (sum rates of the drops it solved [n_done], mean wall seconds per drop)."""
+    from solvers.istn.pipeline import SolverConfig, solve_istn_reference
+
+    rates, spent = [], 0.0
+    for b in range(n):
+        if b and spent > budget_s:
+            break
+        t0 = time.perf_counter()
+        ref = solve_istn_reference({k: v[b:b + 1] for k, v in inst.items()}, SolverConfig(progress=False),
+                                   "proposed", seed)
+        spent += time.perf_counter() - t0
+        rates.append(float(np.asarray(ref["sum_rate"], float)[0]))
+        print(f"istn_perdrop: cvxpy loop drop {b}: {spent / len(rates):.1f} s/drop so far, sum rate {rates[-1]:.3f}",
+              file=sys.stderr, flush=True)
+    return np.asarray(rates), spent / max(len(rates), 1)
+
+
 def row(seed: int, precision: str, batch: int, cells: int, slots, res: dict, meter: StreamMeter,
         warm_s: float) -> dict:
     sol = res["sol"]
@@ -114,20 +141,37 @@ def row(seed: int, precision: str, batch: int, cells: int, slots, res: dict, met
                 p1_iter_mean=meter.stat("p1", "iterations", np.mean),
                 p3_iter_mean=meter.stat("p3", "iterations", np.mean),
                 status=" ".join(map(str, np.bincount(st, minlength=5).tolist())),
-                mean_sum_rate=float(np.mean(np.asarray(sol["sum_rate"], float))))
+                mean_sum_rate=float(np.mean(np.asarray(sol["sum_rate"], float))),
+                ref_drops=0, ref_s_per_drop=float("nan"), ratio=float("nan"), gap_vs_ref=float("nan"))
+
+
+def ref_columns(r: dict, sum_rate: np.ndarray, ref: tuple[np.ndarray, float]) -> dict:
+    """The loop's columns of row ``r`` whose solve gave ``sum_rate`` [b]; ``ref`` from :func:`reference`."""
+    rates, per_drop_s = ref
+    n = min(int(r["batch"]), len(rates))
+    if not n:
+        return {}
+    return dict(ref_drops=n, ref_s_per_drop=per_drop_s, ratio=1e3 * per_drop_s / r["ms_per_drop"],
+                gap_vs_ref=float((sum_rate[:n].sum() - rates[:n].sum()) / max(abs(rates[:n].sum()), 1e-12)))
 
 
 def markdown(rows: list[dict], meta: dict) -> str:
     lines = [f"ISTN per-drop cost vs batch size: {meta['cells']} cell(s) per drop, paper defaults, "
              f"{meta['device']} ({meta['cpus']} CPUs), JAX {meta['jax']}, {meta['date']}", "",
              "| seed | precision | drops | ms/drop | CPU ms/drop | warm-up s | slot occupancy | Phase-I its "
-             "mean / max | Phase-II its P1 / P3 | status 0/1/2/3/4 | mean sum rate |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "mean / max | Phase-II its P1 / P3 | status 0/1/2/3/4 | mean sum rate | cvxpy loop s/drop (drops) "
+             "| ratio | sum rate vs loop |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        if int(r.get("ref_drops", 0) or 0):
+            ref = (f"{float(r['ref_s_per_drop']):.1f} ({r['ref_drops']}) | **{float(r['ratio']):,.0f}x** | "
+                   f"{100 * float(r['gap_vs_ref']):+.2f} %")
+        else:
+            ref = "- | - | -"
         lines.append(f"| {r['seed']} | {r['precision']} | {r['batch']} | {r['ms_per_drop']:,.0f} | "
                      f"{r['cpu_ms_per_drop']:,.0f} | {r['warmup_s']:.1f} | {100 * r['occupancy']:.0f} % | "
                      f"{r['phase1_mean']:.1f} / {r['phase1_max']:.0f} | {r['p1_iter_mean']:.1f} / "
-                     f"{r['p3_iter_mean']:.1f} | {r['status']} | {r['mean_sum_rate']:.3f} |")
+                     f"{r['p3_iter_mean']:.1f} | {r['status']} | {r['mean_sum_rate']:.3f} | {ref} |")
     return "\n".join(lines) + "\n"
 
 
@@ -163,10 +207,14 @@ def run(args) -> list[dict]:
     cfg = SolverConfig(progress=False, slots=args.slots)
     scen = IstnConfig(**dict(args.scenario)) if args.scenario else IstnConfig()
     slots = args.slots or default_slots()
+    meta = dict(cells=args.cells, device=jax.devices()[0].device_kind, cpus=len(os.sched_getaffinity(0)),
+                jax=jax.__version__, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                machine=platform.machine())
     rows = []
     for seed in args.seeds:
         for prec in args.precisions:
             full = generate_instance(scen, max(args.batches), seed, args.cells, precision=prec, progress=False)
+            done = []  # (row, sum rates [b]) of this set
             for b in args.batches:
                 inst = {k: v[:b] for k, v in full.items()}
                 # warm-up: min(b, slots) drops start from the same slot count as b drops and
@@ -176,23 +224,32 @@ def run(args) -> list[dict]:
                 warm = time.perf_counter() - t0
                 res, meter = measure(inst, cfg, seed)
                 rows.append(row(seed, prec, b, args.cells, slots, res, meter, warm))
+                done.append((rows[-1], np.asarray(res["sol"]["sum_rate"], float)))
                 r = rows[-1]
                 print(f"istn_perdrop: seed {seed} {prec} batch {b}: {r['ms_per_drop']:.0f} ms/drop, occupancy "
                       f"{100 * r['occupancy']:.0f} %, Phase I {r['phase1_mean']:.1f}, status {r['status']}",
                       file=sys.stderr, flush=True)
-    meta = dict(cells=args.cells, device=jax.devices()[0].device_kind, cpus=len(os.sched_getaffinity(0)),
-                jax=jax.__version__, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                machine=platform.machine())
-    os.makedirs(args.output, exist_ok=True)
-    with open(os.path.join(args.output, "istn_perdrop.csv"), "w", newline="") as f:
+                md = write(rows, meta, args.output)  # after every row: a run cut short keeps its rows
+            if args.ref_drops:  # after the batches, so that a slow loop cannot cost them
+                ref = reference(full, min(args.ref_drops, max(args.batches)), args.ref_budget_s, seed)
+                for r, sr in done:
+                    r.update(ref_columns(r, sr, ref))
+                md = write(rows, meta, args.output)
+    print(md)
+    return rows
+
+
+def write(rows: list[dict], meta: dict, out: str) -> str:
+    """(Re)write ``istn_perdrop.csv`` and ``istn_perdrop.md`` in ``out``; returns the markdown."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "istn_perdrop.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(COLUMNS))
         w.writeheader()
         w.writerows(rows)
     md = markdown(rows, meta)
-    with open(os.path.join(args.output, "istn_perdrop.md"), "w") as f:
+    with open(os.path.join(out, "istn_perdrop.md"), "w") as f:
         f.write(md)
-    print(md)
-    return rows
+    return md
 
 
 def _scenario(text: str) -> tuple:
@@ -214,11 +271,17 @@ def main(argv=None) -> int:
     p.add_argument("--precisions", type=_precisions, default=("float32",), help="float32 and/or float64")
     p.add_argument("--cells", type=int, default=1)
     p.add_argument("--slots", type=int, default=0, help="SolverConfig.slots (0 = auto)")
+    p.add_argument("--ref-drops", type=int, default=0,
+                   help="drops of each set the cvxpy loop solves first, for the ratio columns (default 0: none)")
+    p.add_argument("--ref-budget-s", type=float, default=600.0,
+                   help="stop the cvxpy loop after this many seconds, at least one drop (default 600)")
     p.add_argument("--scenario", type=_scenario, default=(), help="IstnConfig overrides, e.g. n_tx=8,n_tut=2 (tests)")
     p.add_argument("-o", "--output", required=True)
     args = p.parse_args(argv)
     if args.cells < 1 or args.slots < 0:
         p.error(f"--cells: expected a positive integer and --slots >= 0, got {args.cells} and {args.slots}")
+    if args.ref_drops < 0 or not args.ref_budget_s > 0:
+        p.error(f"--ref-drops: expected >= 0 and --ref-budget-s > 0, got {args.ref_drops} and {args.ref_budget_s}")
     run(args)
     return 0
 

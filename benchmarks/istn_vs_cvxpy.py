@@ -49,10 +49,12 @@ def run(args) -> dict:
     inst = generate_instance(IstnConfig(), args.drops, args.seed, args.cells, precision=args.precision,
                              progress=not args.quiet)
     gen_s = time.perf_counter() - t0
-    # warm-up on the first 2 x slots drops: compiles the programs the timed run uses (one per
-    # slot count), so the timed call below measures solving, not compiling
+    # warm-up on the first 2 x slots drops (at least min(drops, slots) cells start from the timed
+    # run's slot count and shrink through its counts): compiles the programs the timed run uses
+    # (one per slot count), so the timed call below measures solving, not compiling
+    from solvers.istn.streaming import default_slots
     t0 = time.perf_counter()
-    solve_istn(_slice(inst, 0, min(args.drops, max(2 * (args.slots or 16), 2))), cfg, "proposed", args.seed)
+    solve_istn(_slice(inst, 0, min(args.drops, 2 * (args.slots or default_slots()))), cfg, "proposed", args.seed)
     warm_s = time.perf_counter() - t0
     c0, t0 = time.process_time(), time.perf_counter()
     sol = solve_istn(inst, cfg, "proposed", args.seed)

@@ -13,7 +13,8 @@ TINY = "n_tx=8,n_tut=2,n_targets=2,n_radar=2,n_rx=2,clutter_per_target=1"
 
 
 @pytest.mark.parametrize("argv", [["--batches", "0,3"], ["--batches", "x"], ["--seeds", "-1"],
-                                  ["--precisions", "float16"], ["--cells", "0"], ["--scenario", "n_tx"]])
+                                  ["--precisions", "float16"], ["--cells", "0"], ["--scenario", "n_tx"],
+                                  ["--ref-drops", "-1"], ["--ref-budget-s", "0"]])
 def test_bad_arguments_rejected_before_any_work(argv, tmp_path):
     with pytest.raises(SystemExit) as e:
         istn_perdrop.main(argv + ["-o", str(tmp_path / "out")])
@@ -26,7 +27,10 @@ def test_markdown_row():
              occupancy=0.8125, phase1_mean=3.25, phase1_max=50, p1_iter_mean=20.5, p3_iter_mean=7.0,
              status="30 2 1 0 0", mean_sum_rate=29.871)
     md = istn_perdrop.markdown([r], dict(cells=1, device="cpu", cpus=2, jax="0.10.2", date="2026-12-04"))
-    assert "| 11 | float32 | 33 | 1,234 | 2,100 | 40.0 | 81 % | 3.2 / 50 | 20.5 / 7.0 | 30 2 1 0 0 | 29.871 |" in md
+    assert "| 11 | float32 | 33 | 1,234 | 2,100 | 40.0 | 81 % | 3.2 / 50 | 20.5 / 7.0 | 30 2 1 0 0 | 29.871 | - | - | - |" in md
+    r.update(ref_drops=3, ref_s_per_drop=14.0, ratio=11.34, gap_vs_ref=-0.0054)
+    assert "| 29.871 | 14.0 (3) | **11x** | -0.54 % |" in istn_perdrop.markdown([r], dict(
+        cells=1, device="cpu", cpus=2, jax="0.10.2", date="2026-12-04"))
 
 
 @pytest.mark.slow
@@ -37,7 +41,7 @@ def test_table_counts_and_meter_leaves_results_unchanged(tmp_path):
 
     # 2 drops through 2 slots: one slot count, so every solve below reuses the same programs
     assert istn_perdrop.main(["--batches", "2", "--seeds", "5", "--precisions", "float64", "--slots", "2",
-                              "--scenario", TINY, "-o", str(tmp_path)]) == 0
+                              "--ref-drops", "1", "--scenario", TINY, "-o", str(tmp_path)]) == 0
     with open(tmp_path / "istn_perdrop.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 1 and int(rows[0]["batch"]) == 2
@@ -47,6 +51,10 @@ def test_table_counts_and_meter_leaves_results_unchanged(tmp_path):
     assert 0 <= float(r["phase1_mean"]) <= float(r["phase1_max"]) <= 50  # SolverConfig.max_phase1
     assert 1 <= float(r["p1_iter_mean"]) <= 100 and 1 <= float(r["p3_iter_mean"]) <= 100
     assert "| 5 | float64 | 2 |" in (tmp_path / "istn_perdrop.md").read_text()
+    # the cvxpy loop solved drop 0: the ratio is its time over ours, and both reach the same sum rate
+    assert int(r["ref_drops"]) == 1 and float(r["ref_s_per_drop"]) > 0
+    assert float(r["ratio"]) == pytest.approx(1e3 * float(r["ref_s_per_drop"]) / float(r["ms_per_drop"]), rel=1e-9)
+    assert abs(float(r["gap_vs_ref"])) < 0.02
     # the meter only observes: the same sum rates with and without it, and the table reports them
     inst = generate_instance(IstnConfig(**dict(istn_perdrop._scenario(TINY))), 2, 5, 1, precision="float64",
                              progress=False)
