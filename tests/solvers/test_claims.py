@@ -229,5 +229,7 @@ def test_quick_ledger_has_every_claim(tmp_path, monkeypatch):
     assert not [r["id"] for r in rows if r["note"].startswith("error")]
     assert [(r["verdict"], r["estimate"]) for r in rows] == [(by_paper[i]["verdict"], by_paper[i]["estimate"])
                                                               for i in ids]
-    assert sum(r["verdict"] != NOT_MEASURED for r in rows) >= 20
+    # only N8 lacks its data in a quick run (no per-frame solve times are stored); N13 pairs
+    # Fig. 10 with Fig. 10's own perfect-CSI run, so it is judged at any T_f grid
+    assert [r["id"] for r in rows if r["verdict"] == NOT_MEASURED] == ["N8"]
     assert (tmp_path / "claims.md").exists() and (tmp_path / "istn-fig4.png").exists()
