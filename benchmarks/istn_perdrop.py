@@ -110,19 +110,15 @@ def measure(inst: dict, cfg, seed: int) -> tuple[dict, StreamMeter]:
 
 
 def reference(inst: dict, n: int, budget_s: float, seed: int) -> tuple[np.ndarray, float]:
-    """The cvxpy loop on the first ``n`` drops, one at a time, until ``budget_s`` is spent.
+    """The cvxpy loop on the first ``n`` drops, one at a time, until ``budget_s`` is spent
+    (:func:`benchmarks.istn_vs_cvxpy.reference_drops`).
 
     Returns (sum rates of the drops it solved [n_done], mean wall seconds per drop)."""
-    from solvers.istn.pipeline import SolverConfig, solve_istn_reference
+    from benchmarks.istn_vs_cvxpy import reference_drops
 
     rates, spent = [], 0.0
-    for b in range(n):
-        if b and spent > budget_s:
-            break
-        t0 = time.perf_counter()
-        ref = solve_istn_reference({k: v[b:b + 1] for k, v in inst.items()}, SolverConfig(progress=False),
-                                   "proposed", seed)
-        spent += time.perf_counter() - t0
+    for b, dt, ref in reference_drops(inst, n, budget_s, seed):
+        spent += dt
         rates.append(float(np.asarray(ref["sum_rate"], float)[0]))
         print(f"istn_perdrop: cvxpy loop drop {b}: {spent / len(rates):.1f} s/drop so far, sum rate {rates[-1]:.3f}",
               file=sys.stderr, flush=True)

@@ -31,6 +31,24 @@ def _slice(arrays: dict, lo: int, hi: int) -> dict:
     return {k: v[lo:hi] for k, v in arrays.items()}
 
 
+def reference_drops(inst: dict, n: int, budget_s: float, seed: int):
+    """The cvxpy loop (``solve_istn_reference``) on the first ``n`` drops of ``inst``, one at a
+    time, until ``budget_s`` seconds are spent (at least one drop).
+
+    Yields (drop index, wall seconds, its solution dict)."""
+    from solvers.istn.pipeline import SolverConfig, solve_istn_reference
+
+    spent = 0.0
+    for b in range(n):
+        if b and spent > budget_s:
+            break
+        t0 = time.perf_counter()
+        ref = solve_istn_reference(_slice(inst, b, b + 1), SolverConfig(progress=False), "proposed", seed)
+        dt = time.perf_counter() - t0
+        spent += dt
+        yield b, dt, ref
+
+
 def run(args) -> dict:
     if args.drops < 1 or args.ref_drops < 1 or args.cells < 1:
         raise ValueError("--drops, --ref-drops and --cells: expected positive integers, got "
@@ -41,7 +59,7 @@ def run(args) -> dict:
     set_precision(args.precision)
     from solvers.istn.config import IstnConfig
     from solvers.istn.generate import generate_instance
-    from solvers.istn.pipeline import SolverConfig, solve_istn, solve_istn_reference
+    from solvers.istn.pipeline import SolverConfig, solve_istn
 
     n_ref = min(args.ref_drops, args.drops)
     cfg = SolverConfig(progress=not args.quiet, slots=args.slots)
@@ -63,12 +81,7 @@ def run(args) -> dict:
     st = np.asarray(sol["status"]).reshape(args.drops, -1)
 
     rows, t_ref = [], 0.0
-    for b in range(n_ref):
-        if b and t_ref > args.ref_budget_s:
-            break
-        t0 = time.perf_counter()
-        ref = solve_istn_reference(_slice(inst, b, b + 1), SolverConfig(progress=False), "proposed", args.seed)
-        dt = time.perf_counter() - t0
+    for b, dt, ref in reference_drops(inst, n_ref, args.ref_budget_s, args.seed):
         t_ref += dt
         r_sr = float(np.asarray(ref["sum_rate"], float)[0])
         rows.append(dict(drop=b, ref_s=dt, ref_sum_rate=r_sr, ours_sum_rate=float(sr[b]),
