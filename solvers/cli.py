@@ -117,10 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"satisac: error: {e}", file=sys.stderr)
         return 2
     from solvers.configio import ConfigError
+    from solvers import interrupts
     from solvers.npzio import InstanceError, OutputPathError
 
     args = None
-    previous = _install_sigterm()
+    previous = interrupts.install()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -148,34 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         # running and tearing the interpreter down under them crashed (SIGSEGV)
         _exit_now(128 + signum)
     finally:
-        _restore_sigterm(previous)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM turned into an exception, so ``finally`` blocks remove temporary files."""
-
-    def __init__(self, signum: int = signal.SIGTERM):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-def _raise_terminated(signum, frame):
-    raise Terminated(signum)
-
-
-def _install_sigterm():
-    try:
-        return signal.signal(signal.SIGTERM, _raise_terminated)
-    except ValueError:  # not the main thread
-        return None
-
-
-def _restore_sigterm(previous) -> None:
-    if previous is not None:
-        try:
-            signal.signal(signal.SIGTERM, previous)
-        except ValueError:  # pragma: no cover
-            pass
+        interrupts.restore(previous)
 
 
 def _interrupt_note(args) -> str:

@@ -27,6 +27,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from solvers.interrupts import raise_if_pending
+
 KINDS = ("complex", "float", "int", "bool", "number")
 
 
@@ -319,6 +321,7 @@ def atomic_writer(path: str | os.PathLike):
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        raise_if_pending()  # a Ctrl-C/SIGTERM whose exception was swallowed: do not commit
         os.replace(tmp, p)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -27,6 +27,7 @@ import numpy as np
 
 from jaxcore.istn.qos_wmmse import CellSolution, QosWmmseConfig, cell_init, cell_round, cell_solution
 from jaxcore.loops import masked_scan
+from solvers.interrupts import raise_if_pending
 
 
 def default_slots() -> int:
@@ -130,6 +131,7 @@ def solve_cells_streaming(prob, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None,
     while live.any():
         st, stop = _advance(inp, st, cfg, mode, sync_rounds)
         done = np.asarray(stop) & live
+        raise_if_pending()  # an interrupt swallowed inside a JAX callback stops here
         if done.any():
             sol = jax.device_get(_solutions(inp, st, cfg))
             for name, v in sol._asdict().items():
