@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextvars
 import csv
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -384,11 +385,14 @@ def main(argv=None) -> int:
     if "--precision" in args:  # a global option of satisac: goes before the command
         i = args.index("--precision")
         pre, args = args[i:i + 2], args[:i] + args[i + 2:]
-    token = _SELECTED.set(selected)
+    # under ``python -m`` this file runs as ``__main__``; the figure runner reads the selection
+    # from the imported module ``solvers.istn.sensitivity``, a second copy with its own variable
+    selection = importlib.import_module(__spec__.name if __spec__ else __name__)._SELECTED
+    token = selection.set(selected)
     try:
         return cli_main([*pre, "reproduce", NAME, *args])
     finally:
-        _SELECTED.reset(token)
+        selection.reset(token)
 
 
 if __name__ == "__main__":  # pragma: no cover

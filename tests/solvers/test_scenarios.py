@@ -171,3 +171,28 @@ def test_radius_reduction_from_known_curves():
     est, lo, hi, n = radius_reduction(cols, "delta_sat", 0.1, "fail-proposed")
     assert n == 10 and est == pytest.approx(1 - 16.0 / 32.0)
     assert lo <= est <= hi
+
+
+@pytest.mark.parametrize("flag,keys", [(["--params", "g_tut_dbi,delta_sat"], ["g_tut_dbi", "delta_sat"]),
+                                       (["--calibration"], None)])
+def test_sensitivity_module_main_passes_its_selection(tmp_path, monkeypatch, flag, keys):
+    """``python -m solvers.istn.sensitivity --params ...`` runs the file as ``__main__``; the
+    selection must reach the figure runner of the imported module (it once ran every parameter)."""
+    import runpy
+    import sys
+
+    from solvers.istn import sensitivity as sens
+    seen = []
+
+    def fake(out_dir, quick=False, seed=0, drops=None, params=None, progress=True):
+        seen.append(params)
+        return "table"
+
+    monkeypatch.setattr(sens, "run_sensitivity", fake)
+    monkeypatch.setattr(sys, "argv", ["sensitivity", *flag, "--quick", "-o", str(tmp_path / "o")])
+    with pytest.raises(SystemExit) as e:
+        runpy.run_module("solvers.istn.sensitivity", run_name="__main__", alter_sys=True)
+    assert e.value.code == 0
+    want = sens.CALIBRATION if keys is None else tuple(p for k in keys for p in sens.PARAMS if p.key == k)
+    sig = lambda ps: [(p.key, p.values, p.tied, p.rates, p.sensing) for p in ps]  # noqa: E731 (classes differ: __main__ copy)
+    assert len(seen) == 1 and sig(seen[0]) == sig(want)
