@@ -88,11 +88,13 @@ PARAMS: tuple[OpenParam, ...] = (
 )
 
 
-# The calibration of the ``paper`` scenario (CONFIG.md, "Scenarios"): ``python -m
-# solvers.istn.sensitivity --calibration --scenario spec --quick --drops 8 -o DIR``.
+# The calibration of the ``paper`` scenario (CONFIG.md, "Scenarios"), around ``spec`` and around
+# ``spec`` with the lower elevation reading: ``python -m solvers.istn.sensitivity --calibration
+# --scenario spec --drops 32 -o DIR`` and the same with ``--set elevation_draw=0-60``.
 CALIBRATION: tuple[OpenParam, ...] = (
     OpenParam("g_tut_dbi", (0.0, 5.0, 10.0, 15.0, 20.0), (0.0, 5.0, 10.0, 15.0, 20.0), sensing=False),
     OpenParam("g_tut_dbi", (10.0, 15.0, 20.0), (10.0, 15.0, 20.0), sensing=False, tied=("g_rad_dbi",)),
+    OpenParam("elevation_draw", ("30-90", "0-60"), ("30-90", "0-60"), sensing=False),
     OpenParam("delta_sat", (0.05, 0.1, 0.2, 0.5), (0.05, 0.1, 0.2, 0.5), rates=False, radii=RADII_CALIBRATION),
 )
 
@@ -105,6 +107,8 @@ def _values(p: OpenParam, base, quick: bool) -> list:
     b = getattr(base, p.key)
     if b == "auto":  # delta_*: 'auto' = 2/N_RX
         b = 2.0 / base.n_rx
+    if quick and all(v == b for v in vals):  # the quick value is the base point: take another one
+        vals = [next(v for v in p.values if v != b)]
     if b not in vals:
         vals.append(b)
     if all(isinstance(v, (int, float)) for v in vals):

@@ -196,3 +196,16 @@ def test_sensitivity_module_main_passes_its_selection(tmp_path, monkeypatch, fla
     want = sens.CALIBRATION if keys is None else tuple(p for k in keys for p in sens.PARAMS if p.key == k)
     sig = lambda ps: [(p.key, p.values, p.tied, p.rates, p.sensing) for p in ps]  # noqa: E731 (classes differ: __main__ copy)
     assert len(seen) == 1 and sig(seen[0]) == sig(want)
+
+
+def test_quick_sweep_always_has_two_points():
+    """--quick sweeps one alternative value plus the base point, also where the parameter's quick
+    value is the scenario's own (``elevation_draw`` = 0-60 in ``paper``)."""
+    from solvers.configio import load_configs
+    from solvers.istn import sensitivity as sens
+    from solvers.istn.config import IstnConfig
+    for scenario in ("paper", "spec"):
+        (base,) = load_configs((IstnConfig,), None, (), scenario)
+        for p in sens.PARAMS:
+            vals = sens._values(p, base, quick=True)
+            assert len(vals) == 2 and len(set(map(str, vals))) == 2, (scenario, p.key, vals)
