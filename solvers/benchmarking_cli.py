@@ -5,7 +5,7 @@ The work lives in :mod:`solvers.benchset` and :mod:`solvers.compare` (imported l
 """
 from __future__ import annotations
 
-from solvers.cli import lazy_command
+from solvers.cli_args import lazy_command
 
 
 def register_benchset(p) -> None:

@@ -19,6 +19,7 @@ import typing
 from pathlib import Path
 from typing import Any, Iterable, Mapping, TypeVar
 
+from solvers.errors import ConfigError  # noqa: F401 (re-exported: solvers.configio.ConfigError)
 from solvers.scenarios import get_scenario
 
 if sys.version_info >= (3, 11):
@@ -28,9 +29,6 @@ else:  # pragma: no cover
 
 C = TypeVar("C")
 
-
-class ConfigError(ValueError):
-    """A configuration value is missing, unknown, of the wrong type or out of range."""
 
 
 def param(

@@ -8,22 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from solvers.cli import add_config_args
-
-ISTN_FIGURES = tuple(f"istn-fig{i}" for i in range(4, 11))
-NTN_FIGURES = ("ntn-table3",) + tuple(f"ntn-fig{i}" for i in range(6, 12))
-STUDIES = ("istn-sensitivity",)  # not a paper figure: solvers.istn.sensitivity
-
-
-@dataclass(frozen=True)
-class Figure:
-    name: str
-    title: str
-    run: Callable[..., str]  # (out_dir: Path, quick: bool, seed: int, drops: int | None) -> table text
+from solvers.cli_args import add_config_args
+from solvers.figure import ISTN_FIGURES, NTN_FIGURES, STUDIES, Figure  # noqa: F401 (re-exported)
 
 
 def registry() -> dict[str, Figure]:

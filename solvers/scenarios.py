@@ -19,6 +19,8 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
+from solvers.errors import ConfigError
+
 # scenario config class ("module.Class") -> module holding its SCENARIOS / DEFAULT_SCENARIO
 SCENARIO_MODULES: dict[str, str] = {
     "solvers.istn.config.IstnConfig": "solvers.istn.scenarios",
@@ -66,7 +68,6 @@ def get_scenario(cls, name: str | None) -> Scenario | None:
     Raises ``ConfigError('--scenario: expected one of [...], got ...')`` for an unknown name;
     returns None for a config class without scenarios (after checking the name).
     """
-    from solvers.configio import ConfigError
     mod = scenario_module(cls)
     valid = scenario_names(cls)
     if name is not None and name not in valid:

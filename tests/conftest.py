@@ -28,8 +28,13 @@ def _session_compilation_cache() -> None:
     import tempfile
 
     from solvers import runtime
-    d = tempfile.mkdtemp(prefix="satisac-test-jax-cache-")
-    atexit.register(shutil.rmtree, d, ignore_errors=True)
+    inherited = os.environ.get("SATISAC_TEST_CACHE_DIR")
+    if os.environ.get("PYTEST_XDIST_WORKER") and inherited and os.path.isdir(inherited):
+        d = inherited  # a pytest-xdist worker: share the controller's cache (removed by the controller)
+    else:
+        d = tempfile.mkdtemp(prefix="satisac-test-jax-cache-")
+        atexit.register(shutil.rmtree, d, ignore_errors=True)
+        os.environ["SATISAC_TEST_CACHE_DIR"] = d
     os.environ["SATISAC_COMPILATION_CACHE"] = "1"
     os.environ["SATISAC_COMPILATION_CACHE_DIR"] = d  # inherited by child processes
     runtime.configure_compilation_cache()
@@ -42,14 +47,18 @@ SHARED = REPO.parent / "shared"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Run quick modules first so ``pytest -q`` shows progress from the start: modules with
-    a ``slow``-marked test go last, ``tests/bench`` (child processes, benchmarks) just before
-    them.  Whole modules move (a stable sort on a per-module key), so module-scoped fixtures
-    are still built once."""
+    """Order whole modules (a stable sort on a per-module key, so module-scoped fixtures are
+    still built once).  One process: quick modules first so ``pytest -q`` shows progress from
+    the start, ``tests/bench`` (child processes, benchmarks) next, modules with a
+    ``slow``-marked test last.  Under pytest-xdist (``-n``, files kept whole by
+    ``--dist loadfile``) the reverse: the long modules start first and the quick ones fill in
+    around them, which shortens the run on two workers."""
     slow_modules = {str(it.fspath) for it in items if it.get_closest_marker("slow") is not None}
+    parallel = bool(os.environ.get("PYTEST_XDIST_WORKER"))
 
     def rank(it):
-        return (str(it.fspath) in slow_modules, Path(str(it.fspath)).parent.name == "bench")
+        r = (str(it.fspath) in slow_modules, Path(str(it.fspath)).parent.name == "bench")
+        return tuple(not x for x in r) if parallel else r
 
     items.sort(key=rank)
 

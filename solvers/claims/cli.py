@@ -23,7 +23,7 @@ import time
 import traceback
 from pathlib import Path
 
-from solvers.cli import add_config_args
+from solvers.cli_args import add_config_args
 
 COLUMNS = ("id", "paper", "figure", "metric", "estimate", "ci_low", "ci_high", "n", "band", "verdict", "scenario",
            "quick", "command", "note")

@@ -12,7 +12,7 @@ ASSOC_METHODS = ("proposed", "nearest", "greedy", "random")
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    from solvers.cli import add_config_args, lazy_command as _lazy
+    from solvers.cli_args import add_config_args, lazy_command as _lazy
 
     sub = p.add_subparsers(dest="istn_command", required=True, metavar="COMMAND")
 

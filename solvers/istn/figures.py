@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from solvers.reproduce import Figure
+from solvers.figure import Figure
 from solvers import plotting
 
 DEFAULT_DROPS = 200

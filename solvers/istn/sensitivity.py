@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from solvers.plotting import pyplot, save_figure
-from solvers.reproduce import Figure
+from solvers.figure import Figure
 
 NAME = "istn-sensitivity"
 DEFAULT_DROPS = 32

@@ -8,7 +8,7 @@ NTN_SET_EXAMPLE = "cell_deg=1.0"  # a --set example with an NTN key (the default
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    from solvers.cli import add_config_args, lazy_command as _lazy
+    from solvers.cli_args import add_config_args, lazy_command as _lazy
 
     sub = p.add_subparsers(dest="ntn_command", required=True, metavar="COMMAND")
 

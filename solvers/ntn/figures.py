@@ -16,7 +16,7 @@ import numpy as np
 
 from solvers.configio import load_configs, to_dict
 from solvers.scenarios import current_settings
-from solvers.reproduce import Figure
+from solvers.figure import Figure
 from solvers.plotting import pyplot, save_figure
 
 QUICK = dict(cell_deg=1.0)
