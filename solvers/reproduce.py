@@ -12,6 +12,7 @@ from pathlib import Path
 
 from solvers.cli_args import add_config_args
 from solvers.figure import ISTN_FIGURES, NTN_FIGURES, STUDIES, Figure  # noqa: F401 (re-exported)
+from solvers.scenarios import MEANS
 
 
 def registry() -> dict[str, Figure]:
@@ -48,7 +49,7 @@ def run(args) -> int:
     split_keys(classes, parse_overrides(args.overrides), "--set")
     if args.config is not None:
         split_keys(classes, read_toml(args.config), f"config file {args.config}")
-    settings = ConfigSettings(args.scenario, args.config, tuple(args.overrides))
+    settings = ConfigSettings(args.scenario, args.config, tuple(args.overrides), args.means)
     min_drops = 2 if args.figure in ISTN_FIGURES else 1  # ISTN figures need 2 for confidence intervals
     if args.drops is not None and args.drops < min_drops:  # checked before the output directory is made
         raise ConfigError(f"--drops: expected an integer >= {min_drops}, got {args.drops}")
@@ -79,6 +80,10 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--drops", type=int, default=None, help="drops (NTN: frames) per sweep point (default: the figure's paper size, or its --quick size)")
     p.add_argument("-o", "--output", required=True, help="output directory")
     add_config_args(p)
+    p.add_argument("--means", choices=MEANS, default=MEANS[0],
+                   help="ISTN rate figures: average over the drops where Proposed meets every QoS floor "
+                        "(the same drops for every method; the feasible-share panel counts all drops) "
+                        "or over all drops; the caption says which")
     from solvers.runner.jobs import add_job_args
     add_job_args(p)
     p.set_defaults(func=run)

@@ -88,12 +88,17 @@ class ConfigSettings:
     scenario: str | None = None
     config: str | None = None
     overrides: tuple = ()
+    means: str = "proposed-feasible"  # ISTN figure means: MEANS (``satisac reproduce --means``)
 
     def scenario_name(self, cls) -> str | None:
         """The scenario name that applies to ``cls`` (the paper's default when none was given)."""
         get_scenario(cls, self.scenario)
         return self.scenario if self.scenario is not None else default_scenario(cls)
 
+
+#: what the ISTN figures' means cover: the drops where the proposed method meets every QoS
+#: floor (the same drops for every method; the feasible share is over all drops), or all drops
+MEANS = ("proposed-feasible", "all")
 
 _SETTINGS: contextvars.ContextVar[ConfigSettings] = contextvars.ContextVar("satisac_settings",
                                                                            default=ConfigSettings())

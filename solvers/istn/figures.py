@@ -91,14 +91,52 @@ def run_experiment(exp: Experiment, out_dir: Path, name: str, quick: bool, seed:
     return to_numpy(load_results(run_dir))
 
 
+def anchor_method(exp: Experiment) -> str | None:
+    """The method whose feasible drops the means cover: the proposed one of the experiment."""
+    return next((m for m in exp.methods if m in ("proposed", "assoc-proposed")), None)
+
+
+def means_mask(cols: dict, exp: Experiment, means: str) -> np.ndarray:
+    """[rows] bool: the rows the figure's means cover (``solvers.scenarios.MEANS``).
+
+    ``proposed-feasible``: the rows of every method on the drops (at each x) where the
+    experiment's proposed method met every QoS floor, so all curves average the same drops
+    and none mixes in drops whose constraints the method could not meet; ``all``: every row.
+    """
+    keep = np.ones(len(cols["method"]), bool)
+    anchor = anchor_method(exp)
+    if means == "all" or anchor is None or "feasible" not in cols:
+        return keep
+    xs, drops = cols[exp.sweep_key], np.asarray(cols["drop"]).astype(int)
+    ok = {(x, d) for x, d, m, f in zip(xs.tolist(), drops.tolist(), cols["method"], cols["feasible"])
+          if m == anchor and bool(f)}
+    return np.array([(x, d) in ok for x, d in zip(xs.tolist(), drops.tolist())], bool)
+
+
+def _means() -> str:
+    from solvers.scenarios import current_settings
+    return current_settings().means
+
+
 def _rate_rows(res: dict, spec: FigureSpec, values=("sum_rate", "tut_rate", "sut_rate", "min_scnr_db",
                                                      "mean_scnr_db", "p_sat_total")) -> list[dict]:
+    """Means with CIs per (x, method) over the drops :func:`means_mask` keeps (``n``); the
+    feasible share with its CI over all drops (``n_all``)."""
     from solvers.runner.stats import group_mean_ci
     out = []
+    means = _means()
     for exp in spec.experiments:
         cols = res[exp.key]
-        for r in group_mean_ci(cols, (exp.sweep_key, "method"), values, proportions=("feasible",)):
-            out.append({"experiment": exp.key, "x_name": exp.sweep_key, "x": r.pop(exp.sweep_key), **r})
+        by = (exp.sweep_key, "method")
+        share = {(r[exp.sweep_key], r["method"]): r for r in group_mean_ci(cols, by, (), proportions=("feasible",))}
+        kept = {(r[exp.sweep_key], r["method"]): r
+                for r in group_mean_ci(cols, by, values, mask=means_mask(cols, exp, means))}
+        for key, sh in share.items():
+            r = kept.get(key, {"n": 0, **{k: np.nan for v in values for k in (v, f"{v}_lo", f"{v}_hi")}})
+            row = {"experiment": exp.key, "x_name": exp.sweep_key, "x": key[0], "method": key[1], "means": means,
+                   **{k: v for k, v in r.items() if k not in by}, "n_all": sh["n"]}
+            row.update({k: sh[k] for k in ("feasible", "feasible_lo", "feasible_hi")})
+            out.append(row)
     return out
 
 
@@ -114,11 +152,13 @@ def _fail_rows(res: dict, spec: FigureSpec) -> list[dict]:
 def _normalised_rows(res: dict, spec: FigureSpec) -> list[dict]:
     """Sum rate / interference-free sum rate (ratio of means; delta-method 95 % CI, paired)."""
     out = []
+    means = _means()
     for exp in spec.experiments:
         c = res[exp.key]
         xs = c[exp.sweep_key]
+        kept = means_mask(c, exp, means)
         for x in sorted(set(xs.tolist())):
-            sel = xs == x
+            sel = (xs == x) & kept
             ref = {int(d): v for d, v, m in zip(c["drop"][sel], c["sum_rate"][sel], c["method"][sel])
                    if m == "interference-free"}
             for m in exp.methods:
@@ -130,7 +170,7 @@ def _normalised_rows(res: dict, spec: FigureSpec) -> list[dict]:
                 ratio = a.mean() / b.mean()
                 n = len(a)
                 se = np.std(a - ratio * b, ddof=1) / (np.sqrt(n) * b.mean()) if n > 1 else np.nan
-                out.append({"experiment": exp.key, "x_name": exp.sweep_key, "x": x, "method": m, "n": n,
+                out.append({"experiment": exp.key, "x_name": exp.sweep_key, "x": x, "method": m, "means": means, "n": n,
                             "normalised_sum_rate": ratio, "normalised_sum_rate_lo": ratio - 1.96 * se,
                             "normalised_sum_rate_hi": ratio + 1.96 * se,
                             "sum_rate": a.mean(), "interference_free_sum_rate": b.mean()})
@@ -184,7 +224,14 @@ def _axes(plt, ncols: int, rows, width: float | None = None):
     return fig, list(axes[0]), list(axes[1])
 
 
-def _finish(fig, axes, feas, rows, xlabel, ylabel, caption, ncol=2, means="all drops"):
+MEANS_TEXT = {"proposed-feasible": "the drops where Proposed meets every QoS floor (same drops for every method)",
+              "all": "all drops"}
+
+
+def _finish(fig, axes, feas, rows, xlabel, ylabel, caption, ncol=2, means=None, suffix=""):
+    """Axis labels, legend, caption (``means``: what the means cover; default from the rows)."""
+    if means is None:
+        means = MEANS_TEXT.get(next((r["means"] for r in rows if "means" in r), "all"), "all drops") + suffix
     for ax, fa in zip(axes, feas):
         ax.set_ylabel(ylabel)
         (fa if fa is not None else ax).set_xlabel(xlabel)
@@ -246,7 +293,7 @@ def _plot_panels(col: str, xlabel: str, ylabel: str, ylog: bool = False, hline: 
             biggest = max(axes, key=lambda a: len(a.get_legend_handles_labels()[1]))
             axes.insert(0, axes.pop(axes.index(biggest)))
             _finish(fig, axes, feas, rows, xlabel, ylabel, caption, ncol=4,
-                    means="all drops" if col != "fail" else "all drops (share failing)")
+                    means=None if col != "fail" else "all drops (share failing)")
             plotting.save_figure(fig, path, pdf=True)
     return plot
 
@@ -260,7 +307,7 @@ def _plot_fig10(rows, spec, path, caption=None):
             _curve(ax, rows, exp.key, m, "normalised_sum_rate", dodge=d, feas=fa)
         ax.axhline(0.9, color="k", lw=0.8, ls="-.", label="90 % of ideal")
         _finish(fig, [ax], [fa], rows, "Number of spot beams / cells $M$", "Sum rate / interference-free", caption,
-                ncol=3, means="all drops (ratio of means)")
+                ncol=3, suffix=" (ratio of means)")
         plotting.save_figure(fig, path, pdf=True)
 
 
