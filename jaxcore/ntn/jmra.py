@@ -38,7 +38,7 @@ firing early.  Measured on the 150-cell continental frame 1 (x64): one subproble
 random (w, lambda, mu) -- FISTA 184 % below the Clarabel optimum, Newton within 4e-8;
 Algorithm 1 end to end (60 outer iterations, Algorithm 2 rounding) -- FISTA 10 % below the
 cvxpy-driven loop on (25), Newton 0.005 % above it; on the 600-cell frame Jain's index
-0.005 (FISTA) -> 0.55 (Newton).  FISTA stays available (``inner="fista"``).  The Newton
+0.005 (FISTA) -> 0.55 (Newton).  FISTA stays available (``inner="fista"``; tests/ntn/test_jmra.py checks it stays feasible and above the optimum).  The Newton
 solve is warm-started across outer iterations at ``tau_final / warm_tau_div`` (1e6:
 measured ~15 % fewer Newton steps than a cold start; 1e3 was worse than cold, because the
 previous solution sits at ~1/tau from the bounds that the new weights w make active).
@@ -95,7 +95,6 @@ class JmraSettings(NamedTuple):
     inner_tol: float = 1e-8
     n_bisect: int = 40
     loop: str = "while"
-    precondition: bool = False  # FISTA only: per-cell diagonal metric; measured slower + worse
     inner: str = "newton"  # "newton" (barrier Newton, subproblem_newton) or "fista"
     warm_tau_div: float = 1e6  # newton: next subproblem starts at tau_final / warm_tau_div
     tau_growth: float = 20.0  # newton: barrier weight growth once centred
@@ -186,23 +185,7 @@ def solve_subproblem_fista(d: JmraData, w, lam, mu, y_init, L_init, s: JmraSetti
     """
     g = surrogate_coeffs(d, w)
     upper = jnp.where(g > 0, 1.0, 0.0).astype(g.dtype)  # # [C, S] (32a) on live pairs
-    if s.precondition:
-        # per-cell diagonal metric: F's Hessian is block-diagonal over cells with rank-one
-        # blocks a g g^T / t^2 + mu w w^T (t at the warm start), so each cell gets its own
-        # curvature scale; FISTA then runs in the norm sum_c d_c |y_c|^2 and the projection
-        # is the same bisection with y = clip(v - tau/d_c, 0, u).
-        yw = jnp.clip(y_init, 0.0, upper)
-        t0 = d.eps_k + jnp.sum(g * yw, axis=1)
-        live = upper > 0
-        dc = d.a * jnp.sum(jnp.where(live, g * g, 0.0), axis=1) / (t0 * t0) \
-            + mu * jnp.sum(jnp.where(live, w * w, 0.0), axis=1)
-        dc = jnp.maximum(dc, 1e-12 * jnp.maximum(jnp.max(dc), 1e-30))  # # [C]
-        dc = dc / jnp.max(dc)
-        dmat = jnp.broadcast_to(dc[:, None], g.shape)
-    else:
-        dmat = jnp.ones_like(g)
-    inv_d = 1.0 / dmat
-    proj = lambda v: projection_box_budget(v, upper, d.nb, s.n_bisect, inv_d)
+    proj = lambda v: projection_box_budget(v, upper, d.nb, s.n_bisect)
     F = lambda y: subproblem_objective(y, g, w, d.a, lam, mu, d.eps_k)
     vg = jax.value_and_grad(F)
     y0 = projection_box_budget(y_init, upper, d.nb, s.n_bisect)
@@ -211,11 +194,11 @@ def solve_subproblem_fista(d: JmraData, w, lam, mu, y_init, L_init, s: JmraSetti
 
     def step(st: FistaState) -> FistaState:
         fz, gz = vg(st.z)
-        y_new = proj(st.z - gz * inv_d / st.L)
+        y_new = proj(st.z - gz / st.L)
         dlt = y_new - st.z
         f_new = F(y_new)
         slack = 1e-12 * jnp.maximum(jnp.abs(fz), 1.0)
-        accept = f_new <= fz + jnp.sum(gz * dlt) + 0.5 * st.L * jnp.sum(dmat * dlt * dlt) + slack
+        accept = f_new <= fz + jnp.sum(gz * dlt) + 0.5 * st.L * jnp.sum(dlt * dlt) + slack
         accept = accept & jnp.isfinite(f_new) & jnp.isfinite(fz)
         better = f_new <= st.fy
         t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * st.t * st.t))

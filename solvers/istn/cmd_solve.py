@@ -17,7 +17,6 @@ is written float64/complex128.
 """
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
@@ -65,11 +64,7 @@ def run(args) -> int:
         arrays = _whole_batch_assoc(arrays, args.assoc, args.seed)
         sol = solve_distributed(arrays, lambda a: solve_istn(a, cfg, args.assoc, args.seed, mesh=mesh), dims["B"])
     else:
-        try:
-            from solvers.istn.baselines import solve_baseline
-        except ImportError as e:  # pragma: no cover - only before the baselines land
-            print(f"satisac: error: baseline methods are not available ({e})", file=sys.stderr)
-            return 2
+        from solvers.istn.baselines import solve_baseline
         assoc = None if args.assoc == "proposed" else args.assoc
         from solvers.devices import initialize_distributed, solve_distributed
         if getattr(args, "distributed", False):

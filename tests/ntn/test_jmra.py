@@ -113,3 +113,24 @@ def test_precision_choice_is_validated():
     from solvers.ntn.allocate import JmraConfig
     with pytest.raises(ConfigError, match="precision"):
         JmraConfig(precision="float16")
+
+
+def test_fista_inner_solver_is_feasible_and_never_beats_the_optimum(batch):
+    """``inner="fista"`` (the earlier inner solver, kept as an option): its y meets (32a),
+    (32c), it improves on its start, and it never goes below the barrier-Newton optimum of
+    (31) (it is documented to stall above it)."""
+    d, w, lam, mu, y_newton = batch
+    s = J.JmraSettings(max_inner=300, inner_tol=1e-8, loop="scan", inner="fista")
+    f = jax.jit(jax.vmap(lambda d, w, l, m: J.solve_subproblem(d, w, l, m, jnp.zeros_like(w), 1.0, s)))
+    y, _, steps = f(d, w, lam, mu)
+    g = jax.vmap(J.surrogate_coeffs)(d, w)
+    F = jax.vmap(J.subproblem_objective)
+    f_fista = np.asarray(F(y, g, w, d.a, lam, mu, d.eps_k))
+    f_newton = np.asarray(F(y_newton, g, w, d.a, lam, mu, d.eps_k))
+    f_start = np.asarray(F(jnp.zeros_like(w), g, w, d.a, lam, mu, d.eps_k))
+    yn = np.asarray(y)
+    assert (yn >= -1e-12).all() and (yn <= 1 + 1e-12).all()
+    assert (yn.sum(1) <= np.asarray(d.nb) + 1e-6).all()
+    assert (f_fista >= f_newton - 1e-6 * np.abs(f_newton)).all()
+    assert (f_fista <= f_start + 1e-12).all() and (f_fista < f_start).any()
+    assert (np.asarray(steps) > 0).all()
