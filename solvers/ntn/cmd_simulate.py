@@ -58,7 +58,8 @@ def run(args) -> int:
         raise ConfigError(f"--frames: expected an integer >= 1, got {args.frames}")
     work = make_work(jcfg, args.frames, methods)
     run_sweep(args.output, cfg, work, n_drops=1, seed=args.seed, methods=methods, chunk_size=1,
-              extra=dict(frames=args.frames, solver=to_dict(jcfg), scenario=args.scenario), desc="ntn simulate")
+              extra=dict(frames=args.frames, solver=to_dict(jcfg), scenario=args.scenario), desc="ntn simulate",
+              unit="episode")
     cols = to_numpy(load_results(args.output))
     print(summary_table(cols))
     print(f"wrote {args.output} ({len(cols['frame'])} rows: one per frame and method)")

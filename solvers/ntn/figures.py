@@ -62,7 +62,8 @@ def _simulate(run_dir: Path, cfg, sweep, methods, n_frames, seed, jcfg=None):
     jcfg = jcfg or _configs({})[1]
     scenario = current_settings().scenario_name(type(cfg))
     run_sweep(run_dir, cfg, make_work(jcfg, n_frames, methods), n_drops=1, seed=seed, sweep=sweep,
-              methods=methods, chunk_size=1, extra=dict(frames=n_frames, solver=to_dict(jcfg), scenario=scenario))
+              methods=methods, chunk_size=1, extra=dict(frames=n_frames, solver=to_dict(jcfg), scenario=scenario),
+              unit="episode")
     return to_numpy(load_results(run_dir))
 
 

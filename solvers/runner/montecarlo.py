@@ -135,6 +135,7 @@ def run_sweep(
     desc: str | None = None,
     shard: Shard | None = None,
     lease_s: float | None = None,
+    unit: str = "drop",
 ) -> RunSummary:
     """Run (or resume) a sweep; see the module docstring.
 
@@ -150,6 +151,8 @@ def run_sweep(
       chunk_size: drops per chunk (one file per point and chunk).
       extra: more JSON-able facts that identify the run (solver settings, figure name...).
       progress: show a tqdm bar (drops/s and ETA).
+      desc: the bar's label (default: the run directory's name).
+      unit: what one "drop" of this run is, for the bar (NTN: ``"episode"``, a frame loop).
       shard: compute only this job's share of the chunks, each under a claim (default: the
         surrounding ``shard_scope``'s, else the whole run under the exclusive lock).
       lease_s: a claim untouched this long is stale (default ``$SATISAC_CLAIM_LEASE_S`` or 900).
@@ -173,7 +176,8 @@ def run_sweep(
     try:
         with run_lock(run_dir, shared=shard is not None) as locked:
             summary = _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, methods, chunk_size,
-                                  extra, progress, desc, shard, lease, exclusive=locked and shard is None)
+                                  extra, progress, desc, shard, lease, exclusive=locked and shard is None,
+                                  unit=unit)
     except BaseException:
         if scope is not None:
             scope.failed = True
@@ -188,7 +192,7 @@ def run_sweep(
 
 
 def _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, methods, chunk_size, extra,
-                progress, desc, shard, lease, exclusive) -> RunSummary:
+                progress, desc, shard, lease, exclusive, unit="drop") -> RunSummary:
     store = RunStore(run_dir, manifest_for(base_cfg, sweep, mode, seed, methods, n_drops, chunk_size, extra),
                      exclusive=exclusive, lease_s=lease)
     n_chunks = -(-int(n_drops) // int(chunk_size))
@@ -205,7 +209,7 @@ def _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, met
     bar = None
     if progress and todo:
         from tqdm.auto import tqdm
-        bar = tqdm(total=total, initial=done, unit="drop", desc=desc or Path(run_dir).name,
+        bar = tqdm(total=total, initial=done, unit=unit, desc=desc or Path(run_dir).name,
                    dynamic_ncols=True, smoothing=0.1)
     last_point = None
     ran = busy = 0

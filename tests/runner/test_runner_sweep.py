@@ -82,3 +82,12 @@ def test_bad_istn_sweep_rejected(tmp_path, sweep, msg):
     with pytest.raises(ConfigError, match=msg):
         run_sweep(tmp_path / "run", IstnConfig(), _synthetic.work, n_drops=4, seed=0, sweep=sweep, progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_progress_bar_counts_in_the_runs_unit(tmp_path, capsys):
+    """The bar names what a run's 'drop' is: drops for ISTN, episodes (frame loops) for NTN."""
+    run_sweep(tmp_path / "a", BASE, _synthetic.work, n_drops=3, seed=0, chunk_size=1, desc="istn")
+    assert "drop" in capsys.readouterr().err
+    run_sweep(tmp_path / "b", BASE, _synthetic.work, n_drops=3, seed=0, chunk_size=1, desc="ntn", unit="episode")
+    err = capsys.readouterr().err
+    assert "episode" in err and "drop" not in err
