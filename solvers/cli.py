@@ -15,7 +15,7 @@ import argparse
 import signal
 import sys
 
-from solvers.cli_args import add_config_args, lazy_command, set_formatter  # noqa: F401 (re-exported)
+from solvers.cli_args import set_formatter
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -50,7 +50,6 @@ def _unraisable(hook):
         if isinstance(info.exc_value, Interrupted):
             return
         hook(info)
-    quiet.wrapped = hook
     return quiet
 
 

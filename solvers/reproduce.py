@@ -11,7 +11,7 @@ import importlib
 from pathlib import Path
 
 from solvers.cli_args import add_config_args
-from solvers.figure import ISTN_FIGURES, NTN_FIGURES, STUDIES, Figure  # noqa: F401 (re-exported)
+from solvers.figure import ISTN_FIGURES, NTN_FIGURES, STUDIES, Figure
 from solvers.scenarios import MEANS
 
 

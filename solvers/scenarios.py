@@ -82,23 +82,24 @@ def default_scenario(cls) -> str | None:
     return mod.DEFAULT_SCENARIO if mod is not None else None
 
 
+#: what the ISTN figures' means cover: the drops where the proposed method meets every QoS
+#: floor (the same drops for every method; the feasible share is over all drops), or all drops
+MEANS = ("proposed-feasible", "all")
+
+
 @dataclass(frozen=True)
 class ConfigSettings:
     """What a user passed: ``--scenario`` (None = the paper's default), ``--config``, ``--set``."""
     scenario: str | None = None
     config: str | None = None
     overrides: tuple = ()
-    means: str = "proposed-feasible"  # ISTN figure means: MEANS (``satisac reproduce --means``)
+    means: str = MEANS[0]  # ISTN figure means, one of MEANS (``satisac reproduce --means``)
 
     def scenario_name(self, cls) -> str | None:
         """The scenario name that applies to ``cls`` (the paper's default when none was given)."""
         get_scenario(cls, self.scenario)
         return self.scenario if self.scenario is not None else default_scenario(cls)
 
-
-#: what the ISTN figures' means cover: the drops where the proposed method meets every QoS
-#: floor (the same drops for every method; the feasible share is over all drops), or all drops
-MEANS = ("proposed-feasible", "all")
 
 _SETTINGS: contextvars.ContextVar[ConfigSettings] = contextvars.ContextVar("satisac_settings",
                                                                            default=ConfigSettings())

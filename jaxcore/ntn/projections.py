@@ -32,7 +32,7 @@ import jax.numpy as jnp
 
 
 def projection_box_budget(v: jax.Array, upper: jax.Array, budget: jax.Array,
-                          n_bisect: int = 40, inv_metric: jax.Array | None = None) -> jax.Array:
+                          n_bisect: int = 40) -> jax.Array:
     """Project every column of ``v`` onto ``{0 <= y <= upper, sum(y) <= budget}``.
 
     Args:
@@ -40,9 +40,6 @@ def projection_box_budget(v: jax.Array, upper: jax.Array, budget: jax.Array,
       upper: per-entry upper bounds ``u >= 0``, broadcastable to ``v``.
       budget: per-column budget ``b >= 0``, shape ``[S]`` (or scalar).
       n_bisect: bisection steps on the multiplier before the exact linear-piece step.
-      inv_metric: optional positive ``1/d`` broadcastable to ``v``: project in the scaled
-        norm ``sum d (y - v)^2`` instead (``y = clip(v - tau/d, 0, u)``, same bisection;
-        the exact step becomes ``tau = (sum_F v + sum_U u - b) / sum_F (1/d)``).
 
     Returns:
       ``y`` with the shape and dtype of ``v``; feasible to rounding, exact up to the
@@ -53,12 +50,11 @@ def projection_box_budget(v: jax.Array, upper: jax.Array, budget: jax.Array,
     dtype = v.dtype
     u = jnp.broadcast_to(jnp.asarray(upper, dtype), v.shape)
     b = jnp.broadcast_to(jnp.asarray(budget, dtype), v.shape[1:])
-    iw = jnp.ones_like(v) if inv_metric is None else jnp.broadcast_to(jnp.asarray(inv_metric, dtype), v.shape)
     y0 = jnp.clip(v, 0.0, u)  # # [C, S] tau = 0
     need = jnp.sum(y0, axis=0) > b  # # [S] budget active
-    csum = lambda tau: jnp.sum(jnp.clip(v - tau[None, :] * iw, 0.0, u), axis=0)  # noqa: E731
+    csum = lambda tau: jnp.sum(jnp.clip(v - tau[None, :], 0.0, u), axis=0)  # noqa: E731
     lo = jnp.zeros_like(b)
-    hi = jnp.maximum(jnp.max(v / iw, axis=0), 0.0)  # phi(hi) = -b <= 0
+    hi = jnp.maximum(jnp.max(v, axis=0), 0.0)  # phi(hi) = -b <= 0
 
     def body(_, carry):
         lo, hi = carry
@@ -68,10 +64,10 @@ def projection_box_budget(v: jax.Array, upper: jax.Array, budget: jax.Array,
 
     lo, hi = jax.lax.fori_loop(0, n_bisect, body, (lo, hi))
     mid = 0.5 * (lo + hi)
-    z = v - mid[None, :] * iw
+    z = v - mid[None, :]
     free = (z > 0) & (z < u)
     at_u = z >= u
-    n_free = jnp.sum(jnp.where(free, iw, 0.0), axis=0)
+    n_free = jnp.sum(free, axis=0).astype(dtype)
     tau_star = (jnp.sum(jnp.where(free, v, 0.0), axis=0) + jnp.sum(jnp.where(at_u, u, 0.0), axis=0) - b) \
         / jnp.where(n_free > 0, n_free, 1.0)
     ok = (n_free > 0) & (tau_star >= lo) & (tau_star <= hi)
@@ -79,4 +75,4 @@ def projection_box_budget(v: jax.Array, upper: jax.Array, budget: jax.Array,
     ok = ok & (csum(tau_star) <= b + tol)
     tau = jnp.where(ok, tau_star, hi)
     tau = jnp.where(need, tau, 0.0)
-    return jnp.clip(v - tau[None, :] * iw, 0.0, u)
+    return jnp.clip(v - tau[None, :], 0.0, u)

@@ -192,7 +192,7 @@ def run_sweep(
 
 
 def _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, methods, chunk_size, extra,
-                progress, desc, shard, lease, exclusive, unit="drop") -> RunSummary:
+                progress, desc, shard, lease, exclusive, unit) -> RunSummary:
     store = RunStore(run_dir, manifest_for(base_cfg, sweep, mode, seed, methods, n_drops, chunk_size, extra),
                      exclusive=exclusive, lease_s=lease)
     n_chunks = -(-int(n_drops) // int(chunk_size))
