@@ -24,7 +24,7 @@ its error; the others still run; the exit code is then 1):
 ``cvxpy_ratio``
     The cvxpy reference on a few instances against ours on the same instances: ISTN one-cell
     drops (``solve_istn_reference``: the paper's CVX loop) and JMRA frames
-    (``solvers.ntn.cmd_solve.solve_reference``), with the quality gap (sum rate (25a),
+    (``solvers.ntn.allocate.solve_allocation_reference``), with the quality gap (sum rate (25a),
     objective (25)).  The reference runs on the host CPU.
 
 Writes ``DIR/gpu_check.csv`` (columns part, metric, value, unit, note; one row per number)
@@ -211,7 +211,7 @@ def part_cvxpy_ratio(rep: Report, s: dict, seed: int) -> None:
     from solvers.istn.generate import generate_instance
     from solvers.istn.pipeline import SolverConfig, solve_istn, solve_istn_reference
     from solvers.ntn.allocate import JmraConfig, solve_allocation
-    from solvers.ntn.cmd_solve import solve_reference
+    from solvers.ntn.allocate import solve_allocation_reference
 
     part = "cvxpy_ratio"
     t_start = time.perf_counter()
@@ -246,7 +246,7 @@ def part_cvxpy_ratio(rep: Report, s: dict, seed: int) -> None:
     o = _sync(solve_allocation(frames, "jmra"))
     t_o = (time.perf_counter() - t0) / len(frames["t_ho"])
     t0 = time.perf_counter()
-    r = solve_reference(frames, "jmra", JmraConfig())
+    r = solve_allocation_reference(frames, "jmra", JmraConfig())
     t_r = (time.perf_counter() - t0) / len(frames["t_ho"])
     oo, orf = np.asarray(o["objective"], float), np.asarray(r["objective"], float)
     rep.add(part, "jmra_ours_per_frame", t_o * 1e3, "ms/frame", f"{len(oo)} frame(s), C={C}, S={S}, float64")

@@ -217,7 +217,7 @@ def bench(ctx) -> None:
     ref_arr = random_frames(n_ref, 8, 4, seed=ctx.seed + 1) if q else sl(big, n_ref)
     ref_sizes = "C=8,S=4" if q else sizes
     try:
-        from solvers.ntn.cmd_solve import solve_reference  # Algorithm 1 with a cvxpy P2
+        from solvers.ntn.allocate import solve_allocation_reference as solve_reference  # Algorithm 1, cvxpy P2
     except ImportError as e:
         solve_reference = None
         ctx.note(f"NTN: cvxpy JMRA reference not importable ({e}): ratio not measured.")

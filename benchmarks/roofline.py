@@ -40,7 +40,7 @@ RMAC = 2  # real flops of one real multiply-add
 def transmit_dual_iteration_cmacs(Nt: int, K: int, T: int, L: int, n_newton: int = 6,
                                   n_mse: int = 7, essential: bool = False) -> float:
     """Complex multiply-adds of ONE dual iteration of the transmit step (43)
-    (``jaxcore/istn/transmit_dual.py``, spec istn.md §3.3).  J = K + T columns.
+    (``jaxcore/istn/transmit_lagrangian.py``, spec istn.md §3.3).  J = K + T columns.
 
     Lagrangian minimiser for fixed multipliers:
       A(lambda) = A_0 + sum_i lambda_i P_i (+ lambda_i D_i for sensing block i):
@@ -102,7 +102,7 @@ def wmmse_setup_cmacs(Nt: int, K: int, T: int, R: int, Nr: int, L: int) -> float
       (T (T+L) J Nr^2) and their Cholesky solves (T (Nr^3/6 + Nr^2));
     receiver-projected coefficients (``wmmse.mse_coeffs``): x_tar, c_cl = w_i G
       (T (T+L) Nr Nt);
-    fixed Gram blocks of the Lagrangian (``transmit_dual._blocks``): sum_k mu_k a_k^H a_k,
+    fixed Gram blocks of the Lagrangian (``transmit_lagrangian._blocks``): sum_k mu_k a_k^H a_k,
       a_S^H a_S, x_S^H x_S + sum_l c^H c, sum_t x_t^H x_t  ((K + 1 + T + T L + T^2) Nt^2).
     """
     J = K + T

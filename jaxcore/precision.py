@@ -36,6 +36,13 @@ def set_precision(precision: str) -> None:
         jax.config.update("jax_enable_x64", True)
 
 
+def current_precision() -> str:
+    """The precision the process computes in: ``"float64"`` when JAX's x64 mode is on (set
+    by :func:`set_precision` or ``jax.enable_x64``), else ``"float32"``.  The one place
+    library code reads JAX's global flag."""
+    return "float64" if jax.config.read("jax_enable_x64") else "float32"
+
+
 def real_dtype(precision: str):
     """The real dtype of a precision name."""
     return jnp.float64 if precision == "float64" else jnp.float32

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from jaxcore.status import Status, meets_constraints
 from reference.istn_merge import solve_merge_cvxpy
 from reference.istn_transmit import CellArrays, cell_arrays, solve_transmit_cvxpy
 
@@ -155,24 +156,24 @@ def solve_cell_reference(prob: Any, F0=None, q0=None, fixed_q: float | None = No
             F_n, q_n, _, st = solve_transmit_cvxpy(cell, rx, w, F, q, rho, fixed_q=fixed_q,
                                                    lam_rad=np.full(T, 1.0 / cell.e_rad))
         if st not in ("optimal", "optimal_inaccurate"):
-            return CellResult(F, q, cell_rates(cell, F, q)[2], 3, 0, [])
+            return CellResult(F, q, cell_rates(cell, F, q)[2], Status.NUMERICAL_FAILURE, 0, [])
         F, q = F_n, q_n
         ok = feasible(cell, F, q)
     if not ok:
-        return CellResult(F, q, cell_rates(cell, F, q)[2], 2, 0, [])
+        return CellResult(F, q, cell_rates(cell, F, q)[2], Status.INFEASIBLE, 0, [])
     hist = [cell_rates(cell, F, q)[2]]
-    status, it = 1, 0
+    status, it = Status.ITERATION_CAP, 0
     for it in range(1, max_iter + 1):
         rx = receivers(cell, F, q)
         s_t, s_s, _ = sinrs(cell, F, q)
         F_n, q_n, _, st = solve_transmit_cvxpy(cell, rx, (1 + s_t, 1 + s_s), F, q, rho, fixed_q=fixed_q)
         if st not in ("optimal", "optimal_inaccurate"):
-            status = 3
+            status = Status.NUMERICAL_FAILURE
             break
         F, q = F_n, q_n
         hist.append(cell_rates(cell, F, q)[2])
         if abs(hist[-1] - hist[-2]) <= tol * max(abs(hist[-2]), 1.0):
-            status = 0
+            status = Status.CONVERGED
             break
     return CellResult(F, q, hist[-1], status, it, hist)
 
@@ -235,9 +236,9 @@ def solve_drop_reference(arrays: dict, b: int, assoc: np.ndarray, p_sat_search: 
         F0 = None if fixed is not None else p1[m].F  # P3 warm-starts from P1 (as the pipeline)
         r3 = solve_cell_reference(cell, F0=F0, fixed_q=float(np.sqrt(p_bar[m])), **kw)
         r_t, r_s, _, sc = cell_rates(cell, r3.F, float(np.sqrt(p_sat[m])))
-        status = max(int(st1[m]), int(r3.status)) if st1[m] != 2 else 2
-        if status in (0, 1) and p_sat[m] < p_bar[m] * (1 - 1e-9) and r_s < float(arrays["r_min_sut"][b]) * (1 - 1e-5):
-            status = 4
+        status = max(int(st1[m]), int(r3.status)) if st1[m] != Status.INFEASIBLE else Status.INFEASIBLE
+        if meets_constraints(status) and p_sat[m] < p_bar[m] * (1 - 1e-9) and r_s < float(arrays["r_min_sut"][b]) * (1 - 1e-5):
+            status = Status.MERGE_BELOW_RMIN
         out["F"].append(r3.F)
         out["rate_tut"].append(r_t)
         out["rate_sut"].append(r_s)

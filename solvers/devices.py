@@ -40,11 +40,14 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from solvers.configio import ConfigError
+
+if TYPE_CHECKING:
+    from solvers.solution import Solution
 
 
 def add_devices_arg(parser: argparse.ArgumentParser) -> None:
@@ -175,16 +178,16 @@ def is_writer() -> bool:
     return jax.process_index() == 0
 
 
-def solve_distributed(arrays: dict, solve: Callable[[dict], dict], batch: int) -> dict:
+def solve_distributed(arrays: dict, solve: Callable[[dict], Solution], batch: int) -> Solution:
     """``solve(arrays)`` with the batch split over the processes of a multi-process run.
 
     Single-process: just ``solve(arrays)``.  Otherwise each process solves its contiguous
     share of the drops/frames (``jaxcore.sharding.process_rows``; leaves whose first axis is
     the batch are split, others passed whole) and every process receives all rows of the
     result (``jaxcore.sharding.allgather_rows``).  Instances are independent, so the rows
-    equal a one-process solve up to floating-point reassociation.  Output leaves with the
-    batch axis first are gathered; any other leaf (e.g. a scalar solve time) is this
-    process's own.
+    equal a one-process solve up to floating-point reassociation.  ``solve`` returns a
+    :class:`solvers.solution.Solution` (every field has the batch axis first); the gathered
+    result is the same type.
     """
     import jax
     from jaxcore.sharding import allgather_rows, pad_batch, process_rows
@@ -196,9 +199,7 @@ def solve_distributed(arrays: dict, solve: Callable[[dict], dict], batch: int) -
     rows = {k: v for k, v in arrays.items() if np.ndim(v) and np.shape(v)[0] == b}
     padded, _ = pad_batch({k: np.asarray(v) for k, v in rows.items()}, share * jax.process_count())
     local = {**arrays, **{k: v[lo:hi] for k, v in padded.items()}}
-    out = {k: np.asarray(v) for k, v in solve(local).items()}
-    rows = {k: v for k, v in out.items() if v.ndim and v.shape[0] == share}
-    return {**out, **allgather_rows(rows, b)}  # other leaves (a batch time): this process's own
+    return allgather_rows(solve(local), b)  # a Solution is a pytree of [share, ...] rows
 
 
 def force_host_devices_env(n: int, env: dict | None = None) -> dict:

@@ -40,15 +40,14 @@ cells between rounds (``solvers/istn/streaming.py``).  Every loop is a ``masked_
 per-instance masks, so ``solve_cells`` (a ``vmap``) gives exactly the one-by-one results;
 ``loop_mode="while"`` exits when the slowest member stops, ``"scan"`` runs full length.
 
-Status codes (interfaces.md §2): 0 converged and feasible, 1 iteration cap reached
-(feasible), 2 QoS infeasible (Phase I could not meet the SUT-rate / SCNR floors; the
+Status codes (``jaxcore.status.Status``, interfaces.md §2): 0 converged and feasible, 1 iteration
+cap reached (feasible), 2 QoS infeasible (Phase I could not meet the SUT-rate / SCNR floors; the
 returned numbers are the Phase-I point, finite), 3 numerical failure (non-finite numbers
 were replaced by zeros).  NaN never leaves this module.
 """
 from __future__ import annotations
 
 import dataclasses
-import enum
 from functools import partial
 from typing import NamedTuple
 
@@ -57,27 +56,14 @@ import jax.numpy as jnp
 
 from jaxcore.istn import metrics
 from jaxcore.istn.problem import CellProblem, target_view
-from jaxcore.istn.transmit_dual import (N_NEWTON, DualMethod, StepContext, bounds, default_feas_tol, lagrangian_minimizer,
-                                        max_feasible_fraction, qos_mses, scale_to_power, step_context)
+from jaxcore.istn.transmit_dual import DualMethod
+from jaxcore.istn.transmit_lagrangian import (N_NEWTON, StepContext, bounds, default_feas_tol, lagrangian_minimizer,
+                                              max_feasible_fraction, qos_mses, scale_to_power, step_context)
 from jaxcore.istn.transmit_newton import NewtonMethod
 from jaxcore.istn.transmit_pgd import PgdMethod
 from jaxcore.istn.wmmse import Weights, mmse_receivers, mmse_weights, mse_coeffs, qos_violation
 from jaxcore.loops import masked_scan, select_tree, when
-
-class IstnStatus(enum.IntEnum):
-    """Per-cell status codes of the ISTN solvers (interfaces.md §2), named once."""
-
-    CONVERGED = 0  # converged and QoS-feasible
-    ITERATION_CAP = 1  # Phase II hit max_iter (QoS-feasible)
-    QOS_INFEASIBLE = 2  # Phase I could not meet the SUT-rate / SCNR floors
-    NUMERICAL_FAILURE = 3  # non-finite numbers (replaced by zeros)
-    MERGE_BELOW_RMIN = 4  # pipeline: the P2 merge lowered the beam and its SUT is below R_min
-
-
-STATUS_OK, STATUS_CAP, STATUS_INFEASIBLE, STATUS_NUMERICAL = (
-    int(IstnStatus.CONVERGED), int(IstnStatus.ITERATION_CAP), int(IstnStatus.QOS_INFEASIBLE),
-    int(IstnStatus.NUMERICAL_FAILURE))
-
+from jaxcore.status import Status, meets_constraints
 
 @dataclasses.dataclass(frozen=True)
 class QosWmmseConfig:
@@ -439,9 +425,9 @@ def cell_solution(prob: CellProblem, st: CellState, cfg: QosWmmseConfig = QosWmm
     idx = jnp.arange(cfg.max_iter + 1)
     hist = jnp.where(idx <= s.k, s.hist, s.rate)
     finite = _finite(s.F, s.q, s.rate)
-    status = jnp.where(~finite, STATUS_NUMERICAL,
-                       jnp.where(~feasible, STATUS_INFEASIBLE,
-                                 jnp.where(s.conv, STATUS_OK, STATUS_CAP))).astype(jnp.int8)
+    status = jnp.where(~finite, int(Status.NUMERICAL_FAILURE),
+                       jnp.where(~feasible, int(Status.INFEASIBLE),
+                                 jnp.where(s.conv, int(Status.CONVERGED), int(Status.ITERATION_CAP)))).astype(jnp.int8)
     Fo = jnp.where(jnp.isfinite(s.F), s.F, 0.0)
     qo = jnp.where(jnp.isfinite(s.q), s.q, 0.0)
     rate = jnp.where(finite, s.rate, 0.0)
@@ -490,4 +476,4 @@ def sensing_feasible(prob: CellProblem, p_sat, cfg: QosWmmseConfig = QosWmmseCon
     """
     prob = prob._replace(e_sut=jnp.full_like(prob.e_sut, 1e30))
     sol = solve_cells(prob, cfg, None, jnp.sqrt(jnp.asarray(p_sat, prob.p_bs.dtype)), "p3")
-    return (sol.status == STATUS_OK) | (sol.status == STATUS_CAP)
+    return meets_constraints(sol.status)

@@ -1,6 +1,6 @@
 """Transmit step (43) of one ISTN cell by a projected Newton method on its dual.
 
-Same problem, Lagrangian and safeguard as ``transmit_dual`` (spec istn.md §3.3/§3.6); only
+Same problem, Lagrangian and safeguard as ``transmit_dual`` (``transmit_lagrangian``, spec istn.md §3.3/§3.6); only
 the multiplier update differs.  The dual function
 
     d(y, nu) = min_{F, q} L(F, q; y, nu),   y [1+T] normalised QoS multipliers, nu >= 0 power
@@ -51,10 +51,10 @@ from jax.lax.linalg import triangular_solve
 
 from jaxcore.istn.problem import CellProblem
 from jaxcore.loops import when
-from jaxcore.istn.transmit_dual import (N_NEWTON, SafeguardedDualStep, StepContext, TransmitResult, assemble,
-                                        feasible_centre, lagrangian_minimizer, primal_upper_bound, prox_objective,
-                                        q_clip, q_quadratic, qos_excess, qos_mses, run_transmit,
-                                        safeguarded_candidate, scale_to_power, shift_floor)
+from jaxcore.istn.transmit_lagrangian import (N_NEWTON, SafeguardedDualStep, StepContext, TransmitResult,
+                                              assemble, feasible_centre, lagrangian_minimizer, primal_upper_bound,
+                                              prox_objective, q_clip, q_quadratic, qos_excess, qos_mses,
+                                              run_transmit, safeguarded_candidate, scale_to_power, shift_floor)
 
 
 class _Eval(NamedTuple):

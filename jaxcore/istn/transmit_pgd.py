@@ -30,9 +30,9 @@ import jax.numpy as jnp
 from optax.projections import projection_box, projection_l2_ball, projection_non_negative
 
 from jaxcore.istn.problem import CellProblem
-from jaxcore.istn.transmit_dual import (StepContext, TransmitResult, assemble, default_feas_tol, qos_mses,
-                                        feasible_centre, prox_objective, q_update, qos_excess, run_transmit,
-                                        safeguarded_candidate)
+from jaxcore.istn.transmit_lagrangian import (StepContext, TransmitResult, assemble, default_feas_tol,
+                                              feasible_centre, prox_objective, q_update, qos_excess, qos_mses,
+                                              run_transmit, safeguarded_candidate)
 from jaxcore.istn.wmmse import MseCoeffs, Weights
 
 

@@ -53,7 +53,9 @@ from jaxcore.istn import zf
 from jaxcore.istn.merge import merge_powers
 from jaxcore.istn.metrics import all_metrics, rates
 from jaxcore.istn.problem import CellProblem, batch_cells, make_cell_problem, normalise_noise
+from jaxcore.status import Status
 from solvers.configio import param, validate
+from solvers.solution import IstnSolution
 
 BASELINE_METHODS = ("interference-free", "zf-eps", "greedy", "uniform", "coop-uniform")
 
@@ -232,8 +234,10 @@ def _solve_jit(prob: CellProblem, method: str, bc: BaselineConfig):
     return rs(F), rs(p_sat), rs(r_t), rs(r_s), rs(sc), rs(ok)
 
 
-def solve_baseline(method: str, arrays: dict, cfg=None, seed: int = 0, assoc_method: str | None = None) -> dict:
-    """Solve an instance with a baseline; returns an interfaces.md §2 solution dict.
+def solve_baseline(method: str, arrays: dict, cfg=None, seed: int = 0,
+                   assoc_method: str | None = None) -> IstnSolution:
+    """Solve an instance with a baseline; returns an :class:`~solvers.solution.IstnSolution`
+    (status CONVERGED where every constraint holds, INFEASIBLE otherwise).
 
     Args:
       method: one of :data:`BASELINE_METHODS`.
@@ -260,14 +264,14 @@ def solve_baseline(method: str, arrays: dict, cfg=None, seed: int = 0, assoc_met
     F, p_sat, r_t, r_s, sc, ok = _solve_jit(prob, method, bc)
     F = np.asarray(F).astype(np.asarray(arrays["h_tut"]).dtype)
     r_t, r_s = np.maximum(np.asarray(r_t), 0.0), np.maximum(np.asarray(r_s), 0.0)
-    return dict(
+    return IstnSolution(
         F=F, p_sat=np.asarray(p_sat), p_bar=np.asarray(p_sat), assoc=assoc, rate_tut=r_t, rate_sut=r_s,
         scnr=np.maximum(np.asarray(sc), 0.0), sum_rate=r_t.sum(axis=(1, 2)) + r_s.sum(axis=1),
-        status=np.where(np.asarray(ok), 0, 2).astype(np.int8),
+        status=np.where(np.asarray(ok), Status.CONVERGED, Status.INFEASIBLE).astype(np.int8),
         iterations=np.full(p_sat.shape, bc.fp_iters if method != "zf-eps" else 0, np.int32))
 
 
-def _coop_uniform(arrays: dict, cfg, seed: int, assoc_method: str) -> dict:
+def _coop_uniform(arrays: dict, cfg, seed: int, assoc_method: str) -> IstnSolution:
     """Coop-uniform (paper Fig. 9): proposed QoS-WMMSE with p_m = P_LEO / M fixed."""
     from solvers.istn.pipeline import solve_istn  # the P1/P2/P3 pipeline
 

@@ -22,10 +22,12 @@ import time
 import numpy as np
 
 
-def _summary(sol: dict) -> str:
-    st = np.asarray(sol["status"])
-    counts = ", ".join(f"{c}: {int((st == c).sum())}" for c in np.unique(st))
-    return (f"mean sum rate {float(np.mean(sol['sum_rate'])):.4f} bit/s/Hz over {st.shape[0]} drops; "
+def _summary(sol) -> str:
+    """One line: mean sum rate and the cells per status (``jaxcore.status.Status`` code: count)."""
+    from jaxcore.status import Status
+    n = sol.status_counts()
+    counts = ", ".join(f"{int(Status[k])}: {v}" for k, v in n.items() if v)
+    return (f"mean sum rate {float(np.mean(sol.sum_rate)):.4f} bit/s/Hz over {sol.batch} drops; "
             f"cell status counts {{{counts}}}")
 
 
@@ -78,8 +80,7 @@ def run(args) -> int:
     if not is_writer():  # a --distributed run: process 0 writes
         print(f"{_summary(sol)}; solved in {solve_s:.1f} s; process 0 writes {args.output}")
         return 0
-    sol = {**sol, "solve_time_s": np.float64(solve_s)}  # optional field: batch wall time, s
-    path = save_solution(args.output, sol, dims)
+    path = save_solution(args.output, {**sol.to_arrays(), "solve_time_s": np.float64(solve_s)}, dims)
     print(f"{_summary(sol)}; solved in {solve_s:.1f} s (compilation included)")
     print(f"wrote {path}")
     return 0

@@ -25,7 +25,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from jaxcore.status import Status
 from solvers.istn.baselines import BASELINE_METHODS
+from solvers.solution import IstnSolution
 
 ASSOC_METHODS = ("proposed", "nearest", "greedy", "random")
 ROW_COLUMNS = ("drop", "method", "sum_rate", "tut_rate", "sut_rate", "sut_rate_min", "min_scnr_db",
@@ -47,8 +49,8 @@ def check_methods(methods: Sequence[str]) -> None:
         raise ConfigError(f"methods: expected a non-empty list from {list(known)}, got {list(methods)!r}")
 
 
-def solution_rows(sol: dict, inst: dict, drops: np.ndarray, method: str, rtol: float = 1e-3) -> list[dict]:
-    """One summary row per drop of an interfaces.md §2 solution.
+def solution_rows(sol: IstnSolution, inst: dict, drops: np.ndarray, method: str, rtol: float = 1e-3) -> list[dict]:
+    """One summary row per drop of a solution.
 
     ``tut_rate``/``sut_rate`` are summed over cells (and TUTs); ``sut_rate_min`` is the worst
     beam; ``min_scnr_db`` the worst target of the drop, ``mean_scnr_db`` the mean over
@@ -56,13 +58,13 @@ def solution_rows(sol: dict, inst: dict, drops: np.ndarray, method: str, rtol: f
     has status 0; ``sense_ok``/``sut_ok`` re-check the SCNR and R_min floors on the reported
     values (relative tolerance ``rtol``).
     """
-    scnr = np.maximum(np.asarray(sol["scnr"], np.float64), 1e-30)  # [B, M, T]
+    scnr = np.maximum(np.asarray(sol.scnr, np.float64), 1e-30)  # [B, M, T]
     scnr_db = 10 * np.log10(scnr)
-    r_t = np.asarray(sol["rate_tut"], np.float64)
-    r_s = np.asarray(sol["rate_sut"], np.float64)
-    p_sat = np.asarray(sol["p_sat"], np.float64)
-    status = np.asarray(sol["status"])
-    it = np.asarray(sol["iterations"])
+    r_t = np.asarray(sol.rate_tut, np.float64)
+    r_s = np.asarray(sol.rate_sut, np.float64)
+    p_sat = np.asarray(sol.p_sat, np.float64)
+    status = np.asarray(sol.status)
+    it = np.asarray(sol.iterations)
     gam = np.asarray(inst["scnr_min"], np.float64)
     r_min = np.asarray(inst["r_min_sut"], np.float64)
     p_leo = np.asarray(inst["p_leo"], np.float64)
@@ -75,7 +77,7 @@ def solution_rows(sol: dict, inst: dict, drops: np.ndarray, method: str, rtol: f
             tut_rate=float(r_t[b].sum()), sut_rate=float(r_s[b].sum()), sut_rate_min=float(r_s[b].min()),
             min_scnr_db=float(scnr_db[b].min()), mean_scnr_db=float(scnr_db[b].mean()),
             p_sat_total=float(p_sat[b].sum()), p_sat_frac=float(p_sat[b].sum() / p_leo[b]),
-            status=int(status[b].max()), feasible=bool((status[b] == 0).all()),
+            status=int(status[b].max()), feasible=bool((status[b] == Status.CONVERGED).all()),
             sense_ok=bool(sense_ok[b]), sut_ok=bool(sut_ok[b]), iterations=int(it[b].max())))
     return rows
 
@@ -84,7 +86,7 @@ def failure_rows(flags: np.ndarray, drops: np.ndarray, method: str) -> list[dict
     return [dict(drop=int(d), method=method, fail=bool(f)) for d, f in zip(np.asarray(drops), flags)]
 
 
-def solve_method(method: str, inst: dict, drops: np.ndarray, seed: int, solver_cfg=None) -> dict:
+def solve_method(method: str, inst: dict, drops: np.ndarray, seed: int, solver_cfg=None) -> IstnSolution:
     """Solve ``inst`` (drops with global indices ``drops``) with one rate method."""
     if method in BASELINE_METHODS:
         from solvers.istn.baselines import solve_baseline

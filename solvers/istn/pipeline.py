@@ -40,9 +40,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcore.istn.qos_wmmse import IstnStatus, QosWmmseConfig
-from jaxcore.istn.transmit_dual import N_NEWTON
+from jaxcore.istn.qos_wmmse import QosWmmseConfig
+from jaxcore.istn.transmit_lagrangian import N_NEWTON
+from jaxcore.precision import current_precision
+from jaxcore.status import Status
 from solvers.configio import ConfigError, param, validate
+from solvers.solution import IstnSolution
 
 
 @dataclass(frozen=True)
@@ -117,9 +120,9 @@ class SolverConfig:
 
 # --------------------------------------------------------------------------- problem building
 def _dtypes(arrays: dict):
-    x64 = bool(jax.config.read("jax_enable_x64"))
+    """Solver dtypes: the instance's channel dtype, float64 only where the process can compute it."""
     c = np.asarray(arrays["h_tut"]).dtype
-    if x64 and c == np.complex128:
+    if current_precision() == "float64" and c == np.complex128:
         return np.float64, np.complex128
     return np.float32, np.complex64
 
@@ -220,7 +223,7 @@ def _flat(tree):
 
 
 def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str = "proposed",
-               seed: int = 0, mesh=None) -> dict:
+               seed: int = 0, mesh=None) -> IstnSolution:
     """Solve every drop of an ISTN instance with the proposed P1 -> P2 -> P3 pipeline.
 
     P1 and P3 run over all B x M cells by continuous batching
@@ -238,7 +241,7 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
         devices.  Results do not depend on it.
 
     Returns:
-      interfaces.md §2 solution dict: F [B,M,Nt,K+T] complex, p_sat/p_bar [B,M], assoc
+      :class:`~solvers.solution.IstnSolution` (the interfaces.md §2 fields): F [B,M,Nt,K+T] complex, p_sat/p_bar [B,M], assoc
       [B,M,T] int32, rate_tut [B,M,K], rate_sut [B,M], scnr [B,M,T] (linear), sum_rate [B],
       status [B,M] int8, iterations [B,M] int32.  Precision: float64 when x64 is on and
       the channels are complex128, else float32.
@@ -287,12 +290,12 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
     rs = lambda x: x.reshape((B, M) + x.shape[1:])  # noqa: E731
     r_t, r_s, sc = rs(r_t), rs(r_s), rs(sc)
     st3 = rs(r3.status).astype(np.int32)
-    status = np.where((st1 == IstnStatus.QOS_INFEASIBLE) | (st1 == IstnStatus.NUMERICAL_FAILURE), st1, st3)
+    status = np.where((st1 == Status.INFEASIBLE) | (st1 == Status.NUMERICAL_FAILURE), st1, st3)
     # status 4 (spec §1.6-7): the merge lowered this beam and its SUT is now below R_min
     lowered = p_sat < p_bar * (1.0 - 1e-6)
     short = r_s < r_min[:, None] * (1.0 - cfg.rate_rtol)
-    status = np.where((lowered | below) & short & (status <= IstnStatus.ITERATION_CAP),
-                      IstnStatus.MERGE_BELOW_RMIN, status)
+    status = np.where((lowered | below) & short & (status <= Status.ITERATION_CAP),
+                      Status.MERGE_BELOW_RMIN, status)
     sol = dict(F=rs(r3.F), p_sat=p_sat, p_bar=p_bar, rate_tut=r_t, rate_sut=r_s, scnr=sc, status=status,
                iterations=it1 + rs(r3.iterations).astype(np.int32))
     return _finish(sol, assoc)
@@ -321,26 +324,28 @@ def _p1_multistart(stream, flat_pre, starts, rdt, bar=None):
     if S == 1:
         return r
     rate = np.asarray(r.sum_rate, np.float64).reshape(S, N)
-    ok = (np.asarray(r.status).reshape(S, N) <= IstnStatus.ITERATION_CAP) & np.isfinite(rate)
+    ok = (np.asarray(r.status).reshape(S, N) <= Status.ITERATION_CAP) & np.isfinite(rate)
     pick = np.where(ok.any(axis=0), np.argmax(np.where(ok, rate, -np.inf), axis=0), 0)  # [N]
     rows = pick * N + np.arange(N)
     return jax.tree_util.tree_map(lambda x: np.asarray(x)[rows], r)
 
 
-def _finish(sol: dict, assoc: np.ndarray) -> dict:
-    for k in ("rate_tut", "rate_sut", "scnr"):
-        v = np.asarray(sol[k])
-        sol[k] = np.where(np.isfinite(v), np.maximum(v, 0.0), 0.0)
-    sol["p_sat"] = np.maximum(np.asarray(sol["p_sat"]), 0.0)
-    sol["p_bar"] = np.maximum(np.asarray(sol["p_bar"]), 0.0)
-    bad = ~np.all(np.isfinite(np.asarray(sol["F"])), axis=(-1, -2))
-    sol["F"] = np.where(bad[..., None, None], 0.0, sol["F"]).astype(np.asarray(sol["F"]).dtype)
-    st = np.asarray(sol["status"]).astype(np.int8)
-    sol["status"] = np.where(bad, IstnStatus.NUMERICAL_FAILURE, st).astype(np.int8)
-    sol["iterations"] = np.asarray(sol["iterations"]).astype(np.int32)
-    sol["assoc"] = np.asarray(assoc, np.int32)
-    sol["sum_rate"] = sol["rate_tut"].sum(axis=(1, 2)) + sol["rate_sut"].sum(axis=1)
-    return sol
+def _finish(raw: dict, assoc: np.ndarray) -> IstnSolution:
+    """The typed solution of the raw per-cell results (NaN never leaves: non-finite rates and
+    SCNR become 0, a non-finite beamformer becomes 0 with status NUMERICAL_FAILURE)."""
+    rate_tut, rate_sut, scnr = (np.where(np.isfinite(v), np.maximum(v, 0.0), 0.0)
+                                for v in (np.asarray(raw[k]) for k in ("rate_tut", "rate_sut", "scnr")))
+    F = np.asarray(raw["F"])
+    bad = ~np.all(np.isfinite(F), axis=(-1, -2))
+    return IstnSolution(
+        F=np.where(bad[..., None, None], 0.0, F).astype(F.dtype),
+        p_sat=np.maximum(np.asarray(raw["p_sat"]), 0.0),
+        p_bar=np.maximum(np.asarray(raw["p_bar"]), 0.0),
+        assoc=np.asarray(assoc, np.int32),
+        rate_tut=rate_tut, rate_sut=rate_sut, scnr=scnr,
+        sum_rate=rate_tut.sum(axis=(1, 2)) + rate_sut.sum(axis=1),
+        status=np.where(bad, Status.NUMERICAL_FAILURE, np.asarray(raw["status"]).astype(np.int8)).astype(np.int8),
+        iterations=np.asarray(raw["iterations"]).astype(np.int32))
 
 
 def _as_solver_config(cfg) -> SolverConfig:
@@ -351,7 +356,7 @@ def _as_solver_config(cfg) -> SolverConfig:
 
 
 def solve_istn_reference(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str = "proposed",
-                         seed: int = 0) -> dict:
+                         seed: int = 0) -> IstnSolution:
     """The same contract as :func:`solve_istn`, solved by the cvxpy per-drop loop of
     ``reference/istn_wmmse.py`` (slow; validation and ``--reference``).  P1 runs from the
     single start P_LEO/4 of spec §3.4 (``p_sat_starts`` is not read; compare it with
@@ -363,5 +368,5 @@ def solve_istn_reference(arrays: dict, cfg: SolverConfig | None = None, assoc_me
     a, assoc = _prepare(arrays, assoc_method, seed)
     sol = solve_reference(a, assoc, progress=cfg.progress, rho=cfg.rho, max_iter=cfg.max_iter, tol=cfg.tol,
                           max_phase1=cfg.max_phase1, phase1_weight=cfg.phase1_weight, p_sat_search=cfg.p_sat_search)
-    sol["F"] = sol["F"].astype(np.complex128)
+    sol["F"] = np.asarray(sol["F"]).astype(np.complex128)
     return _finish(sol, assoc)

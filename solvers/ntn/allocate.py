@@ -17,9 +17,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcore.ntn import jmra as J
+from jaxcore.precision import current_precision
+from jaxcore.status import Status
 from solvers.configio import param, validate
-from solvers.ntn.dmrab import dmrab
+from solvers.ntn.dmrab import dmrab, dmrab_match
 from solvers.ntn.rounding import round_allocation
+from solvers.solution import NtnSolution
 
 METHODS = ("jmra", "jmra-nohop", "dmrab")
 INSTANCE_KEYS = ("rate", "n_active", "prev_served", "t_ho", "n_com", "n_beams", "t_ofdma", "t_frame", "eps")
@@ -72,9 +75,14 @@ class JmraConfig:
         validate(self)
 
     def settings(self) -> J.JmraSettings:
-        return J.JmraSettings(self.rho, self.tol, self.delta, self.lam0, self.mu0, self.max_outer,
-                              self.max_inner, self.inner_tol, self.n_bisect, self.loop,
-                              inner=self.inner_solver, tol_change=self.tol_change)
+        """The static ``jaxcore.ntn.jmra.JmraSettings``, derived field by field (names through
+        :data:`CORE_RENAMES`); core fields that are not solver keys keep their defaults."""
+        core = J.JmraSettings._fields
+        return J.JmraSettings(**{CORE_RENAMES.get(k, k): getattr(self, k) for k in self.__dataclass_fields__
+                                 if CORE_RENAMES.get(k, k) in core})
+
+
+CORE_RENAMES = {"inner_solver": "inner"}  # JmraConfig key -> JmraSettings field
 
 
 @partial(jax.jit, static_argnames=("settings", "charge_ho"))
@@ -152,8 +160,8 @@ def _metric(arrays: dict, cfg: JmraConfig) -> np.ndarray:
 
 
 def solve_allocation(arrays: dict, method: str = "jmra", cfg: JmraConfig | None = None,
-                     dtype=None, metric: np.ndarray | None = None, mesh=None) -> dict[str, np.ndarray]:
-    """Solve a batch of allocation instances (interfaces.md §3) -> solution dict (§4).
+                     dtype=None, metric: np.ndarray | None = None, mesh=None) -> NtnSolution:
+    """Solve a batch of allocation instances (interfaces.md §3) -> :class:`~solvers.solution.NtnSolution` (§4).
 
     Args:
       arrays: instance fields with leading axis B (validated by the caller).
@@ -169,7 +177,7 @@ def solve_allocation(arrays: dict, method: str = "jmra", cfg: JmraConfig | None 
         from solvers.configio import ConfigError
         raise ConfigError(f"method: expected one of {list(METHODS)}, got {method!r}")
     cfg = cfg or JmraConfig()
-    x64_on = bool(jax.config.read("jax_enable_x64"))
+    x64_on = current_precision() == "float64"
     if dtype is None:
         dtype = {"float64": np.float64, "float32": np.float32,
                  "global": np.float64 if x64_on else np.float32}[cfg.precision]
@@ -179,7 +187,7 @@ def solve_allocation(arrays: dict, method: str = "jmra", cfg: JmraConfig | None 
     return _solve(arrays, method, cfg, dtype, metric, mesh)
 
 
-def _solve(arrays, method, cfg, dtype, metric, mesh) -> dict[str, np.ndarray]:
+def _solve(arrays, method, cfg, dtype, metric, mesh) -> NtnSolution:
     """:func:`solve_allocation` with the dtype resolved (and x64 on where it is float64)."""
     inst = to_device(arrays, dtype)
     B, C, S = np.shape(arrays["rate"])
@@ -193,7 +201,7 @@ def _solve(arrays, method, cfg, dtype, metric, mesh) -> dict[str, np.ndarray]:
         x = np.asarray(res.x, np.int64)
         feas = np.asarray(res.feasible)
         x_rel = np.asarray(res.y, np.float64) * np.asarray(arrays["n_com"], np.float64)[:, None, None]
-        status = np.where(feas, 0, 2).astype(np.int8)
+        status = np.where(feas, Status.CONVERGED, Status.INFEASIBLE).astype(np.int8)
         iters = np.zeros(B, np.int64)
         multi = np.zeros(B, np.int64)
     else:
@@ -205,11 +213,73 @@ def _solve(arrays, method, cfg, dtype, metric, mesh) -> dict[str, np.ndarray]:
             x, res = _jmra_batch(inst, cfg.settings(), method == "jmra")
         x = np.asarray(x, np.int64)
         x_rel = np.asarray(res.y, np.float64) * np.asarray(arrays["n_com"], np.float64)[:, None, None]
-        status = np.where(np.asarray(res.converged), 0, 1).astype(np.int8)
+        status = np.where(np.asarray(res.converged), Status.CONVERGED, Status.ITERATION_CAP).astype(np.int8)
         iters = np.asarray(res.iterations, np.int64)
         multi = np.asarray(res.n_viol, np.int64)
     thr = per_user_throughput(arrays, x)
     obj = objective(arrays, thr)
-    obj = np.where(status == 2, np.nan, obj)
-    return dict(x=x, x_relaxed=x_rel, objective=obj, throughput_per_user=np.maximum(thr, 0.0),
-                multi_served_before_rounding=multi, iterations=iters, status=status)
+    obj = np.where(status == Status.INFEASIBLE, np.nan, obj)
+    return NtnSolution(x=x, x_relaxed=x_rel, objective=obj, throughput_per_user=np.maximum(thr, 0.0),
+                       multi_served_before_rounding=multi, iterations=iters, status=status)
+
+
+def solve_allocation_reference(arrays: dict, method: str, cfg: JmraConfig | None = None) -> NtnSolution:
+    """:func:`solve_allocation` by the cvxpy references, one frame at a time (a Python loop:
+    the reference is slow by design; ``satisac ntn solve --reference``).
+
+    ``jmra``/``jmra-nohop``: Algorithm 1 with every subproblem solved by cvxpy
+    (``reference.ntn_jmra.jmra_reference``), then the same rounding as the batched solver;
+    ``dmrab``: DMRAB's matching, its per-satellite problems (36)-(37) by cvxpy
+    (``reference.ntn_dmrab.solve_satellite``).  Same contract as :func:`solve_allocation`.
+    """
+    from tqdm import tqdm
+
+    cfg = cfg or JmraConfig()
+    B, C, S = np.shape(arrays["rate"])
+    x = np.zeros((B, C, S), np.int64)
+    x_rel = np.zeros((B, C, S))
+    status = np.zeros(B, np.int8)
+    iters = np.zeros(B, np.int64)
+    multi = np.zeros(B, np.int64)
+    s = cfg.settings()
+    for b in tqdm(range(B), desc=f"reference {method}", disable=B < 2):
+        f = [jnp.asarray(np.asarray(arrays[k][b]).astype(np.int32 if k in ("n_com", "n_beams") else
+                                                          (bool if k == "prev_served" else np.float64)))
+             for k in INSTANCE_KEYS]
+        n_com = float(arrays["n_com"][b])
+        if method == "dmrab":
+            from reference.ntn_dmrab import solve_satellite
+            metric = jnp.asarray(np.asarray(_metric({k: v[b:b + 1] for k, v in arrays.items()}, cfg)[0], np.float64))
+            res = dmrab(*f, metric)
+            y = np.zeros((C, S))
+            if bool(res.feasible):
+                na = np.asarray(arrays["n_active"][b], float)
+                usable = (np.asarray(arrays["rate"][b]) > 0) & (na[:, None] > 0)
+                member = np.asarray(dmrab_match(metric, jnp.asarray(usable)))
+                t_ho = float(arrays["t_ho"][b]) * (1 - np.asarray(arrays["prev_served"][b], float))
+                t_o, t_f = float(arrays["t_ofdma"][b]), float(arrays["t_frame"][b])
+                a = na / (na.sum() / max((na > 0).sum(), 1))
+                for sat in range(S):
+                    cs = np.nonzero(member[:, sat])[0]
+                    if cs.size == 0:
+                        continue
+                    k = arrays["rate"][b][cs, sat] / J.KBIT * n_com * t_o / (t_f * na[cs])
+                    out = solve_satellite(a[cs], k, t_ho[cs, sat] / (n_com * t_o), float(arrays["n_beams"][b][sat]),
+                                          float(arrays["eps"][b]) / J.KBIT)
+                    y[cs, sat] = out[0]
+                res = dmrab(*f, metric, y_given=jnp.asarray(y))
+            x[b] = np.asarray(res.x)
+            x_rel[b] = np.asarray(res.y) * n_com
+            status[b] = Status.CONVERGED if bool(res.feasible) else Status.INFEASIBLE
+        else:
+            from reference.ntn_jmra import jmra_reference
+            d = J.prepare(*f, charge_handover=(method == "jmra"))
+            y, it, conv, nv = jmra_reference(d, s)
+            t_ho_true = f[3] * (1.0 - f[2].astype(jnp.float64))
+            x[b] = np.asarray(round_allocation(jnp.asarray(y), f[0], f[2], t_ho_true, f[4], f[5], f[6], d.usable))
+            x_rel[b] = y * n_com
+            status[b], iters[b], multi[b] = (Status.CONVERGED if conv else Status.ITERATION_CAP), it, nv
+    thr = per_user_throughput(arrays, x)
+    obj = np.where(status == Status.INFEASIBLE, np.nan, objective(arrays, thr))
+    return NtnSolution(x=x, x_relaxed=x_rel, objective=obj, throughput_per_user=np.maximum(thr, 0.0),
+                       multi_served_before_rounding=multi, iterations=iters, status=status)

@@ -38,6 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxcore.status import Status
 from solvers.npzio import (FieldSpec, InstanceError, atomic_writer, check_output_path, load_npz,
                            validate_arrays)
 from solvers.ntn.allocate import objective, per_user_throughput
@@ -121,7 +122,7 @@ def evaluate_allocation(inst: Mapping[str, np.ndarray], sol: Mapping[str, np.nda
             idx = np.stack([np.full(B, -1), first], axis=1)
         res[f"first_{name}"] = np.where(m.any(axis=1)[:, None], idx, -1)
     status = np.asarray(sol["status"]) if "status" in sol else np.zeros(B, np.int8)
-    res["declared_infeasible"] = status == 2
+    res["declared_infeasible"] = status == Status.INFEASIBLE
     ok = np.all([res[f"n_{n}"] == 0 for n in CONSTRAINTS], axis=0)
     res["feasible"] = ok & ~res["declared_infeasible"]
     res["constraints_hold"] = ok

@@ -35,6 +35,7 @@ from typing import Mapping
 
 import numpy as np
 
+from jaxcore.status import Status
 from solvers.npzio import FieldSpec, InstanceError, load_npz, save_npz_atomic, validate_arrays
 
 INSTANCE_FIELDS: tuple[FieldSpec, ...] = (
@@ -144,12 +145,12 @@ def validate_solution(arrays: Mapping[str, np.ndarray], source: str = "solution"
                    "S": np.shape(instance["rate"])[2]}
     dims = validate_arrays(arrays, SOLUTION_FIELDS, source=source, dims=dims_in)
     status = np.asarray(arrays["status"])
-    bad = (status < 0) | (status > 2)
+    bad = (status < Status.CONVERGED) | (status > Status.INFEASIBLE)
     if bad.any():
         b = _first(bad)[0]
         raise InstanceError(f"{source}: field 'status': expected 0, 1 or 2, found {int(status[b])} at frame {b}")
     x = np.asarray(arrays["x"])
-    infeas = (status == 2) & (x.reshape(x.shape[0], -1) != 0).any(axis=1)
+    infeas = (status == Status.INFEASIBLE) & (x.reshape(x.shape[0], -1) != 0).any(axis=1)
     if infeas.any():
         b = _first(infeas)[0]
         raise InstanceError(f"{source}: field 'x': expected all zero for an infeasible frame (status 2), "

@@ -96,8 +96,8 @@ def run_episode(cfg: NtnConfig, jcfg: JmraConfig, seed: int, n_frames: int, meth
             prev = (sid[None, :] == prev_sat[m][:, None]) & (sid[None, :] >= 0) & in_r
             inst = dict(base, prev_served=prev[None])
             sol = solve_allocation(inst, m, jcfg, dtype=dtype, metric=snr_a[None])
-            x = sol["x"][0]
-            infeasible = bool(sol["status"][0] == 2)
+            x = sol.x[0]
+            infeasible = bool(sol.infeasible[0])
             thr = np.maximum(per_user_throughput(inst, x[None], rate=delivered[None])[0], 0.0)
             served = x > 0
             new = served & ~prev
@@ -109,8 +109,8 @@ def run_episode(cfg: NtnConfig, jcfg: JmraConfig, seed: int, n_frames: int, meth
                 handovers=n_ho, handovers_per_s=n_ho / cfg.t_frame_s,
                 cells_served=int(served.any(axis=1).sum()),
                 outage_pairs=int((served & (rate_a > rate_t * (1 + 1e-12))).sum()),
-                objective=float(sol["objective"][0]), iterations=int(sol["iterations"][0]),
-                status=int(sol["status"][0]), multi_served=int(sol["multi_served_before_rounding"][0]),
+                objective=float(sol.objective[0]), iterations=int(sol.iterations[0]),
+                status=int(sol.status[0]), multi_served=int(sol.multi_served_before_rounding[0]),
                 nmse_snr=nmse(snr_a, fr["snr"][k], rain_pairs),
                 nmse_atten=nmse(fr["atten_est"][k], fr["atten"][k], rain_pairs),
                 n_sens=int(tm["n_sens"]), n_com=int(tm["n_com"]), t_ho=float(tm["t_ho"])))

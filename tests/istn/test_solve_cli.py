@@ -57,6 +57,7 @@ def test_reference_cli(cli, tmp_path, inst_path):
 def test_solve_baseline_dispatch_and_errors(cli, tmp_path, inst_path, monkeypatch):
     import solvers.istn.baselines as bl
     from reference.istn_wmmse import solve_reference
+    from solvers.solution import IstnSolution
 
     p, a, pt, tiny = inst_path
     calls = []
@@ -65,7 +66,7 @@ def test_solve_baseline_dispatch_and_errors(cli, tmp_path, inst_path, monkeypatc
         calls.append((method, seed, assoc_method, type(cfg).__name__))
         if method == "zf-eps":
             assert cfg.zf_null_sut is False
-        return solve_reference(arrays, arrays["assoc"], progress=False, max_iter=2)
+        return IstnSolution.from_arrays(solve_reference(arrays, arrays["assoc"], progress=False, max_iter=2))
 
     monkeypatch.setattr(bl, "solve_baseline", fake)
     out = tmp_path / "b.npz"

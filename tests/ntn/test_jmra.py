@@ -134,3 +134,24 @@ def test_fista_inner_solver_is_feasible_and_never_beats_the_optimum(batch):
     assert (f_fista >= f_newton - 1e-6 * np.abs(f_newton)).all()
     assert (f_fista <= f_start + 1e-12).all() and (f_fista < f_start).any()
     assert (np.asarray(steps) > 0).all()
+
+
+def test_jmra_config_reaches_the_core_settings():
+    """Every JmraSettings field that JmraConfig (the CLI's --set) names arrives unchanged,
+    the renamed ``inner_solver`` included; the rest keep the core defaults."""
+    import dataclasses
+
+    from jaxcore.ntn.jmra import JmraSettings
+    from solvers.ntn.allocate import CORE_RENAMES, JmraConfig
+
+    keys = {f.name for f in dataclasses.fields(JmraConfig)}
+    shared = {k for k in keys if CORE_RENAMES.get(k, k) in JmraSettings._fields}
+    assert {"rho", "tol", "tol_change", "max_outer", "inner_solver", "loop"} <= shared
+    changed = dict(rho=3.5, tol=2e-3, tol_change=0.05, delta=2e-3, lam0=0.5, mu0=2.0, max_outer=7, max_inner=9,
+                   inner_tol=1e-6, n_bisect=11, loop="scan", inner_solver="fista")
+    assert set(changed) == shared  # a new shared key must be added here
+    s = JmraConfig(**changed).settings()
+    for k, v in changed.items():
+        assert getattr(s, CORE_RENAMES.get(k, k)) == v, k
+    unset = set(JmraSettings._fields) - {CORE_RENAMES.get(k, k) for k in shared}
+    assert all(getattr(s, k) == getattr(JmraSettings(), k) for k in unset)
