@@ -21,6 +21,7 @@ from solvers.claims import metrics as M
 from solvers.claims.metrics import Part, part
 from solvers.claims.sources import NotMeasured, Sources
 from solvers.claims.verdict import ORDER, Band, above, below
+from solvers.tidy import wide
 
 NTN_KEYS = ("world", "drop", "frame")
 
@@ -424,12 +425,12 @@ def n5(src):
 
 def n6(src):
     runs = src.ntn_csv("ntn-fig6")
-    rows = [r for rs in runs for r in rs]
-    rhos = sorted({float(r["rho"]) for r in rows})
+    rows = [r for rs in runs for r in wide(rs, ("x", "frame"), ("iterations", "converged"))]  # x = rho
+    rhos = sorted({float(r["x"]) for r in rows})
     conv = [bool(r["converged"]) for r in rows]
     parts = [part("share of runs converged within the cap", M.exact(np.mean(conv), len(conv)), Band(1.0, 1.0),
                   exact=True)]
-    it = {rho: np.array([r["iterations"] for r in rows if float(r["rho"]) == rho], float) for rho in rhos}
+    it = {rho: np.array([r["iterations"] for r in rows if float(r["x"]) == rho], float) for rho in rhos}
     for a, b in zip(rhos[:-1], rhos[1:]):
         n = min(it[a].size, it[b].size)
         stat = (lambda ia, ib: lambda i: np.median(ib[i]) - np.median(ia[i]))(it[a][:n], it[b][:n])
@@ -438,15 +439,16 @@ def n6(src):
 
 
 def _avg_rows(runs, keys, values):
+    """{keys tuple: mean over the world seeds of ``values``} from the tidy rows of each seed's CSV."""
     acc: dict = {}
     for rs in runs:
-        for r in rs:
+        for r in wide(rs, keys, values):
             acc.setdefault(tuple(float(r[k]) for k in keys), []).append([float(r[v]) for v in values])
     return {k: np.mean(v, axis=0) for k, v in acc.items()}
 
 
 def n7(src):
-    tab = _avg_rows(src.ntn_csv("ntn-fig7"), ("rho", "i_max"), ("time_per_frame_s", "violating_cells"))
+    tab = _avg_rows(src.ntn_csv("ntn-fig7"), ("rho", "x"), ("time_per_frame_s", "violating_cells"))  # x = I_max
     rhos = sorted({k[0] for k in tab})
     parts = []
     for rho in rhos:
@@ -475,7 +477,7 @@ def n8(src):
 
 
 def n9(src):
-    tab = _avg_rows(src.ntn_csv("ntn-fig8"), ("pilot_len",),
+    tab = _avg_rows(src.ntn_csv("ntn-fig8"), ("x",),  # x = pilot length
                     ("nmse_snr_rain", "nmse_snr_norain", "nmse_att_rain"))
     Ls = sorted(k[0] for k in tab)
     a = np.array([tab[(L,)] for L in Ls])
@@ -491,7 +493,7 @@ def n9(src):
 
 def n10(src):
     runs = src.ntn_csv("ntn-fig9")
-    tab = _avg_rows(runs, ("snr_db",), ("nmse_mle", "crb_normalised"))
+    tab = _avg_rows(runs, ("x",), ("nmse_mle", "crb_normalised"))  # x = SNR (dB)
     snr = sorted((k[0] for k in tab), reverse=True)  # SNR falling
     nm = np.array([tab[(s,)][0] for s in snr])
     ratio = nm / np.array([tab[(s,)][1] for s in snr])
@@ -539,7 +541,7 @@ def n11(src):
         return float(np.nanmean(np.nanstd(J["dmrab"][:, idx], axis=1)) - np.nanmean(np.nanstd(J["jmra"][:, idx], axis=1)))
     parts.append(part("spread of Jain over frames: DMRAB - JMRA", M.bootstrap(spread, nfr), above(0.0)))
     return parts, (f"L in {Ls}; sensing fits one OFDMA frame for L <= {fit[-1]} (N_sens {ns}); "
-                   f"T_f {src.manifest('ntn-fig10_run')['config'].get('t_frame_s', '?')} s; paired frames")
+                   f"T_f {src.manifest('ntn-fig10')['config'].get('t_frame_s', '?')} s; paired frames")
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> tuple:
@@ -572,7 +574,7 @@ def tf_le(a: float, b: float) -> bool:
 
 def n13(src):
     c10 = src.ntn_store("ntn-fig10")
-    perf = src.ntn_store("ntn-fig10", run="ntn-fig10_run_perfect")  # same T_f, T_HO, worlds and frames
+    perf = src.ntn_store("ntn-fig10", "perfect")  # same T_f, T_HO, worlds and frames
     Ls = _xs(c10, "pilot_len")
     best = max(Ls, key=lambda L: np.nanmean(c10["throughput_kbps"][_nsel(c10, pilot_len=L, method="jmra")]))
     a = {tuple(int(k[i]) for k in (c10["world"], c10["drop"], c10["frame"])): v for i, v in
@@ -583,7 +585,7 @@ def n13(src):
     if not keys:
         raise NotMeasured("no frame of Fig. 10's pilot run has a perfect-CSI counterpart")
     est = M.ratio_of_means([a[k] for k in keys], [b[k] for k in keys])
-    tf = float(src.manifest("ntn-fig10_run")["config"]["t_frame_s"])
+    tf = float(src.manifest("ntn-fig10")["config"]["t_frame_s"])
     return [part(f"thr(JMRA, L {best}) / thr(JMRA, perfect CSI)", est, Band(0.90))], (
         f"perfect CSI = Fig. 10's perfect-CSI run (T_f {tf:g} s, same T_HO, worlds and frames); paired frames")
 

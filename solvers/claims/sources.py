@@ -2,23 +2,26 @@
 
 ``satisac claims -o DIR`` runs every figure a requested claim needs through the same code
 as ``satisac reproduce FIGURE -o DIR`` (``solvers.reproduce.registry``), so one run serves
-both: the Monte-Carlo stores (``DIR/istn-fig4_runs/...``, ``DIR/ntn-table3_run``, ...) are
+both: the Monte-Carlo stores (``DIR/<figure>_runs/<experiment>``: ``DIR/istn-fig4_runs/...``,
+``DIR/ntn-table3_runs/perfect``, ...; an NTN store under its old name ``DIR/ntn-table3_run`` is used) are
 resumed -- a finished store does no work -- and each figure's CSV and PNG are (re)written
 beside them.  ISTN claims read the per-drop rows of the stores (paired comparisons need
-the drops); NTN claims read the stores of Table III / Figs. 10-11 and the CSVs of Figs. 6-9
-(figures without a store; their CSV is reused when ``claims-sources.json`` shows it was
-made with the same settings, or when ``satisac reproduce`` made it).
+the drops); NTN claims read the stores of Table III / Figs. 10-11 and the tidy CSVs
+(:mod:`solvers.tidy`) of Figs. 6-9 (figures without a store; their CSV is reused when
+``claims-sources.json`` shows it was made with the same settings and it has the tidy header,
+or when ``satisac reproduce`` made it).
 
 NTN at paper statistics needs >= 2 world seeds: seed ``s`` of the figure runs in ``DIR``
 itself, every further seed in ``DIR/ntn-seed<s>/``.
 """
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import numpy as np
+
+from solvers import tidy
 
 PAPER_ISTN_DROPS = 200
 PAPER_NTN_FRAMES = 20
@@ -93,7 +96,7 @@ class Sources:
                     "config": getattr(self.settings, "config", None),
                     "overrides": list(getattr(self.settings, "overrides", ()))}
             csv_path = d / f"{name}.csv"
-            if (name.startswith("ntn") and name not in NTN_STORE_FIGURES and csv_path.exists()
+            if (name.startswith("ntn") and name not in NTN_STORE_FIGURES and tidy.is_tidy(csv_path)
                     and self._sidecar().get(key, want) == want):
                 continue  # no store: the CSV made with the same settings is the data
             with self._settings_ctx():
@@ -121,45 +124,49 @@ class Sources:
     def _read_istn(self, figure: str, exp) -> dict:
         """``--no-run``: the finished store of one experiment, located as ``run_experiment`` names it."""
         from solvers.istn.config import IstnConfig
-        from solvers.istn.figures import DEFAULT_DROPS, QUICK_DROPS
+        from solvers.istn.figures import DEFAULT_DROPS, QUICK_DROPS, experiment_dir
         from solvers.runner.store import load_results, to_numpy
         from solvers.scenarios import ConfigSettings
         scenario = (self.settings or ConfigSettings()).scenario_name(IstnConfig)
         n = self.drops if self.drops is not None else (QUICK_DROPS if self.quick else DEFAULT_DROPS)
-        run_dir = (self.out / f"{exp.group or figure}_runs"
-                   / f"{exp.key}_{scenario}_d{n}_s{self.seed}{'_quick' if self.quick else ''}")
+        run_dir = experiment_dir(self.out, exp, figure, scenario, n, self.seed, self.quick)
         check_complete(run_dir, f"{figure} ({exp.key})")
         return to_numpy(load_results(run_dir))
 
     # ------------------------------------------------------------------ NTN stores and CSVs
-    def ntn_store(self, figure: str, run: str | None = None) -> dict:
-        """Rows of an NTN figure's store over all world seeds; column ``world`` = seed."""
+    def ntn_store(self, figure: str, experiment: str | None = None) -> dict:
+        """Rows of an NTN figure's store (``experiment``: default the swept one,
+        ``solvers.ntn.figures.MAIN_RUN``) over all world seeds; column ``world`` = seed."""
+        from solvers.ntn.figures import MAIN_RUN, run_dir
         from solvers.runner.store import load_results, read_manifest, to_numpy
-        run = run or f"{figure}_run"
-        ck = ("ntn", run)
+        experiment = experiment or MAIN_RUN[figure]
+        ck = ("ntn", figure, experiment)
         if ck not in self._cache:
             self.ensure(figure)
             parts, frames = [], []
             for s, d in self.ntn_dirs():
-                if not (d / run).exists():
-                    raise NotMeasured(f"no run store {d / run}: {figure} was not run there")
+                store = run_dir(d, figure, experiment)
+                if not store.exists():
+                    raise NotMeasured(f"no run store {store}: {figure} was not run there")
                 if not self.run:
-                    check_complete(d / run, figure)
-                c = to_numpy(load_results(d / run))
+                    check_complete(store, figure)
+                c = to_numpy(load_results(store))
                 c["world"] = np.full(len(c["drop"]), s)
                 parts.append(c)
-                frames.append(int(read_manifest(d / run).get("extra", {}).get("frames", 0)))
-                self._cache[("manifest", run, s)] = read_manifest(d / run)
+                frames.append(int(read_manifest(store).get("extra", {}).get("frames", 0)))
+                self._cache[("manifest", figure, experiment, s)] = read_manifest(store)
             keys = set.intersection(*(set(p) for p in parts))
             self._cache[ck] = {k: np.concatenate([p[k] for p in parts]) for k in keys}
             self.sizes[figure] = (min(frames), len(parts))
         return self._cache[ck]
 
-    def manifest(self, run: str) -> dict:
-        return self._cache[("manifest", run, self.seed)]
+    def manifest(self, figure: str, experiment: str | None = None) -> dict:
+        """The manifest of a store :meth:`ntn_store` read (world seed ``seed``)."""
+        from solvers.ntn.figures import MAIN_RUN
+        return self._cache[("manifest", figure, experiment or MAIN_RUN[figure], self.seed)]
 
     def ntn_csv(self, figure: str) -> list[list[dict]]:
-        """The rows of ``<figure>.csv`` for each world seed (a list per seed)."""
+        """The tidy rows (:func:`solvers.tidy.read`) of ``<figure>.csv`` for each world seed (a list per seed)."""
         ck = ("csv", figure)
         if ck not in self._cache:
             self.ensure(figure)
@@ -168,8 +175,10 @@ class Sources:
                 p = d / f"{figure}.csv"
                 if not p.exists():
                     raise NotMeasured(f"{p} was not written")
-                with open(p, newline="") as fh:
-                    out.append([{k: _num(v) for k, v in r.items()} for r in csv.DictReader(fh)])
+                try:
+                    out.append(tidy.read(p))
+                except ValueError as e:  # a CSV of an older layout
+                    raise NotMeasured(str(e)) from None
             self._cache[ck] = out
             if figure not in self.sizes:  # Figs. 6-8 solve/sense `drops` frames (default 4 quick, 20 full)
                 frames = None if figure == "ntn-fig9" else (self.frames or (4 if self.quick else 20))
@@ -193,13 +202,3 @@ def check_complete(run_dir: Path, what: str) -> None:
         raise NotMeasured(f"{what}: store {run_dir} is incomplete ({done} of {total} chunks); "
                           "the same command resumes it")
 
-
-def _num(v: str):
-    if v in ("", None):
-        return float("nan")
-    if v in ("True", "False"):
-        return v == "True"
-    try:
-        return float(v)
-    except ValueError:
-        return v

@@ -3,23 +3,23 @@
 Each figure is a list of :class:`Experiment` runs of the resumable Monte-Carlo runner
 (``out_dir/<name>_runs/<experiment>_<scenario>_d<drops>_s<seed>/``, Parquet + run.json; re-running the
 same command resumes / does no work; Figs. 4-6 share ``istn-fig4_runs``), a reduction of the rows to curve data with 95 %
-confidence intervals (``<name>.csv``), a PNG laid out like the paper's figure and a printed
-table.  Settings follow the paper (Sec. IV-A/B) and spec istn.md §5 where the paper is
+confidence intervals (``<name>.csv`` in the tidy schema of :mod:`solvers.tidy`: one row per
+experiment x x x method x metric; the rate figures add ``means`` and ``n_all``), a PNG laid
+out like the paper's figure and a printed table.  Settings follow the paper (Sec. IV-A/B) and spec istn.md §5 where the paper is
 silent (the P_BS axis 20-40 dBm, the Fig. 7 receive-antenna pair, the r_sens axis of
 Fig. 8, the satellite-power axis of Fig. 7 -- all recorded below).  ``--quick`` keeps every
 curve but uses fewer drops and sweep points (minutes on a laptop CPU).
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from solvers.figure import Figure
-from solvers import plotting
+from solvers.figure import Figure, runs_dir
+from solvers import plotting, tidy
 
 DEFAULT_DROPS = 200
 QUICK_DROPS = 6
@@ -81,7 +81,7 @@ def run_experiment(exp: Experiment, out_dir: Path, name: str, quick: bool, seed:
                                     fixed={**exp.overrides, "progress": False})
     precision = "float64" if jax.config.read("jax_enable_x64") else "float32"
     group = exp.group or name
-    run_dir = out_dir / f"{group}_runs" / f"{exp.key}_{scenario}_d{n}_s{seed}{'_quick' if quick else ''}"
+    run_dir = experiment_dir(out_dir, exp, name, scenario, n, seed, quick)
     extra = {"figure": group, "experiment": exp.key, "precision": precision, "scenario": scenario}
     if any(not m.startswith("fail-") for m in exp.methods):  # the solver settings identify rate runs
         extra["solver"] = to_dict(solver_cfg)
@@ -89,6 +89,11 @@ def run_experiment(exp: Experiment, out_dir: Path, name: str, quick: bool, seed:
               sweep={exp.sweep_key: values}, methods=exp.methods, chunk_size=min(exp.chunk, n), extra=extra,
               progress=progress, desc=f"{name} {exp.key}")
     return to_numpy(load_results(run_dir))
+
+
+def experiment_dir(out_dir: Path, exp: Experiment, name: str, scenario: str, n: int, seed: int, quick: bool) -> Path:
+    """The run store of ``exp``: ``<out>/<group>_runs/<key>_<scenario>_d<drops>_s<seed>[_quick]``."""
+    return runs_dir(out_dir, exp.group or name, f"{exp.key}_{scenario}_d{n}_s{seed}{'_quick' if quick else ''}")
 
 
 def anchor_method(exp: Experiment) -> str | None:
@@ -371,10 +376,15 @@ SPECS = {
 
 
 def radius_at(rows: list[dict], exp_key: str, method: str, level: float = 0.3) -> float:
-    """Sensing radius where the failure probability first reaches ``level`` (linear interpolation; NaN if never)."""
-    r = sorted((x for x in rows if x["experiment"] == exp_key and x["method"] == method), key=lambda x: x["x"])
+    """Sensing radius where the failure probability first reaches ``level`` (linear interpolation; NaN if never).
+
+    ``rows``: the figure's in-memory rows (column ``fail``) or the tidy rows of
+    ``istn-fig8.csv`` (:func:`solvers.tidy.read`; metric ``fail``).
+    """
+    r = sorted((x for x in rows if x["experiment"] == exp_key and x["method"] == method
+                and x.get("metric", "fail") == "fail"), key=lambda x: x["x"])
     xs = np.array([q["x"] for q in r], float)
-    ps = np.array([q["fail"] for q in r], float)
+    ps = np.array([q["fail"] if "fail" in q else q["mean"] for q in r], float)
     for i in range(len(xs)):
         if ps[i] >= level:
             if i == 0:
@@ -383,17 +393,35 @@ def radius_at(rows: list[dict], exp_key: str, method: str, level: float = 0.3) -
     return float("nan")
 
 
-def _write_csv(rows: list[dict], path: Path) -> None:
-    keys: dict[str, None] = {}
+# the unit of every metric the reductions produce (tidy CSV column ``unit``)
+UNITS = {"sum_rate": "bit/s/Hz", "tut_rate": "bit/s/Hz", "sut_rate": "bit/s/Hz", "min_scnr_db": "dB",
+         "mean_scnr_db": "dB", "p_sat_total": "W", "feasible": "1", "fail": "1", "normalised_sum_rate": "1",
+         "interference_free_sum_rate": "bit/s/Hz"}
+
+
+def tidy_rows(rows: list[dict], name: str) -> list[dict]:
+    """The in-memory rows of a reduction (one dict per experiment, x, method with ``<metric>``,
+    ``<metric>_lo``, ``<metric>_hi``) as tidy rows (:mod:`solvers.tidy`): one per metric.
+
+    ``n`` is the drops the mean covers; the feasible share covers all drops (``n_all``, its
+    ``means`` = ``all``).  Metrics without ``_lo``/``_hi`` (the two sum rates behind Fig. 10's
+    ratio) get empty CI cells.  Extra columns: ``means`` and ``n_all`` where the rows carry them.
+    """
+    out = []
     for r in rows:
-        keys.update(dict.fromkeys(r))
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(keys))
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    tmp.replace(path)
+        for metric, unit in UNITS.items():
+            if metric not in r:
+                continue
+            feas = metric == "feasible"
+            extra = {}
+            if "means" in r:
+                extra["means"] = "all" if feas else r["means"]
+            if "n_all" in r:
+                extra["n_all"] = r["n_all"]
+            out.append(tidy.row(name, r["experiment"], r["x_name"], r["x"], r["method"], metric, unit,
+                                r["n_all"] if feas else r["n"], r[metric], r.get(f"{metric}_lo"),
+                                r.get(f"{metric}_hi"), **extra))
+    return out
 
 
 def _table(rows: list[dict], cols: tuple) -> str:
@@ -420,7 +448,7 @@ def run_figure(name: str, out_dir, quick: bool = False, seed: int = 0, drops: in
     out.mkdir(parents=True, exist_ok=True)
     res = {e.key: run_experiment(e, out, name, quick, seed, drops, progress) for e in spec.experiments}
     rows = spec.reduce(res, spec)
-    _write_csv(rows, out / f"{name}.csv")
+    tidy.write(out / f"{name}.csv", tidy_rows(rows, name))
     spec.plot(rows, spec, out / f"{name}.png", caption={**_caption_info(quick, drops), "title": spec.title})
     text = f"{spec.title}\n" + _table(rows, spec.table_cols)
     if name == "istn-fig8":

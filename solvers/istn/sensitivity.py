@@ -21,8 +21,9 @@ Rate metrics come from one runner store per parameter (methods ``proposed`` and
 second store (``fail-satellite-free``, ``fail-proposed``, ``fail-random`` on the r_sens grid,
 parameters that change the sensing channels only); both under
 ``out_dir/istn-sensitivity_runs/<param>_<kind>_<scenario>_d<drops>_s<seed>/`` (resumable,
-``solvers.runner``).  Output: ``istn-sensitivity.csv`` (tidy: ``param, value, metric,
-method, n, mean, ci_low, ci_high``) and ``istn-sensitivity.png`` (one panel per parameter,
+``solvers.runner``).  Output: ``istn-sensitivity.csv`` (the tidy schema of :mod:`solvers.tidy`:
+``experiment`` = ``x_name`` = the parameter, ``x`` its value, one row per value, metric and
+method with ``n, mean, ci_low, ci_high``) and ``istn-sensitivity.png`` (one panel per parameter,
 metrics vs value with 95 % CIs).  ``--quick``: one alternative value per parameter plus the
 base point's, the failure store at r_sens = ``SENS_RADIUS_M`` only (no radius reduction),
 4 drops per point.  ``python -m solvers.istn.sensitivity --params a,b ...``
@@ -31,15 +32,15 @@ runs a subset of the parameters (the calibration of the ``paper`` scenario, CONF
 from __future__ import annotations
 
 import contextvars
-import csv
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from solvers import tidy
 from solvers.plotting import pyplot, save_figure
-from solvers.figure import Figure
+from solvers.figure import Figure, runs_dir
 
 NAME = "istn-sensitivity"
 DEFAULT_DROPS = 32
@@ -50,10 +51,11 @@ RADII = (10.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0)  # Fig. 8's r_sens grid (i
 RADII_CALIBRATION = (25.0, 50.0, 100.0, 200.0)  # the grid of the I10 calibration sweep (CPU-limited)
 P_FAIL = 0.3  # claim I10: radius at sensing-failure probability 0.3
 N_BOOT = 200  # bootstrap resamples (over drops) of the radius-reduction CI
-CSV_COLUMNS = ("param", "value", "metric", "method", "n", "mean", "ci_low", "ci_high")
 RATE_METHODS = ("proposed", "interference-free")
 FAIL_METHODS = ("fail-satellite-free", "fail-proposed", "fail-random")
 METRICS = ("sut_rate", "sum_rate_ratio", "feasible_share", "terrestrial_loss", "fail_gap", "radius_reduction")
+UNITS = {"sut_rate": "bit/s/Hz", "sum_rate_ratio": "1", "feasible_share": "1", "terrestrial_loss": "1",
+         "fail_gap": "1", "radius_reduction": "1"}
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class OpenParam:
 
     @property
     def label(self) -> str:
-        """``key``, or ``key=tied1=...`` for a tied sweep (the CSV's ``param`` column)."""
+        """``key``, or ``key=tied1=...`` for a tied sweep (the CSV's ``experiment`` and ``x_name``)."""
         return "=".join((self.key,) + tuple(self.tied))
 
 
@@ -139,14 +141,13 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
     base, solver_cfg = load_configs((IstnConfig, SolverConfig), settings.config, settings.overrides, scenario,
                                     fixed={**RATE_FIXED, "progress": False})
     precision = "float64" if jax.config.read("jax_enable_x64") else "float32"
-    runs = out_dir / f"{NAME}_runs"
     rates, fails = {}, {}
     for p in (params if params is not None else PARAMS):
         vals = _values(p, base, quick)
         tag = f"{scenario}_d{n}_s{seed}{'_quick' if quick else ''}"
         extra = {"figure": NAME, "param": p.key, "precision": precision, "scenario": scenario}
         if p.rates:
-            d = runs / f"{p.label}_rates_{tag}"
+            d = runs_dir(out_dir, NAME, f"{p.label}_rates_{tag}")
             run_sweep(d, base, istn_work(RATE_METHODS, solver_cfg, precision), n_drops=n, seed=seed,
                       sweep={k: vals for k in (p.key,) + p.tied}, mode="zip" if p.tied else "grid",
                       methods=RATE_METHODS, chunk_size=n,
@@ -154,7 +155,7 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
             rates[p.label] = to_numpy(load_results(d))
         if p.sensing and not p.tied:
             radii = list(p.radii if p.radii is not None else ((SENS_RADIUS_M,) if quick else RADII))
-            d = runs / f"{p.key}_fail_{tag}"
+            d = runs_dir(out_dir, NAME, f"{p.key}_fail_{tag}")
             run_sweep(d, base, istn_work(FAIL_METHODS, solver_cfg, precision), n_drops=n, seed=seed,
                       sweep={p.key: vals, "r_sens_m": radii}, methods=FAIL_METHODS, chunk_size=n, extra=extra,
                       progress=progress, desc=f"{NAME} {p.key} sensing")
@@ -181,29 +182,27 @@ def _ratio_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, int]:
     return float(r), float(r - 1.96 * se), float(r + 1.96 * se), n
 
 
-def _rate_metrics(c: dict, key: str, v) -> list[dict]:
-    """sut_rate, feasible_share, sum_rate_ratio, terrestrial_loss of the proposed method at ``key == v``."""
+def _rate_metrics(c: dict, key: str, v) -> list[tuple]:
+    """(metric, method, n, mean, ci_low, ci_high) of sut_rate, feasible_share, sum_rate_ratio and
+    terrestrial_loss of the proposed method at ``key == v``."""
     from solvers.runner.stats import mean_ci, proportion_ci
     out = []
     sel = np.array([x == v for x in c[key]], bool) & (c["method"] == "proposed")
     m, lo, hi, n = mean_ci(c["sut_rate"][sel])
-    out.append(dict(param=key, value=v, metric="sut_rate", method="proposed", n=n, mean=m, ci_low=lo,
-                    ci_high=hi))
+    out.append(("sut_rate", "proposed", n, m, lo, hi))
     k = int(np.sum(c["feasible"][sel]))
     pr, lo, hi = proportion_ci(k, int(sel.sum()))
-    out.append(dict(param=key, value=v, metric="feasible_share", method="proposed", n=int(sel.sum()),
-                    mean=pr, ci_low=lo, ci_high=hi))
+    out.append(("feasible_share", "proposed", int(sel.sum()), pr, lo, hi))
     r, lo, hi, n = _ratio_ci(*_paired(c, key, v, "sum_rate", "proposed", "interference-free"))
-    out.append(dict(param=key, value=v, metric="sum_rate_ratio", method="proposed/interference-free",
-                    n=n, mean=r, ci_low=lo, ci_high=hi))
+    out.append(("sum_rate_ratio", "proposed/interference-free", n, r, lo, hi))
     r, lo, hi, n = _ratio_ci(*_paired(c, key, v, "tut_rate", "proposed", "interference-free"))
-    out.append(dict(param=key, value=v, metric="terrestrial_loss", method="proposed/interference-free",
-                    n=n, mean=1 - r, ci_low=1 - hi, ci_high=1 - lo))
+    out.append(("terrestrial_loss", "proposed/interference-free", n, 1 - r, 1 - hi, 1 - lo))
     return out
 
 
 def metric_rows(rates: dict, fails: dict, params=None) -> list[dict]:
-    """The tidy rows (``CSV_COLUMNS``) of every parameter, value and metric."""
+    """The tidy rows (:mod:`solvers.tidy`) of every parameter, value and metric: ``experiment``
+    and ``x_name`` = the parameter's label, ``x`` = its value."""
     from solvers.runner.stats import mean_ci
 
     out: list[dict] = []
@@ -211,8 +210,7 @@ def metric_rows(rates: dict, fails: dict, params=None) -> list[dict]:
         c = rates.get(p.label)
         src = c if c is not None else fails[p.key]
         for v in dict.fromkeys(src[p.key].tolist()):
-            if c is not None:
-                out += [{**r, "param": p.label} for r in _rate_metrics(c, p.key, v)]
+            stats = _rate_metrics(c, p.key, v) if c is not None else []
             if p.key in fails:
                 f = fails[p.key]
                 at = np.asarray(f["r_sens_m"], float) == SENS_RADIUS_M
@@ -220,14 +218,14 @@ def metric_rows(rates: dict, fails: dict, params=None) -> list[dict]:
                     a, b = _paired({k: x[at] for k, x in f.items()}, p.key, v, "fail", "fail-proposed",
                                    "fail-satellite-free")
                     m, lo, hi, n = mean_ci(a - b)  # paired difference of 0/1 indicators
-                    out.append(dict(param=p.key, value=v, metric="fail_gap", method="proposed-satellite-free", n=n,
-                                    mean=m, ci_low=lo, ci_high=hi))
+                    stats.append(("fail_gap", "proposed-satellite-free", n, m, lo, hi))
                 for meth in ("fail-proposed", "fail-random"):
                     if len(set(np.asarray(f["r_sens_m"]).tolist())) < 2:  # --quick: one radius, no reduction
                         break
                     m, lo, hi, n = radius_reduction(f, p.key, v, meth)
-                    out.append(dict(param=p.key, value=v, metric="radius_reduction",
-                                    method=meth[len("fail-"):], n=n, mean=m, ci_low=lo, ci_high=hi))
+                    stats.append(("radius_reduction", meth[len("fail-"):], n, m, lo, hi))
+            out += [tidy.row(NAME, p.label, p.label, v, meth, metric, UNITS[metric], n, m, lo, hi)
+                    for metric, meth, n, m, lo, hi in stats]
     return out
 
 
@@ -273,20 +271,10 @@ def radius_reduction(f: dict, key: str, value, method: str, seed: int = 0) -> tu
     return float(point), float(lo), float(hi), int(len(drops))
 
 
-def write_csv(rows: list[dict], path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(CSV_COLUMNS))
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{r[k]:.6g}" if isinstance(r[k], float) else r[k]) for k in CSV_COLUMNS})
-    tmp.replace(path)
-
-
 def plot(rows: list[dict], path: Path, scenario: str) -> None:
     """One panel per parameter; each metric a line with 95 % CI error bars (twin axis for bps/Hz)."""
     plt = pyplot()
-    keys = list(dict.fromkeys(r["param"] for r in rows))
+    keys = list(dict.fromkeys(r["experiment"] for r in rows))
     ncol = min(3, len(keys))
     nrow = -(-len(keys) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.9 * nrow), squeeze=False)
@@ -294,8 +282,8 @@ def plot(rows: list[dict], path: Path, scenario: str) -> None:
              "fail_gap": ("C3", "v"), "radius_reduction": ("C4", "P"), "sut_rate": ("k", "D")}
     handles: dict = {}
     for ax, key in zip(axes.flat, keys):
-        rs = [r for r in rows if r["param"] == key]
-        vals = list(dict.fromkeys(r["value"] for r in rs))
+        rs = [r for r in rows if r["experiment"] == key]
+        vals = list(dict.fromkeys(r["x"] for r in rs))
         numeric = all(isinstance(v, (int, float, np.integer, np.floating)) for v in vals)
         pos = {v: (float(v) if numeric else i) for i, v in enumerate(vals)}
         ax2 = ax.twinx()
@@ -303,7 +291,7 @@ def plot(rows: list[dict], path: Path, scenario: str) -> None:
             q = [r for r in rs if r["metric"] == metric and r["method"] != "random"]
             if not q:
                 continue
-            x = np.array([pos[r["value"]] for r in q])
+            x = np.array([pos[r["x"]] for r in q])
             y = np.array([r["mean"] for r in q], float)
             lo = np.array([r["ci_low"] for r in q], float)
             hi = np.array([r["ci_high"] for r in q], float)
@@ -336,7 +324,7 @@ def plot(rows: list[dict], path: Path, scenario: str) -> None:
 def _table(rows: list[dict]) -> str:
     lines = ["param | value | metric | n | mean [95 % CI]", "---|---|---|---|---"]
     for r in rows:
-        lines.append(f"{r['param']} | {r['value']} | {r['metric']} | {r['n']} | {r['mean']:.3f} "
+        lines.append(f"{r['experiment']} | {r['x']} | {r['metric']} | {r['n']} | {r['mean']:.3f} "
                      f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]")
     return "\n".join(lines)
 
@@ -351,7 +339,7 @@ def run_sensitivity(out_dir, quick: bool = False, seed: int = 0, drops: int | No
     out.mkdir(parents=True, exist_ok=True)
     rates, fails, scenario = run_stores(out, quick, seed, drops, params, progress)
     rows = metric_rows(rates, fails, params)
-    write_csv(rows, out / f"{NAME}.csv")
+    tidy.write(out / f"{NAME}.csv", rows)
     plot(rows, out / f"{NAME}.png", scenario)
     return _table(rows)
 

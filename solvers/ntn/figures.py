@@ -1,8 +1,11 @@
 """``satisac reproduce ntn-table3, ntn-fig6 ... ntn-fig11`` (NTN paper §VII, spec §5).
 
-Each entry of ``FIGURES`` writes ``<name>.csv`` and ``<name>.png`` laid out like the paper's
+Each entry of ``FIGURES`` writes ``<name>.csv`` (the tidy schema of :mod:`solvers.tidy`, one
+row per experiment x x x method x metric) and ``<name>.png`` laid out like the paper's
 table/figure and returns a printable table.  Simulation-based items (Table III, Figs. 10-11)
-go through the resumable runner store under ``out_dir/<name>_run*`` (re-running resumes).
+go through the resumable runner store under ``out_dir/<name>_runs/<experiment>`` (the
+experiment is the sensing mode: ``perfect``, ``pilots``, ``none``; re-running resumes; a
+store under the old name ``out_dir/<name>_run[_<mode>]`` is still found, :data:`LEGACY_RUNS`).
 ``--quick`` uses 1-degree cells (150 cells) and 2 frames per point; the full run uses the
 default 0.5-degree grid (600 cells) and 10 frames per point; ``--drops`` overrides the
 number of frames per point (an episode of consecutive frames).
@@ -14,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from solvers import tidy
 from solvers.configio import load_configs, to_dict
 from solvers.scenarios import current_settings
-from solvers.figure import Figure
+from solvers.figure import Figure, runs_dir
 from solvers.plotting import pyplot, save_figure
 
 QUICK = dict(cell_deg=1.0)
@@ -39,12 +43,18 @@ def _frames(quick: bool, drops):
     return int(drops) if drops else (2 if quick else 10)
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    from solvers.npzio import atomic_writer
-    with atomic_writer(path) as tmp, open(tmp, "w") as fh:  # no half-written CSV on an interrupt
-        fh.write(",".join(header) + "\n")
-        for r in rows:
-            fh.write(",".join("" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)) for v in r) + "\n")
+# the run stores: (figure, experiment) -> the folder's name before ``<figure>_runs/<experiment>``
+LEGACY_RUNS = {("ntn-table3", "perfect"): "ntn-table3_run", ("ntn-fig10", "pilots"): "ntn-fig10_run",
+               ("ntn-fig10", "none"): "ntn-fig10_run_nosensing", ("ntn-fig10", "perfect"): "ntn-fig10_run_perfect",
+               ("ntn-fig11", "perfect"): "ntn-fig11_run"}
+MAIN_RUN = {"ntn-table3": "perfect", "ntn-fig10": "pilots", "ntn-fig11": "perfect"}  # the swept store
+THR_UNIT = "kbit/s per active user"
+
+
+def run_dir(out_dir: Path, figure: str, experiment: str | None = None) -> Path:
+    """The run store of ``figure``'s ``experiment`` (default its swept one, :data:`MAIN_RUN`)."""
+    experiment = experiment or MAIN_RUN[figure]
+    return runs_dir(out_dir, figure, experiment, LEGACY_RUNS.get((figure, experiment)))
 
 
 def _plt():
@@ -72,21 +82,32 @@ def _agg(cols, sel, key):
     return float(np.nanmean(v)) if v.size else float("nan")
 
 
+def _episode_rows(figure: str, experiment: str, x_name: str, x, method: str, cols, sel) -> list[dict]:
+    """Tidy rows of throughput and Jain's index over the frames of one episode: the mean, n =
+    frames, no CI (consecutive frames of one episode; the figures draw no error bars)."""
+    out = []
+    for key, unit in (("throughput_kbps", THR_UNIT), ("jain", "1")):
+        v = np.asarray(cols[key][sel], float)
+        out.append(tidy.row(figure, experiment, x_name, x, method, key, unit, int(np.isfinite(v).sum()),
+                            _agg(cols, sel, key)))
+    return out
+
+
 # ---------------------------------------------------------------- Table III
 TABLE3_METRICS = (("throughput_kbps", "kbit/s per active user"), ("jain", "1"), ("handovers_per_s", "1/s"))
-TIDY_HEADER = ["t_ho_s", "t_frame_s", "method", "metric", "unit", "n", "mean", "ci_low", "ci_high", "infeasible"]
 
 
 def table3(out_dir: Path, quick: bool, seed: int, drops) -> str:
     """Table III as a tidy CSV: one row per T_HO x T_f x method x metric with the frame count
     ``n``, mean and 95 % t-interval over the frames (consecutive frames of one episode are
     correlated, so the interval is optimistic); ``infeasible`` = frames where the method had
-    no feasible allocation (the paper's "-", mean left empty).  Also ``ntn-table3.md``."""
+    no feasible allocation (the paper's "-", mean left empty).  ``experiment`` = ``t_frame_s=<T_f>``,
+    ``x`` = T_HO; the extra columns ``t_ho_s``, ``t_frame_s``, ``infeasible``.  Also ``ntn-table3.md``."""
     from solvers.runner.stats import mean_ci
     methods = ("dmrab", "jmra-nohop", "jmra")
     cfg = _cfg(quick, sensing_mode="perfect")
     tfs, thos = (10.0, 30.0), (0.02, 0.05)
-    cols = _simulate(out_dir / "ntn-table3_run", cfg, {"t_ho_s": list(thos), "t_frame_s": list(tfs)}, methods,
+    cols = _simulate(run_dir(out_dir, "ntn-table3"), cfg, {"t_ho_s": list(thos), "t_frame_s": list(tfs)}, methods,
                      _frames(quick, drops), seed)
     rows, cells = [], {}
     for tho in thos:
@@ -96,9 +117,10 @@ def table3(out_dir: Path, quick: bool, seed: int, drops) -> str:
                 n_inf = int(np.sum(cols["infeasible"][s]))
                 for key, unit in TABLE3_METRICS:
                     mean, lo, hi, n = mean_ci(cols[key][s]) if not n_inf else (None, None, None, int(s.sum()))
-                    rows.append([tho, tf, m, key, unit, n, mean, lo, hi, n_inf])
+                    rows.append(tidy.row("ntn-table3", f"t_frame_s={tf:g}", "t_ho_s", tho, m, key, unit, n, mean, lo,
+                                         hi, t_ho_s=tho, t_frame_s=tf, infeasible=n_inf))
                     cells[(tho, tf, m, key)] = (mean, lo, hi, n, n_inf)
-    _write_csv(out_dir / "ntn-table3.csv", TIDY_HEADER, rows)
+    tidy.write(out_dir / "ntn-table3.csv", rows)
     md = _table3_markdown(cells, thos, tfs, methods)
     from solvers.npzio import atomic_writer
     with atomic_writer(out_dir / "ntn-table3.md") as tmp:
@@ -171,6 +193,8 @@ def _instances(quick: bool, seed: int, drops):
 
 
 def fig6(out_dir: Path, quick: bool, seed: int, drops) -> str:
+    """Fig. 6: the CDF of Algorithm 1's iterations per rho.  CSV: one row per rho x frame x metric
+    (``iterations``, ``converged`` 1/0; extra column ``frame``), n = 1: the CDF is of frames."""
     from solvers.ntn.allocate import JmraConfig, solve_allocation
     inst, _ = _instances(quick, seed, drops)
     rhos = (1.5, 2.0, 5.0)
@@ -181,9 +205,11 @@ def fig6(out_dir: Path, quick: bool, seed: int, drops) -> str:
         sol = solve_allocation(inst, "jmra", JmraConfig(rho=rho, max_outer=200))
         it = np.sort(sol["iterations"])
         ax.step(it, np.arange(1, it.size + 1) / it.size, where="post", label=f"ρ = {rho:g}")
-        rows += [[rho, int(i), bool(s == 0)] for i, s in zip(sol["iterations"], sol["status"])]
+        for f, (i, s) in enumerate(zip(sol["iterations"], sol["status"])):
+            rows += [tidy.row("ntn-fig6", "", "rho", rho, "jmra", "iterations", "1", 1, int(i), frame=f),
+                     tidy.row("ntn-fig6", "", "rho", rho, "jmra", "converged", "1", 1, int(s == 0), frame=f)]
         text.append(f"{rho:<4g} {it.mean():9.2f} {it.max():9d}  {int((sol['status'] == 0).sum())}/{it.size}")
-    _write_csv(out_dir / "ntn-fig6.csv", ["rho", "iterations", "converged"], rows)
+    tidy.write(out_dir / "ntn-fig6.csv", rows)
     ax.set_xlabel("iterations of Algorithm 1 to convergence")
     ax.set_ylabel("CDF")
     ax.legend()
@@ -193,7 +219,11 @@ def fig6(out_dir: Path, quick: bool, seed: int, drops) -> str:
 
 
 def fig7(out_dir: Path, quick: bool, seed: int, drops) -> str:
+    """Fig. 7: time per frame and cells violating (30) vs I_max.  CSV: experiment ``rho=<rho>``
+    (extra column ``rho``), x = I_max; ``time_per_frame_s`` is one timed batch (n = frames, no CI),
+    ``violating_cells`` and ``mean_outer_iterations`` means over the frames with 95 % CIs."""
     from solvers.ntn.allocate import JmraConfig, solve_allocation
+    from solvers.runner.stats import mean_ci
     inst, _ = _instances(quick, seed, drops)
     B = inst["rate"].shape[0]
     caps = (1, 3, 10, 40) if quick else (1, 2, 3, 5, 10, 20, 40, 100)
@@ -209,13 +239,20 @@ def fig7(out_dir: Path, quick: bool, seed: int, drops) -> str:
             sol = solve_allocation(inst, "jmra", jc)
             dt = (time.perf_counter() - t) / B
             ts.append(dt)
-            vs.append(float(sol["multi_served_before_rounding"].mean()))
-            its = float(sol["iterations"].mean())  # a count: the load-free proxy of the time
-            rows.append([rho, cap, dt, vs[-1], its])
+            v = mean_ci(np.asarray(sol["multi_served_before_rounding"], float))
+            vs.append(v[0])
+            it = mean_ci(np.asarray(sol["iterations"], float))  # a count: the load-free proxy of the time
+            its = it[0]
+            exp = f"rho={rho:g}"
+            rows += [tidy.row("ntn-fig7", exp, "i_max", cap, "jmra", "time_per_frame_s", "s", B, dt, rho=rho),
+                     tidy.row("ntn-fig7", exp, "i_max", cap, "jmra", "violating_cells", "1", v[3], v[0], v[1], v[2],
+                              rho=rho),
+                     tidy.row("ntn-fig7", exp, "i_max", cap, "jmra", "mean_outer_iterations", "1", it[3], it[0], it[1],
+                              it[2], rho=rho)]
             text.append(f"{rho:<4g} {cap:5d}  {dt:16.3f}  {vs[-1]:15.2f}  {its:8.2f}")
         a1.plot(caps, ts, "o-", label=f"ρ = {rho:g}")
         a2.plot(caps, vs, "o-", label=f"ρ = {rho:g}")
-    _write_csv(out_dir / "ntn-fig7.csv", ["rho", "i_max", "time_per_frame_s", "violating_cells", "mean_outer_iterations"], rows)
+    tidy.write(out_dir / "ntn-fig7.csv", rows)
     a1.set_xlabel("I_max")
     a1.set_ylabel("execution time per frame [s] (this CPU)")
     a2.set_xlabel("I_max")
@@ -228,7 +265,13 @@ def fig7(out_dir: Path, quick: bool, seed: int, drops) -> str:
 
 
 # ---------------------------------------------------------------- Figs. 8-9 (sensing)
+FIG8_METRICS = ("nmse_snr_rain", "nmse_snr_norain", "nmse_att_rain", "nmse_att_norain")
+
+
 def fig8(out_dir: Path, quick: bool, seed: int, drops) -> str:
+    """Fig. 8: NMSE (39) of the SNR and attenuation estimates vs L.  CSV: x = pilot length, one
+    metric per estimate and weather (``nmse_snr_rain`` ...), n = sensed pairs in that weather;
+    no CI ((39) is a ratio of sums)."""
     import jax
     import jax.numpy as jnp
 
@@ -239,20 +282,21 @@ def fig8(out_dir: Path, quick: bool, seed: int, drops) -> str:
     snr, cs, A = fr["snr"][m], fr["snr_clear"][m], fr["atten"][m]
     rain = A > 1.0 + 1e-9
     Ls = [2 ** e for e in range(4, 21, 2)]
-    rows, text = [], ["L        NMSE(snr) rain  no-rain   NMSE(A~) rain  no-rain"]
+    rows, arr, text = [], [], ["L        NMSE(snr) rain  no-rain   NMSE(A~) rain  no-rain"]
     key = jax.random.PRNGKey(seed)
     with jax.enable_x64(True):
         for L in Ls:
             g = np.asarray(sensing.sample_snr_estimate(jax.random.fold_in(key, L), jnp.asarray(snr), L))
             a_t = np.asarray(sensing.corrected_attenuation(jnp.asarray(cs), jnp.asarray(g), L))
             r = [nmse(g, snr, rain), nmse(g, snr, ~rain), nmse(a_t, A, rain), nmse(a_t, A, ~rain)]
-            rows.append([L] + r)
+            arr.append(r)
+            rows += [tidy.row("ntn-fig8", "", "pilot_len", L, "mle", k, "1", int(w.sum()), v)
+                     for k, v, w in zip(FIG8_METRICS, r, (rain, ~rain, rain, ~rain))]
             text.append(f"{L:<8d} {r[0]:10.3e} {r[1]:10.3e}   {r[2]:10.3e} {r[3]:10.3e}")
-    _write_csv(out_dir / "ntn-fig8.csv", ["pilot_len", "nmse_snr_rain", "nmse_snr_norain", "nmse_att_rain",
-                                          "nmse_att_norain"], rows)
+    tidy.write(out_dir / "ntn-fig8.csv", rows)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    arr = np.array([r[1:] for r in rows])
+    arr = np.array(arr)
     for i, lab in enumerate(["γ̂ rain", "γ̂ no rain", "Ã rain", "Ã no rain"]):
         ax.loglog(Ls, arr[:, i], "o-" if i < 2 else "s--", label=lab, base=2)
     ax.set_xlabel("pilot length L")
@@ -264,26 +308,33 @@ def fig8(out_dir: Path, quick: bool, seed: int, drops) -> str:
 
 
 def fig9(out_dir: Path, quick: bool, seed: int, drops) -> str:
+    """Fig. 9: NMSE of the ML SNR estimator (18) vs SNR with the CRB (19).  CSV: x = SNR (dB);
+    ``nmse_mle`` (method ``mle``: mean of the n squared relative errors, 95 % CI), ``crb_normalised``
+    = CRB / gamma^2 and ``crb`` (method ``crb``: formula values, n = 1, no CI)."""
     import jax
     import jax.numpy as jnp
 
     from jaxcore.ntn import sensing
+    from solvers.runner.stats import mean_ci
     n = int(drops) if drops else (4000 if quick else 20000)
     snr_db = np.arange(-10.0, 21.0, 2.5)
     L = 64
-    rows, text = [], ["SNR[dB]  NMSE(MLE)  CRB/g^2   CRB"]
+    rows, arr, text = [], [], ["SNR[dB]  NMSE(MLE)  CRB/g^2   CRB"]
     with jax.enable_x64(True):
         for i, sdb in enumerate(snr_db):
             g = 10 ** (sdb / 10)
             est = np.asarray(sensing.sample_snr_estimate(jax.random.PRNGKey(seed * 1000 + i), jnp.full(n, g), L))
-            nm = float(np.mean((est - g) ** 2) / g ** 2)
+            nm, lo, hi, k = mean_ci(((est - g) / g) ** 2)
             crb = float(sensing.crb_snr(g, L))
-            rows.append([sdb, nm, crb / g ** 2, crb])
+            arr.append([sdb, nm, crb / g ** 2, crb])
+            rows += [tidy.row("ntn-fig9", "", "snr_db", float(sdb), "mle", "nmse_mle", "1", k, nm, lo, hi),
+                     tidy.row("ntn-fig9", "", "snr_db", float(sdb), "crb", "crb_normalised", "1", 1, crb / g ** 2),
+                     tidy.row("ntn-fig9", "", "snr_db", float(sdb), "crb", "crb", "1", 1, crb)]
             text.append(f"{sdb:7.1f}  {nm:9.3e}  {crb / g ** 2:8.3e}  {crb:8.3e}")
-    _write_csv(out_dir / "ntn-fig9.csv", ["snr_db", "nmse_mle", "crb_normalised", "crb"], rows)
+    tidy.write(out_dir / "ntn-fig9.csv", rows)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    arr = np.array(rows)
+    arr = np.array(arr)
     ax.semilogy(arr[:, 0], arr[:, 1], "o-", label=f"MLE (18), L={L}")
     ax.semilogy(arr[:, 0], arr[:, 2], "--", label="CRB / γ²")
     ax.semilogy(arr[:, 0], arr[:, 3], ":", label="CRB (19)")
@@ -325,14 +376,17 @@ def _two_panel(out_png: Path, xs, series, xlabel, logx=False, n=None, quick=None
 
 
 def fig10(out_dir: Path, quick: bool, seed: int, drops) -> str:
+    """Fig. 10: throughput and Jain's index vs L.  CSV: experiment = sensing mode (``pilots``: x =
+    pilot length, plus ``n_sens`` = most satellites sensed in a frame; ``none`` and ``perfect``:
+    the reference levels, x empty); means over the frames of one episode (n = frames, no CI)."""
     methods = ("dmrab", "jmra")
     Ls = [2 ** e for e in ((4, 10, 14, 16, 20) if quick else range(4, 21, 2))]
     n = _frames(quick, drops)
-    cols = _simulate(out_dir / "ntn-fig10_run", _cfg(quick, sensing_mode="pilots", t_ho_s=0.05),
+    cols = _simulate(run_dir(out_dir, "ntn-fig10", "pilots"), _cfg(quick, sensing_mode="pilots", t_ho_s=0.05),
                      {"pilot_len": Ls}, methods, n, seed)
-    ref = _simulate(out_dir / "ntn-fig10_run_nosensing", _cfg(quick, sensing_mode="none", t_ho_s=0.05),
+    ref = _simulate(run_dir(out_dir, "ntn-fig10", "none"), _cfg(quick, sensing_mode="none", t_ho_s=0.05),
                     None, methods, n, seed)
-    perf = _simulate(out_dir / "ntn-fig10_run_perfect", _cfg(quick, sensing_mode="perfect", t_ho_s=0.05),
+    perf = _simulate(run_dir(out_dir, "ntn-fig10", "perfect"), _cfg(quick, sensing_mode="perfect", t_ho_s=0.05),
                      None, methods, n, seed)
     rows, series, text = [], {}, ["method  L        thr[kbit/s]  Jain   N_sens"]
     for m in methods:
@@ -342,51 +396,60 @@ def fig10(out_dir: Path, quick: bool, seed: int, drops) -> str:
             thr.append(_agg(cols, s, "throughput_kbps"))
             jn.append(_agg(cols, s, "jain"))
             ns = int(np.max(cols["n_sens"][s]))
-            rows.append([m, L, thr[-1], jn[-1], ns])
+            rows += _episode_rows("ntn-fig10", "pilots", "pilot_len", L, m, cols, s)
+            rows.append(tidy.row("ntn-fig10", "pilots", "pilot_len", L, m, "n_sens", "1", int(s.sum()), ns))
             text.append(f"{m:<7} {L:<8d} {thr[-1]:11.3f}  {jn[-1]:.3f}  {ns}")
         series[m] = (thr, jn)
         s = ref["method"] == m
         t0, j0 = _agg(ref, s, "throughput_kbps"), _agg(ref, s, "jain")
         series[f"{m} (no sensing)"] = ([t0] * len(Ls), [j0] * len(Ls))
-        rows.append([f"{m}-nosensing", 0, t0, j0, 0])
+        rows += _episode_rows("ntn-fig10", "none", "pilot_len", None, m, ref, s)
         text.append(f"{m:<7} none     {t0:11.3f}  {j0:.3f}  0")
         s = perf["method"] == m  # perfect-CSI upper bound (no sensing overhead), claim N13
         t1, j1 = _agg(perf, s, "throughput_kbps"), _agg(perf, s, "jain")
         series[f"{m} (perfect CSI)"] = ([t1] * len(Ls), [j1] * len(Ls))
-        rows.append([f"{m}-perfect", 0, t1, j1, 0])
+        rows += _episode_rows("ntn-fig10", "perfect", "pilot_len", None, m, perf, s)
         text.append(f"{m:<7} perfect  {t1:11.3f}  {j1:.3f}  0   best-L/perfect = {np.nanmax(thr) / t1:.3f}")
-    _write_csv(out_dir / "ntn-fig10.csv", ["method", "pilot_len", "throughput_kbps", "jain", "n_sens"], rows)
+    tidy.write(out_dir / "ntn-fig10.csv", rows)
     _two_panel(out_dir / "ntn-fig10.png", Ls, series, "pilot length L", logx=True, n=n, quick=quick)
     return "\n".join(text)
 
 
 def _in_range_stats(cfg, seed: int, n_frames: int) -> dict:
     """Condition (5) vs T_f: satellites in range for the WHOLE frame per populated cell, per
-    shell, and the best clear-sky SNR per cell (worst-case distance (3) over the frame)."""
+    shell, and the best clear-sky SNR per cell (worst-case distance (3) over the frame).
+
+    Returns ``{key: value}`` and, under ``"_n"``, ``{key: (count averaged, unit)}``."""
     from solvers.ntn.world import world_frames
     fr = world_frames(cfg, seed, n_frames)
     ok = np.asarray(fr["in_range"])  # [F, C, S]
     pop = np.asarray(fr["n_active"]).reshape(-1) > 0  # [C]
-    out = {}
+    out, n = {}, {}
     for j, band in enumerate(cfg.shell_band):
         col = (np.asarray(fr["shell"]) == j)[:, None, :]  # [F, 1, S]
-        out[f"sats_in_range_{band}"] = float((ok & col).sum(-1)[:, pop].mean())
+        per_cell = (ok & col).sum(-1)[:, pop]  # [F, C']
+        out[f"sats_in_range_{band}"] = float(per_cell.mean())
+        n[f"sats_in_range_{band}"] = (int(per_cell.size), "1")
     best = np.max(np.where(ok, np.asarray(fr["snr_clear"]), 0.0), axis=-1)[:, pop]  # [F, C']
     out["cells_unserved_frac"] = float((best <= 0).mean())
+    n["cells_unserved_frac"] = (int(best.size), "1")
     out["best_snr_clear_db"] = float(np.mean(10 * np.log10(best[best > 0]))) if (best > 0).any() else float("nan")
-    return out
+    n["best_snr_clear_db"] = (int((best > 0).sum()), "dB")
+    return {**out, "_n": n}
 
 
 def fig11(out_dir: Path, quick: bool, seed: int, drops) -> str:
     """Fig. 11: throughput and Jain's index vs T_f, plus why (condition (5)): satellites of each
-    shell in range for the whole frame per cell and the best clear-sky SNR, vs T_f."""
+    shell in range for the whole frame per cell and the best clear-sky SNR, vs T_f.  CSV: x = T_f;
+    throughput and Jain per method (means over the frames of one episode, n = frames, no CI);
+    the range statistics with an empty method (means over frames x populated cells = n)."""
     methods = ("dmrab", "jmra")
     tfs = [5.0, 30.0, 90.0] if quick else [5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0]
     n = _frames(quick, drops)
-    cols = _simulate(out_dir / "ntn-fig11_run", _cfg(quick, sensing_mode="perfect", t_ho_s=0.05),
+    cols = _simulate(run_dir(out_dir, "ntn-fig11"), _cfg(quick, sensing_mode="perfect", t_ho_s=0.05),
                      {"t_frame_s": tfs}, methods, n, seed)
     rng = {tf: _in_range_stats(_cfg(quick, sensing_mode="perfect", t_ho_s=0.05, t_frame_s=tf), seed, n) for tf in tfs}
-    keys = list(rng[tfs[0]])
+    keys = [k for k in rng[tfs[0]] if k != "_n"]
     rows, series, text = [], {}, ["method  T_f[s]  thr[kbit/s]  Jain   " + "  ".join(keys)]
     for m in methods:
         thr, jn = [], []
@@ -394,10 +457,12 @@ def fig11(out_dir: Path, quick: bool, seed: int, drops) -> str:
             s = (cols["t_frame_s"] == tf) & (cols["method"] == m)
             thr.append(_agg(cols, s, "throughput_kbps"))
             jn.append(_agg(cols, s, "jain"))
-            rows.append([m, tf, thr[-1], jn[-1]] + [rng[tf][k] for k in keys])
+            rows += _episode_rows("ntn-fig11", "perfect", "t_frame_s", tf, m, cols, s)
             text.append(f"{m:<7} {tf:6.0f}  {thr[-1]:11.3f}  {jn[-1]:.3f}  " + "  ".join(f"{rng[tf][k]:.3g}" for k in keys))
         series[m] = (thr, jn)
-    _write_csv(out_dir / "ntn-fig11.csv", ["method", "t_frame_s", "throughput_kbps", "jain"] + keys, rows)
+    rows += [tidy.row("ntn-fig11", "perfect", "t_frame_s", tf, "", k, rng[tf]["_n"][k][1], rng[tf]["_n"][k][0],
+                      rng[tf][k]) for tf in tfs for k in keys]
+    tidy.write(out_dir / "ntn-fig11.csv", rows)
     _two_panel(out_dir / "ntn-fig11.png", tfs, series, "frame length T_f [s]", n=n, quick=quick)
     plt = _plt()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))

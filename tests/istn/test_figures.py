@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from solvers import tidy
 from solvers.istn import figures
 
 
@@ -22,27 +23,30 @@ def test_quick_figure_end_to_end(cli, tmp_path, monkeypatch):
     code, out, err = cli("reproduce", "istn-fig5", "--quick", "--drops", "8", "-o", tmp_path)
     assert code == 0, err
     assert "wrote" in out and "mean_scnr_db" in out
-    rows = list(csv.DictReader(open(tmp_path / "istn-fig5.csv")))
-    assert len(rows) == len(figures.RATE_METHODS)
-    need = {"experiment", "x_name", "x", "method", "n", "sum_rate", "sum_rate_lo", "sum_rate_hi", "tut_rate",
-            "sut_rate", "min_scnr_db", "mean_scnr_db", "mean_scnr_db_lo", "mean_scnr_db_hi", "feasible",
-            "feasible_lo", "feasible_hi", "p_sat_total"}
-    assert need <= set(rows[0])
-    assert {r["method"] for r in rows} == set(figures.RATE_METHODS)
-    # default: means over the drops where Proposed is feasible, the same drops for every method
-    proposed = next(r for r in rows if r["method"] == "proposed")
-    k = round(float(proposed["feasible"]) * 8)
-    assert {(r["n"], r["n_all"], r["means"]) for r in rows} == {(str(k), "8", "proposed-feasible")}
+    rows = tidy.read(tmp_path / "istn-fig5.csv")
+    with open(tmp_path / "istn-fig5.csv") as fh:
+        assert next(csv.reader(fh)) == list(tidy.COLUMNS) + ["means", "n_all"]
+    metrics = ("sum_rate", "tut_rate", "sut_rate", "min_scnr_db", "mean_scnr_db", "p_sat_total", "feasible")
+    assert len(rows) == len(figures.RATE_METHODS) * len(metrics)
+    assert {(r["method"], r["metric"]) for r in rows} == {(m, k) for m in figures.RATE_METHODS for k in metrics}
+    assert {(r["figure"], r["experiment"], r["x_name"], r["x"]) for r in rows} == {("istn-fig5", "rmin3", "p_bs_dbm", 30)}
+    # default: means over the drops where Proposed is feasible, the same drops for every method;
+    # the feasible share over all 8 drops
+    share = next(r["mean"] for r in rows if r["method"] == "proposed" and r["metric"] == "feasible")
+    k = round(share * 8)
+    assert {(r["n"], r["n_all"], r["means"]) for r in rows if r["metric"] != "feasible"} == {(k, 8, "proposed-feasible")}
+    assert {(r["n"], r["means"], r["unit"]) for r in rows if r["metric"] == "feasible"} == {(8, "all", "1")}
     assert k >= 1  # the tiny drops are mostly feasible: the default is not vacuous here
     # the all-drops variant, one flag away (resumes the same runs: no new solves)
     code, out, err = cli("reproduce", "istn-fig5", "--quick", "--drops", "8", "--means", "all", "-o", tmp_path)
     assert code == 0, err
-    rows = list(csv.DictReader(open(tmp_path / "istn-fig5.csv")))
+    rows = tidy.read(tmp_path / "istn-fig5.csv")
     for r in rows:
-        assert r["n"] == "8" and r["means"] == "all" and float(r["x"]) == 30.0
-        for k in ("sum_rate", "sum_rate_lo", "sum_rate_hi", "tut_rate", "sut_rate", "mean_scnr_db", "feasible"):
-            assert np.isfinite(float(r[k])), (r["method"], k)
-        assert float(r["sum_rate_lo"]) <= float(r["sum_rate"]) <= float(r["sum_rate_hi"])
+        assert r["n"] == 8 and r["means"] == "all" and r["x"] == 30
+        if r["metric"] in ("sum_rate", "tut_rate", "sut_rate", "mean_scnr_db", "feasible"):
+            assert np.isfinite(r["mean"]), (r["method"], r["metric"])
+        if r["metric"] in ("sum_rate", "feasible"):
+            assert r["ci_low"] <= r["mean"] <= r["ci_high"]
     png = tmp_path / "istn-fig5.png"
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     # the same command again resumes: no work, identical CSV
@@ -98,3 +102,58 @@ def test_means_cover_the_drops_where_proposed_is_feasible():
     rows = {r["method"]: r for r in figures._rate_rows({"e": cols0}, spec)}
     assert rows["proposed"]["n"] == 0 and np.isnan(rows["proposed"]["sum_rate"])
     assert rows["proposed"]["feasible"] == 0.0 and rows["proposed"]["n_all"] == 3
+
+
+def _store_cols(exp, rng, drops=3):
+    """Per-drop rows like a runner store of ``exp`` (every method at every quick x)."""
+    c = {k: [] for k in (exp.sweep_key, "drop", "method", "feasible", "fail", "sum_rate", "tut_rate", "sut_rate",
+                         "min_scnr_db", "mean_scnr_db", "p_sat_total")}
+    for x in exp.quick_values:
+        for d in range(drops):
+            for m in exp.methods:
+                for k, v in ((exp.sweep_key, x), ("drop", d), ("method", m), ("feasible", d != 1),
+                             ("fail", bool(rng.random() < 0.5)), ("sum_rate", rng.uniform(5, 20)),
+                             ("tut_rate", rng.uniform(1, 10)), ("sut_rate", rng.uniform(3, 9)),
+                             ("min_scnr_db", rng.uniform(-12, -8)), ("mean_scnr_db", rng.uniform(-10, 0)),
+                             ("p_sat_total", rng.uniform(10, 200))):
+                    c[k].append(v)
+    return {k: np.asarray(v, dtype=object if k == "method" else None) for k, v in c.items()}
+
+
+@pytest.mark.parametrize("name", sorted(figures.SPECS))
+def test_every_istn_figure_csv_is_tidy(name, tmp_path, monkeypatch):
+    """run_figure on store-like columns (no solving, no plot): the CSV header is the common
+    schema (+ the rate figures' ``means, n_all``) and every number reads back as written."""
+    spec = figures.SPECS[name]
+    rng = np.random.default_rng(0)
+    stores = {e.key: _store_cols(e, rng) for e in spec.experiments}
+    monkeypatch.setattr(figures, "run_experiment", lambda e, *a, **k: stores[e.key])
+    monkeypatch.setitem(figures.SPECS, name, dataclasses.replace(spec, plot=lambda *a, **k: None))
+    figures.run_figure(name, tmp_path, quick=True, drops=3)
+    with open(tmp_path / f"{name}.csv") as fh:
+        header = next(csv.reader(fh))
+    extra = {figures._rate_rows: ["means", "n_all"], figures._normalised_rows: ["means"],
+             figures._fail_rows: []}[spec.reduce]
+    assert header == ["figure", "experiment", "x_name", "x", "method", "metric", "unit", "n", "mean", "ci_low",
+                      "ci_high"] + extra
+    got = tidy.read(tmp_path / f"{name}.csv")
+    mem = spec.reduce(stores, spec)
+    assert len(got) == len(figures.tidy_rows(mem, name)) > 0
+    assert {r["figure"] for r in got} == {name} and all(r["unit"] for r in got)
+    # every (experiment, x, method) of the in-memory rows is there, value for value (%.6g)
+    for m in mem:
+        for metric in figures.UNITS:
+            if metric not in m:
+                continue
+            (r,) = [r for r in got if (r["experiment"], r["x"], r["method"], r["metric"])
+                    == (m["experiment"], m["x"], m["method"], metric)]
+            assert r["x_name"] == m["x_name"]
+            assert r["mean"] == pytest.approx(m[metric], rel=1e-5, nan_ok=True)
+            assert r["n"] == (m["n_all"] if metric == "feasible" else m["n"])
+            lo = m.get(f"{metric}_lo")
+            assert (np.isnan(r["ci_low"]) if lo is None else r["ci_low"] == pytest.approx(lo, rel=1e-5, nan_ok=True))
+    if name == "istn-fig8":  # the radius at P_fail 0.3 from the file equals the one from the rows
+        for e in spec.experiments:
+            for meth in e.methods:
+                a, b = figures.radius_at(mem, e.key, meth), figures.radius_at(got, e.key, meth)
+                assert (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b, rel=1e-5)

@@ -168,14 +168,15 @@ def test_reproduce_cli_shard_argument_and_run_lock(cli, tmp_path):
     out = tmp_path / "out"
     code, _, err = cli("reproduce", "ntn-table3", "--quick", "--shard", "2/2", "-o", out)
     assert code == 2 and "--shard: expected i/n" in err and not out.exists()
-    with run_lock(out / "ntn-table3_run", shared=False):  # a whole run of this store is in progress
+    with run_lock(out / "ntn-table3_runs" / "perfect", shared=False):  # a whole run of this store is in progress
         code, _, err = cli("reproduce", "ntn-table3", "--quick", "--drops", "1", "-o", out)
         assert code == 2 and len(err.strip().splitlines()) == 1
         assert f"in use by pid {os.getpid()} (host {claims.HOST}); wait for it or use --shard" in err
         code, _, err = cli("reproduce", "ntn-table3", "--quick", "--drops", "1", "--shard", "1/2", "-o", out)
         assert code == 2 and "a whole (unsharded) run holds it" in err
-    assert sorted(p.name for p in out.iterdir()) == ["ntn-table3_run"]  # the shard's scratch is gone
-    assert not list((out / "ntn-table3_run").glob("point-*"))  # nothing computed
+    assert sorted(p.name for p in out.iterdir()) == ["ntn-table3_runs"]  # the shard's scratch is gone
+    assert [p.name for p in (out / "ntn-table3_runs").iterdir()] == ["perfect"]
+    assert not list((out / "ntn-table3_runs" / "perfect").glob("point-*"))  # nothing computed
 
 
 def test_shard_jobs_write_no_figure_then_the_final_run_only_reduces(tmp_path):

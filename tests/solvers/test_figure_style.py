@@ -94,9 +94,12 @@ def test_ntn_table3_tidy_csv(tmp_path, captions, monkeypatch):
         header = next(csv.reader(fh))
         fh.seek(0)
         table = list(csv.DictReader(fh))
-    assert header == ["t_ho_s", "t_frame_s", "method", "metric", "unit", "n", "mean", "ci_low", "ci_high",
-                      "infeasible"]
+    # the common schema (solvers.tidy), then Table III's own columns (the former header stays a subset)
+    assert header == ["figure", "experiment", "x_name", "x", "method", "metric", "unit", "n", "mean", "ci_low",
+                      "ci_high", "t_ho_s", "t_frame_s", "infeasible"]
     assert len(table) == len(thos) * len(tfs) * len(methods) * 3
+    assert {(r["figure"], r["x_name"]) for r in table} == {("ntn-table3", "t_ho_s")}
+    assert all(r["x"] == r["t_ho_s"] and r["experiment"] == f"t_frame_s={r['t_frame_s']}" for r in table)
     assert len({(r["t_ho_s"], r["t_frame_s"], r["method"], r["metric"]) for r in table}) == len(table)
     for r in table:
         assert int(r["n"]) == frames

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from solvers import tidy
 from solvers.configio import ConfigError, load_config, load_configs
 from solvers.istn import scenarios as istn_scenarios
 from solvers.istn.config import IstnConfig
@@ -107,18 +108,22 @@ def _synthetic_stores(rng):
 
 
 def test_sensitivity_csv_schema_and_png(tmp_path):
-    """Tidy CSV (one row per parameter, value, metric and method) and a PNG, from store-like columns."""
+    """Tidy CSV (solvers.tidy: one row per parameter, value, metric and method) and a PNG, from store-like columns."""
     from solvers.istn import sensitivity as sens
     params = (sens.OpenParam("g_tut_dbi", (0.0, 20.0), (0.0, 20.0), sensing=False),
               sens.OpenParam("delta_sat", (0.1, 1.0), (0.1, 1.0)))
     rates, fails = _synthetic_stores(np.random.default_rng(0))
     del fails["g_tut_dbi"]
     rows = sens.metric_rows(rates, fails, params)
-    sens.write_csv(rows, tmp_path / "s.csv")
+    tidy.write(tmp_path / "s.csv", rows)
     sens.plot(rows, tmp_path / "s.png", "spec")
-    got = list(csv.DictReader(open(tmp_path / "s.csv")))
-    assert tuple(got[0].keys()) == sens.CSV_COLUMNS
-    keys = {(r["param"], float(r["value"]), r["metric"]) for r in got}
+    with open(tmp_path / "s.csv", newline="") as fh:
+        got = list(csv.DictReader(fh))
+    assert list(got[0]) == ["figure", "experiment", "x_name", "x", "method", "metric", "unit", "n", "mean", "ci_low",
+                            "ci_high"]
+    assert all(r["figure"] == "istn-sensitivity" and r["x_name"] == r["experiment"] for r in got)
+    assert {r["unit"] for r in got if r["metric"] == "sut_rate"} == {"bit/s/Hz"}
+    keys = {(r["experiment"], float(r["x"]), r["metric"]) for r in got}
     rate_metrics = ("sut_rate", "sum_rate_ratio", "feasible_share", "terrestrial_loss")
     assert keys == ({(k, v, m) for k, vs in (("g_tut_dbi", (0.0, 20.0)), ("delta_sat", (0.1, 1.0)))
                      for v in vs for m in rate_metrics}
@@ -126,7 +131,7 @@ def test_sensitivity_csv_schema_and_png(tmp_path):
     for r in got:
         assert int(r["n"]) == 6
         if r["metric"] == "sut_rate":
-            assert float(r["mean"]) == pytest.approx(7 + float(r["value"]) / 10)
+            assert float(r["mean"]) == pytest.approx(7 + float(r["x"]) / 10)
         if r["metric"] == "feasible_share":
             assert float(r["mean"]) == pytest.approx(4 / 6)
         if r["metric"] == "sum_rate_ratio":
@@ -144,8 +149,8 @@ def test_sensitivity_end_to_end_tiny(tmp_path, monkeypatch):
     with use_settings(ConfigSettings("spec", None, tuple(SMALL))):
         text = sens.run_sensitivity(tmp_path, quick=True, seed=0, drops=2, params=(sparam,), progress=False)
     assert "fail_gap" in text
-    rows = list(csv.DictReader(open(tmp_path / "istn-sensitivity.csv")))
-    assert {(float(r["value"]), r["metric"]) for r in rows} == {
+    rows = tidy.read(tmp_path / "istn-sensitivity.csv")
+    assert {(float(r["x"]), r["metric"]) for r in rows} == {
         (v, m) for v in (0.1, 1.0) for m in ("fail_gap", "radius_reduction")}
     assert (tmp_path / "istn-sensitivity.png").read_bytes()[:4] == b"\x89PNG"
     manifests = [json.loads(p.read_text()) for p in (tmp_path / "istn-sensitivity_runs").glob("*/run.json")]
