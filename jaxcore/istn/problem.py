@@ -7,9 +7,10 @@ drops and cells (``batch_cells`` flattens interfaces.md §1 arrays to that layou
 Units.  Every formula carries the three noise powers explicitly (``noise_tut``,
 ``noise_sut``, ``noise_rad``), so any consistent unit works (watts, or noise-normalised
 with noise = 1).  The optimizer is tuned for noise-normalised units (prox weight rho,
-tolerances, float32 safety), so solvers call ``normalise_noise`` first: it divides every
-channel amplitude by the square root of its receiver's noise power and power gains by the
-noise power, and sets the noise fields to 1.  Powers (``p_bs``, ``p_leo``) are unchanged, so
+tolerances, float32 safety), so solvers build their problems from the noise-normalised
+instance (``solvers.istn.instance.to_normalised``, through ``solvers.istn.problems``): every
+channel amplitude divided by the square root of its receiver's noise power, power gains by
+the noise power, noise fields 1.  Powers (``p_bs``, ``p_leo``) are unchanged, so
 beamformers F and the satellite power p keep their meaning and every SINR/SCNR/MSE is
 identical before and after.
 
@@ -83,25 +84,6 @@ def make_cell_problem(h_tut, h_sut, g_tut, g_sut, g_rad, G_tar, G_cl, assoc, p_b
         e_sut=r(2.0 ** (-jnp.asarray(r_min_sut, rdt))),
         e_rad=r(1.0 / (1.0 + jnp.asarray(scnr_min, rdt))),
         noise_tut=r(noise_tut), noise_sut=r(noise_sut), noise_rad=r(noise_rad))
-
-
-def normalise_noise(prob: CellProblem) -> CellProblem:
-    """Rescale channels to noise-normalised units (all noise powers 1); powers unchanged.
-
-    Every SINR (16)-(17), SCNR (18) and MSE (32)-(34) at the respective MMSE receivers is
-    invariant; receive filters change by the scale of their receiver's noise amplitude.
-    """
-    st, ss, sr = (jnp.sqrt(prob.noise_tut), jnp.sqrt(prob.noise_sut), jnp.sqrt(prob.noise_rad))
-    one = jnp.ones_like(prob.noise_tut)
-    return prob._replace(
-        h_tut=prob.h_tut / st[..., None, None].astype(prob.h_tut.dtype),
-        h_sut=prob.h_sut / ss[..., None].astype(prob.h_sut.dtype),
-        g_tut=prob.g_tut / prob.noise_tut[..., None],
-        g_sut=prob.g_sut / prob.noise_sut,
-        g_rad=prob.g_rad / sr[..., None, None].astype(prob.g_rad.dtype),
-        G_tar=prob.G_tar / sr[..., None, None, None, None].astype(prob.G_tar.dtype),
-        G_cl=prob.G_cl / sr[..., None, None, None, None].astype(prob.G_cl.dtype),
-        noise_tut=one, noise_sut=one, noise_rad=one)
 
 
 class TargetView(NamedTuple):

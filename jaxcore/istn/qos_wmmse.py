@@ -443,7 +443,7 @@ def solve_cell(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=Non
     (eq. (26)); ``mode="p3"``: q fixed to ``q0`` (amplitude sqrt(p-bar), eq. (45)).
 
     Args:
-      prob: the cell, noise-normalised units recommended (``problem.normalise_noise``).
+      prob: the cell, noise-normalised units recommended (``solvers.istn.problems``).
       cfg: static settings.  F0 [Nt, K+T]: start beams (default ``initial_beams``).
       q0: start (P1, default sqrt(P_LEO)/2) or fixed (P3, required) satellite amplitude.
     """

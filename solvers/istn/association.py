@@ -34,7 +34,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-METHODS = ("proposed", "nearest", "greedy", "random")
+from solvers.methods import ISTN_ASSOC as METHODS
+
 _NEG = -jnp.inf
 
 

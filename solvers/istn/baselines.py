@@ -52,12 +52,13 @@ import numpy as np
 from jaxcore.istn import zf
 from jaxcore.istn.merge import merge_powers
 from jaxcore.istn.metrics import all_metrics, rates
-from jaxcore.istn.problem import CellProblem, batch_cells, make_cell_problem, normalise_noise
+from jaxcore.istn.problem import CellProblem, batch_cells
 from jaxcore.status import Status
 from solvers.configio import param, validate
+from solvers.istn.problems import cell_problems, prepare
+from solvers.methods import ISTN_BASELINES as BASELINE_METHODS
 from solvers.solution import IstnSolution
 
-BASELINE_METHODS = ("interference-free", "zf-eps", "greedy", "uniform", "coop-uniform")
 
 
 @dataclass(frozen=True)
@@ -93,27 +94,6 @@ def baseline_config(cfg=None) -> BaselineConfig:
 
 
 # ----------------------------------------------------------------------------- set-up
-def nearest_assoc(arrays) -> np.ndarray:
-    """Nearest-neighbour association (largest path gain), [B, M, T] int32 (spec §1.5)."""
-    if "alpha_tar" in arrays:
-        a = np.asarray(arrays["alpha_tar"], np.float64)
-    else:
-        a = np.sum(np.abs(np.asarray(arrays["G_tar"])) ** 2, axis=(-1, -2))
-    return np.argmax(a, axis=-1).astype(np.int32)
-
-
-def cell_problems(arrays, assoc) -> CellProblem:
-    """Noise-normalised ``CellProblem`` with leading axes [B, M] from an instance dict."""
-    h = np.asarray(arrays["h_tut"])
-    B, M = h.shape[:2]
-    bm = lambda x: np.broadcast_to(np.asarray(x)[:, None], (B, M))  # noqa: E731  per-drop scalars
-    prob = make_cell_problem(
-        h, arrays["h_sut"], arrays["g_tut"], arrays["g_sut"], arrays["g_rad"], arrays["G_tar"], arrays["G_cl"],
-        assoc, arrays["p_bs"], bm(arrays["p_leo"]), bm(arrays["r_min_sut"]), bm(arrays["scnr_min"]),
-        bm(arrays["noise_tut"]), bm(arrays["noise_sut"]), bm(arrays["noise_rad"]))
-    return normalise_noise(prob)
-
-
 def interference_free(prob: CellProblem) -> CellProblem:
     """The idealised system: no satellite -> terrestrial and no TBS -> SUT coupling."""
     return prob._replace(g_tut=jnp.zeros_like(prob.g_tut), h_sut=jnp.zeros_like(prob.h_sut),
@@ -253,14 +233,8 @@ def solve_baseline(method: str, arrays: dict, cfg=None, seed: int = 0,
     if method == "coop-uniform":
         return _coop_uniform(arrays, cfg, seed, assoc_method or "proposed")
     bc = baseline_config(cfg)
-    if "assoc" in arrays:
-        assoc = np.asarray(arrays["assoc"], np.int32)
-    elif assoc_method in (None, "nearest"):
-        assoc = nearest_assoc(arrays)
-    else:
-        from solvers.istn.association import associate
-        assoc = associate(arrays, assoc_method, seed)
-    prob = cell_problems(arrays, assoc)
+    a, assoc = prepare(arrays, assoc_method or "nearest", seed)
+    prob = cell_problems(a, assoc)
     F, p_sat, r_t, r_s, sc, ok = _solve_jit(prob, method, bc)
     F = np.asarray(F).astype(np.asarray(arrays["h_tut"]).dtype)
     r_t, r_s = np.maximum(np.asarray(r_t), 0.0), np.maximum(np.asarray(r_s), 0.0)

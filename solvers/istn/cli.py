@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-ISTN_METHODS = ("proposed", "interference-free", "zf-eps", "greedy", "uniform", "coop-uniform")
-ASSOC_METHODS = ("proposed", "nearest", "greedy", "random")
+from solvers.methods import ISTN_ASSOC as ASSOC_METHODS
+from solvers.methods import ISTN_SOLVE as ISTN_METHODS
 
 
 def register(p: argparse.ArgumentParser) -> None:

@@ -24,7 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from solvers.istn.instance import EVALUATE_SOLUTION_FIELDS, load_instance, load_solution, validate_solution
+from solvers.istn.instance import (EVALUATE_SOLUTION_FIELDS, load_instance, load_solution, to_normalised,
+                                   validate_solution)
 from solvers.npzio import InstanceError
 
 #: absolute rate tolerance (bit/s/Hz), SCNR tolerance (dB), relative power tolerance
@@ -35,13 +36,14 @@ CELLS_PER_CALL = 256
 
 
 def _metrics_fn():
+    """Rates and SCNR of one cell at (F, p) in float64, from noise-normalised channels
+    (``to_normalised``: every SINR/SCNR is invariant)."""
     from jaxcore.istn.metrics import all_metrics
-    from jaxcore.istn.problem import make_cell_problem, normalise_noise
+    from jaxcore.istn.problem import make_cell_problem
 
-    def one(h_tut, h_sut, g_tut, g_sut, g_rad, G_tar, G_cl, assoc, nt, ns, nr, F, p):
+    def one(h_tut, h_sut, g_tut, g_sut, g_rad, G_tar, G_cl, assoc, F, p):
         prob = make_cell_problem(h_tut, h_sut, g_tut, g_sut, g_rad, G_tar, G_cl, assoc, 1.0, 1.0, 0.0, 0.0,
-                                 nt, ns, nr, dtype=jnp.float64)
-        prob = normalise_noise(prob)
+                                 dtype=jnp.float64)
         r_t, r_s, _, sc = all_metrics(prob, F.astype(jnp.complex128), p.astype(jnp.float64))
         return r_t, r_s, sc
 
@@ -78,10 +80,9 @@ def evaluate_solution(inst: dict, sol: dict, *, tolerances: dict | None = None) 
     B, M = dims["B"], dims["M"]
     n = B * M
     flat = lambda a: np.asarray(a).reshape((n,) + np.asarray(a).shape[2:])  # noqa: E731
-    per_drop = lambda a: np.repeat(np.asarray(a, np.float64), M)  # noqa: E731
-    args = [flat(inst[k]) for k in ("h_tut", "h_sut", "g_tut", "g_sut", "g_rad", "G_tar", "G_cl")]
-    args += [flat(assoc).astype(np.int32), per_drop(inst["noise_tut"]), per_drop(inst["noise_sut"]),
-             per_drop(inst["noise_rad"]), flat(sol["F"]), flat(sol["p_sat"])]
+    norm = to_normalised(inst)
+    args = [flat(norm[k]) for k in ("h_tut", "h_sut", "g_tut", "g_sut", "g_rad", "G_tar", "G_cl")]
+    args += [flat(assoc).astype(np.int32), flat(sol["F"]), flat(sol["p_sat"])]
     outs = []
     with jax.enable_x64(True):
         fn = _metrics_fn()

@@ -27,9 +27,9 @@ import numpy as np
 
 from jaxcore.status import Status
 from solvers.istn.baselines import BASELINE_METHODS
+from solvers.methods import ISTN_ASSOC as ASSOC_METHODS
 from solvers.solution import IstnSolution
 
-ASSOC_METHODS = ("proposed", "nearest", "greedy", "random")
 ROW_COLUMNS = ("drop", "method", "sum_rate", "tut_rate", "sut_rate", "sut_rate_min", "min_scnr_db",
                "mean_scnr_db", "p_sat_total", "p_sat_frac", "status", "feasible", "sense_ok", "sut_ok",
                "iterations")

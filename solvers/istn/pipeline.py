@@ -12,7 +12,7 @@ continuous batching (``solvers.istn.streaming``: a fixed number of slots, ``vmap
 the drops.
 
 Decisions recorded here:
-* the solver works in noise-normalised units (``to_normalised``; rho and tolerances are in
+* the solver works in noise-normalised units (``solvers.istn.problems.prepare``; rho and tolerances are in
   those units); the reported rates/SCNR are invariant;
 * P1 runs from every start power of ``p_sat_starts`` (fractions of P_LEO; default the single
   start P_LEO/4 of spec §3.4; more starts are an extra batch axis of the cell queue, per cell
@@ -40,11 +40,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxcore.istn.problem import batch_cells
 from jaxcore.istn.qos_wmmse import QosWmmseConfig
 from jaxcore.istn.transmit_lagrangian import N_NEWTON
-from jaxcore.precision import current_precision
 from jaxcore.status import Status
 from solvers.configio import ConfigError, param, validate
+from solvers.istn.problems import cell_problems, prepare, solver_dtypes
 from solvers.solution import IstnSolution
 
 
@@ -118,34 +119,6 @@ class SolverConfig:
             raise ConfigError("p_sat_starts: expected a non-empty list of fractions of P_LEO in [0, 1], got []")
 
 
-# --------------------------------------------------------------------------- problem building
-def _dtypes(arrays: dict):
-    """Solver dtypes: the instance's channel dtype, float64 only where the process can compute it."""
-    c = np.asarray(arrays["h_tut"]).dtype
-    if current_precision() == "float64" and c == np.complex128:
-        return np.float64, np.complex128
-    return np.float32, np.complex64
-
-
-def _cell_problems(a: dict, assoc: np.ndarray, pre: bool):
-    """Batched ``CellProblem`` [B, M, ...] (numpy leaves) from a normalised instance dict."""
-    from jaxcore.istn.problem import CellProblem
-
-    rdt, cdt = _dtypes(a)
-    B, M = np.asarray(a["p_bs"]).shape
-    bm = lambda x: np.broadcast_to(np.asarray(x, rdt).reshape(B, 1), (B, M)).copy()  # noqa: E731
-    h_tut = a["h_tut_pre"] if pre and "h_tut_pre" in a else a["h_tut"]
-    h_sut = a["h_sut_pre"] if pre and "h_sut_pre" in a else a["h_sut"]
-    return CellProblem(
-        h_tut=np.asarray(h_tut, cdt), h_sut=np.asarray(h_sut, cdt), g_tut=np.asarray(a["g_tut"], rdt),
-        g_sut=np.asarray(a["g_sut"], rdt), g_rad=np.asarray(a["g_rad"], cdt),
-        G_tar=np.asarray(a["G_tar"], cdt), G_cl=np.asarray(a["G_cl"], cdt),
-        assoc=np.asarray(assoc, np.int32), p_bs=np.asarray(a["p_bs"], rdt), p_leo=bm(a["p_leo"]),
-        e_sut=bm(2.0 ** -np.asarray(a["r_min_sut"], np.float64)),
-        e_rad=bm(1.0 / (1.0 + np.asarray(a["scnr_min"], np.float64))),
-        noise_tut=bm(a["noise_tut"]), noise_sut=bm(a["noise_sut"]), noise_rad=bm(a["noise_rad"]))
-
-
 #: SolverConfig key -> QosWmmseConfig field where the names differ (the keys are the CLI's
 #: ``--set`` names of CONFIG.md; the core keeps its own); every other core field has its key
 CORE_RENAMES = {"tol": "rel_tol", "max_phase1": "phase1_iter"}
@@ -207,21 +180,6 @@ def _metrics(flat_cur, F, p_sat):
     return jax.vmap(metrics.all_metrics)(flat_cur, F, p_sat)
 
 
-def _prepare(arrays: dict, assoc_method: str, seed: int):
-    from solvers.istn.association import associate
-    from solvers.istn.instance import to_normalised, validate_instance
-
-    validate_instance(arrays)
-    a = to_normalised(arrays)
-    assoc = (np.asarray(arrays["assoc"], np.int32) if "assoc" in arrays
-             else associate(arrays, assoc_method, seed))
-    return a, assoc
-
-
-def _flat(tree):
-    return jax.tree_util.tree_map(lambda x: np.asarray(x).reshape((-1,) + np.asarray(x).shape[2:]), tree)
-
-
 def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str = "proposed",
                seed: int = 0, mesh=None) -> IstnSolution:
     """Solve every drop of an ISTN instance with the proposed P1 -> P2 -> P3 pipeline.
@@ -249,12 +207,12 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
     from solvers.istn.streaming import solve_cells_streaming
 
     cfg = _as_solver_config(cfg)
-    a, assoc = _prepare(arrays, assoc_method, seed)
+    a, assoc = prepare(arrays, assoc_method, seed)
     B, M = np.asarray(a["p_bs"]).shape
-    rdt, _ = _dtypes(a)
-    pre = _cell_problems(a, assoc, pre=True)
-    cur = _cell_problems(a, assoc, pre=False)
-    flat_pre, flat_cur = _flat(pre), _flat(cur)
+    rdt, _ = solver_dtypes(a)
+    pre = cell_problems(a, assoc, pre=True)
+    cur = cell_problems(a, assoc, pre=False)
+    (flat_pre, _), (flat_cur, _) = batch_cells(pre), batch_cells(cur)
     r_min = np.asarray(a["r_min_sut"], rdt)
     core_cfg = _core_cfg(cfg)
     stream = partial(solve_cells_streaming, cfg=core_cfg, slots=cfg.slots or None, sync_rounds=cfg.sync_rounds,
@@ -365,7 +323,7 @@ def solve_istn_reference(arrays: dict, cfg: SolverConfig | None = None, assoc_me
     from reference.istn_wmmse import solve_reference
 
     cfg = _as_solver_config(cfg)
-    a, assoc = _prepare(arrays, assoc_method, seed)
+    a, assoc = prepare(arrays, assoc_method, seed)
     sol = solve_reference(a, assoc, progress=cfg.progress, rho=cfg.rho, max_iter=cfg.max_iter, tol=cfg.tol,
                           max_phase1=cfg.max_phase1, phase1_weight=cfg.phase1_weight, p_sat_search=cfg.p_sat_search)
     sol["F"] = np.asarray(sol["F"]).astype(np.complex128)

@@ -39,6 +39,8 @@ from jaxcore.istn import zf
 from jaxcore.istn.metrics import scnr_mmse
 from jaxcore.istn.problem import CellProblem, batch_cells
 from solvers.istn.association import random_assoc  # the one key schedule (re-exported)
+from solvers.istn.instance import to_normalised
+from solvers.istn.problems import cell_problems
 
 FAILURE_CASES = ("satellite-free", "proposed", "random", "monostatic")
 
@@ -87,7 +89,6 @@ def failure_flags(arrays: dict, case: str, drop_ids, seed: int) -> np.ndarray:
     :func:`monostatic_arrays`).
     """
     from solvers.istn.association import associate
-    from solvers.istn.baselines import cell_problems
 
     if case not in FAILURE_CASES:
         raise ValueError(f"case: expected one of {FAILURE_CASES}, got {case!r}")
@@ -98,7 +99,7 @@ def failure_flags(arrays: dict, case: str, drop_ids, seed: int) -> np.ndarray:
         assoc = random_assoc(seed, drop_ids, M, T, R)
     else:
         assoc = associate(arrays, "proposed", seed)
-    prob, _ = batch_cells(cell_problems(arrays, assoc))
+    prob, _ = batch_cells(cell_problems(to_normalised(arrays), assoc))
     p_leo = np.broadcast_to(np.asarray(arrays["p_leo"], np.float64)[:, None] / M, (B, M)).reshape(-1)
     p_sat = np.zeros_like(p_leo) if case == "satellite-free" else p_leo
     p_sat = jnp.asarray(p_sat, prob.p_bs.dtype)

@@ -20,11 +20,11 @@ from jaxcore.ntn import jmra as J
 from jaxcore.precision import current_precision
 from jaxcore.status import Status
 from solvers.configio import param, validate
+from solvers.methods import NTN_ALLOCATE as METHODS
 from solvers.ntn.dmrab import dmrab, dmrab_match
 from solvers.ntn.rounding import round_allocation
 from solvers.solution import NtnSolution
 
-METHODS = ("jmra", "jmra-nohop", "dmrab")
 INSTANCE_KEYS = ("rate", "n_active", "prev_served", "t_ho", "n_com", "n_beams", "t_ofdma", "t_frame", "eps")
 
 

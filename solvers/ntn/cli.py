@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-NTN_METHODS = ("jmra", "jmra-nohop", "dmrab")
+from solvers.methods import NTN_ALLOCATE as NTN_METHODS
+
 NTN_SET_EXAMPLE = "cell_deg=1.0"  # a --set example with an NTN key (the default example is ISTN's)
 
 

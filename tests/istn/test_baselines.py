@@ -137,11 +137,12 @@ def test_reported_feasible_really_feasible(small_instance, solutions):
 def test_zf_eps_is_the_best_grid_point(small_instance, null_sut):
     """ZF-EPS on a 3 x 3 grid equals a brute-force search with the metrics, drop by drop
     (the default SUT-nulling beams and the old TUT/target-only ones, ``zf_null_sut``)."""
-    from solvers.istn.baselines import BaselineConfig, cell_problems, nearest_assoc, solve_baseline
+    from solvers.istn.baselines import BaselineConfig, solve_baseline
+    from solvers.istn.problems import cell_problems, prepare
     bc = BaselineConfig(eps_p_points=3, eps_rho_points=3, eps_p_min_frac=1e-2, eps_rho_min=1e-2,
                         zf_null_sut=null_sut)
     sol = solve_baseline("zf-eps", small_instance, bc)
-    prob = cell_problems(small_instance, nearest_assoc(small_instance))
+    prob = cell_problems(*prepare(small_instance, "nearest"))
     p_leo = float(small_instance["p_leo"][0])
     gam, rmin = float(small_instance["scnr_min"][0]), float(small_instance["r_min_sut"][0])
     for b in range(4):

@@ -40,14 +40,16 @@ def test_power_search_equals_reference_and_improves_p1():
     """``_power_search`` on P1's beams: the same power as ``power_search_reference`` (numpy,
     cell by cell), a sum rate (26) at least P1's, and the QoS met wherever P1 met it."""
     from reference.istn_wmmse import _cell, cell_rates, feasible, power_search_reference
-    from solvers.istn.pipeline import _cell_problems, _flat, _p1_multistart, _power_search, _prepare, _core_cfg
+    from jaxcore.istn.problem import batch_cells
+    from solvers.istn.pipeline import _core_cfg, _p1_multistart, _power_search
+    from solvers.istn.problems import cell_problems, prepare
     from solvers.istn.streaming import solve_cells_streaming
     from functools import partial
 
     inst = generate_instance(IstnConfig(**TINY), 4, 7, precision="float64", progress=False)
     cfg = SolverConfig(progress=False, slots=4)
-    a, assoc = _prepare(inst, "proposed", 0)
-    flat = _flat(_cell_problems(a, assoc, pre=True))
+    a, assoc = prepare(inst, "proposed", 0)
+    flat, _ = batch_cells(cell_problems(a, assoc, pre=True))
     stream = partial(solve_cells_streaming, cfg=_core_cfg(cfg), slots=4, sync_rounds=cfg.sync_rounds)
     r1 = _p1_multistart(stream, flat, cfg.p_sat_starts, np.float64)
     p1 = np.asarray(r1.q, np.float64) ** 2
