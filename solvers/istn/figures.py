@@ -71,7 +71,7 @@ def run_experiment(exp: Experiment, out_dir: Path, name: str, quick: bool, seed:
     from solvers.runner.montecarlo import run_sweep
     from solvers.scenarios import current_settings
     from solvers.runner.store import load_results, to_numpy
-    import jax
+    from jaxcore.precision import current_precision
 
     n = drops if drops is not None else (QUICK_DROPS if quick else DEFAULT_DROPS)
     values = list(exp.quick_values if quick else exp.values)
@@ -79,7 +79,7 @@ def run_experiment(exp: Experiment, out_dir: Path, name: str, quick: bool, seed:
     scenario = settings.scenario_name(IstnConfig)
     base, solver_cfg = load_configs((IstnConfig, SolverConfig), settings.config, settings.overrides, scenario,
                                     fixed={**exp.overrides, "progress": False})
-    precision = "float64" if jax.config.read("jax_enable_x64") else "float32"
+    precision = current_precision()
     group = exp.group or name
     run_dir = experiment_dir(out_dir, exp, name, scenario, n, seed, quick)
     extra = {"figure": group, "experiment": exp.key, "precision": precision, "scenario": scenario}

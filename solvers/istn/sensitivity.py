@@ -125,9 +125,8 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
     ``rates[key]``/``fails[key]``: numpy columns of the runner store (``fails`` only for
     parameters with ``sensing``).
     """
-    import jax
-
-    from solvers.configio import load_configs, replace, to_dict
+    from jaxcore.precision import current_precision
+    from solvers.configio import load_configs, to_dict
     from solvers.istn.config import IstnConfig
     from solvers.istn.experiments import istn_work
     from solvers.istn.pipeline import SolverConfig
@@ -140,7 +139,7 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
     n = drops if drops is not None else (QUICK_DROPS if quick else DEFAULT_DROPS)
     base, solver_cfg = load_configs((IstnConfig, SolverConfig), settings.config, settings.overrides, scenario,
                                     fixed={**RATE_FIXED, "progress": False})
-    precision = "float64" if jax.config.read("jax_enable_x64") else "float32"
+    precision = current_precision()
     rates, fails = {}, {}
     for p in (params if params is not None else PARAMS):
         vals = _values(p, base, quick)
