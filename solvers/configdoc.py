@@ -1,6 +1,6 @@
 """Write CONFIG.md: every configuration key, its default, provenance and meaning, and the scenarios.
 
-``python -m solvers.configdoc > CONFIG.md``; ``tests/test_configdoc.py`` keeps the file in
+``python -m solvers.configdoc > CONFIG.md``; ``tests/solvers/test_configdoc.py`` keeps the file in
 sync with the dataclasses and the scenario modules (``solvers/istn/scenarios.py``,
 ``solvers/ntn/scenarios.py``).
 """

@@ -13,7 +13,7 @@ def _quick_xla_compiles() -> None:
     """Compile at XLA backend optimisation level 1 for the whole session (child processes
     inherit it).  The suite is dominated by compiling hundreds of small programs on a 2-core
     CPU; level 1 compiles about 10 % faster than the default and runs no slower here
-    (tests/istn/test_baselines.py + test_power.py 140 -> 124 s; test_jmra_convergence.py +
+    (tests/solvers/istn/test_baselines.py + test_power.py 140 -> 124 s; test_jmra_convergence.py +
     test_streaming.py 135 -> 127 s).  Level 0 compiles faster still but runs the 600-cell JMRA
     test 3x slower and moves round-off enough to flip a cell's status between the streaming and
     the fixed-batch solver.  Benchmarks and user runs keep XLA's default level.
@@ -67,7 +67,7 @@ SHARED = REPO.parent / "shared"
 def pytest_collection_modifyitems(config, items):
     """Order whole modules (a stable sort on a per-module key, so module-scoped fixtures are
     still built once).  One process: quick modules first so ``pytest -q`` shows progress from
-    the start, ``tests/bench`` (child processes, benchmarks) next, modules with a
+    the start, ``tests/benchmarks`` (child processes, benchmarks) next, modules with a
     ``slow``-marked test last.  Under pytest-xdist (``-n``, files kept whole by
     ``--dist loadfile``) the reverse: the long modules start first and the quick ones fill in
     around them, which shortens the run on two workers."""
@@ -75,7 +75,7 @@ def pytest_collection_modifyitems(config, items):
     parallel = bool(os.environ.get("PYTEST_XDIST_WORKER"))
 
     def rank(it):
-        r = (str(it.fspath) in slow_modules, Path(str(it.fspath)).parent.name == "bench")
+        r = (str(it.fspath) in slow_modules, Path(str(it.fspath)).parent.name == "benchmarks")
         return tuple(not x for x in r) if parallel else r
 
     items.sort(key=rank)

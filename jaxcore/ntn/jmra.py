@@ -39,7 +39,7 @@ random (w, lambda, mu) -- FISTA 184 % below the Clarabel optimum, Newton within 
 Algorithm 1 end to end (60 outer iterations, Algorithm 2 rounding) -- FISTA 10 % below the
 cvxpy-driven loop on (25), Newton 0.005 % above it; on the 600-cell frame Jain's index
 0.005 (FISTA) -> 0.55 (Newton).  FISTA stays available (``inner="fista"``;
-tests/ntn/test_jmra.py checks that it stays feasible and above the optimum).  The Newton
+tests/jaxcore/ntn/test_jmra.py checks that it stays feasible and above the optimum).  The Newton
 solve is warm-started across outer iterations at ``tau_final / warm_tau_div`` (1e6:
 measured ~15 % fewer Newton steps than a cold start; 1e3 was worse than cold, because the
 previous solution sits at ~1/tau from the bounds that the new weights w make active).

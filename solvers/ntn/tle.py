@@ -9,7 +9,7 @@ the same shape and units as :func:`jaxcore.ntn.orbits.ecef_positions`: [T, N, 3]
 Time convention: ``times`` are seconds after a reference instant given as a Julian date
 split ``(jd, fr)`` (``sgp4.api.jday``); the Walker model uses its own t = 0 where ECEF and
 inertial frames coincide, so a Walker shell matching a TLE set has RAAN_walker =
-RAAN_tle - GMST(reference) (see ``tests/ntn/test_orbits.py``).
+RAAN_tle - GMST(reference) (see ``tests/jaxcore/ntn/test_orbits.py``).
 """
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from solvers.runner.claims import Shard, parse_shard, run_lock, shard_from_env, 
 from solvers.runner.store import chunk_files, load_results, to_numpy
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+REPO = HERE.parents[2]
 sys.path.insert(0, str(HERE))
 import _synthetic  # noqa: E402
 

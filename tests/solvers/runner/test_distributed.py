@@ -18,8 +18,8 @@ from solvers.configio import ConfigError
 from solvers.devices import distributed_args
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-sys.path.insert(0, str(HERE.parent / "ntn"))
+REPO = HERE.parents[2]
+sys.path.insert(0, str(REPO / "tests"))  # tests/ntn_random.py
 WAIT_S = 900  # a hang, not a busy machine, should trip it: the pair is also watched for progress
 
 

@@ -21,7 +21,7 @@ min_sensing_power = jax.jit(zf.min_sensing_power, static_argnames=("n_iter",))
 scnr_mmse_j = jax.jit(scnr_mmse)
 all_metrics_j = jax.jit(all_metrics)
 waterfill = jax.jit(zf.waterfill)
-# the tiny scenario shared with tests/istn/test_figures.py (same shapes -> jit compiles reused)
+# the tiny scenario shared with tests/solvers/istn/test_figures.py (same shapes -> jit compiles reused)
 TINY = dict(n_tx=12, n_tut=3, n_targets=2, n_radar=2, n_rx=4, clutter_per_target=2)
 
 

@@ -2,7 +2,7 @@
 
 The small scenario below equals ``SMALL`` of test_channels.py so that, in one pytest
 session, the CLI reuses the jit compile of that module (same static params, same chunk).
-(Named test_istn_* because tests/ntn/ already holds test_generate_cli.py.)
+(Named test_istn_* because tests/solvers/ntn/ already holds test_generate_cli.py.)
 """
 from __future__ import annotations
 

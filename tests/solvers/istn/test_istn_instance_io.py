@@ -1,7 +1,7 @@
 """ISTN instance/solution files (interfaces.md §1-2), noise normalisation and
 ``evaluate_solution`` against an independent numpy implementation of eqs. (16)-(24).
 
-(Named test_istn_* because tests/ntn/ already holds test_instance_io.py: pytest's
+(Named test_istn_* because tests/solvers/ntn/ already holds test_instance_io.py: pytest's
 default import mode needs unique basenames.)
 """
 from __future__ import annotations

@@ -97,7 +97,7 @@ def test_swallowed_interrupt_prints_no_traceback():
         interrupts.restore(prev)
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1], timeout=60)
+                          cwd=Path(__file__).resolve().parents[2], timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert f"pending {int(signal.SIGTERM)}" in proc.stdout
     assert "Interrupted" not in proc.stderr and "SIGTERM" not in proc.stderr, proc.stderr

@@ -17,7 +17,7 @@ from solvers.runner.montecarlo import run_sweep
 from solvers.runner.store import chunk_files, load_results, read_manifest, to_numpy
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+REPO = HERE.parents[2]
 sys.path.insert(0, str(HERE))
 import _synthetic  # noqa: E402
 
