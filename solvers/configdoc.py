@@ -18,8 +18,8 @@ CONFIGS = (
     ("ISTN solver (P1/P2/P3)", "solvers.istn.pipeline", "SolverConfig",
      "`satisac istn solve --config F --set key=value` (and `satisac reproduce istn-*`)"),
     ("ISTN baselines", "solvers.istn.baselines", "BaselineConfig",
-     "code: `solvers.istn.baselines.solve_baseline(method, inst, cfg)` reads these names from `cfg` when it "
-     "carries them (`baseline_config`), else the defaults below"),
+     "`satisac istn solve --method NAME --config F --set key=value` (one namespace with the solver keys; "
+     "and `satisac reproduce istn-*`)"),
     ("NTN world and frame", "solvers.ntn.config", "NtnConfig",
      "`satisac ntn generate|simulate --scenario NAME --config F --set key=value` (and `satisac reproduce ntn-*`)"),
     ("NTN allocator (JMRA/DMRAB)", "solvers.ntn.allocate", "JmraConfig",

@@ -82,17 +82,6 @@ class BaselineConfig:
         validate(self)
 
 
-def baseline_config(cfg=None) -> BaselineConfig:
-    """A :class:`BaselineConfig` from ``cfg`` (any object; matching attribute names are used)."""
-    if isinstance(cfg, BaselineConfig):
-        return cfg
-    kw = {}
-    for f in BaselineConfig.__dataclass_fields__:
-        if cfg is not None and hasattr(cfg, f):
-            kw[f] = getattr(cfg, f)
-    return BaselineConfig(**kw)
-
-
 # ----------------------------------------------------------------------------- set-up
 def interference_free(prob: CellProblem) -> CellProblem:
     """The idealised system: no satellite -> terrestrial and no TBS -> SUT coupling."""
@@ -214,25 +203,28 @@ def _solve_jit(prob: CellProblem, method: str, bc: BaselineConfig):
     return rs(F), rs(p_sat), rs(r_t), rs(r_s), rs(sc), rs(ok)
 
 
-def solve_baseline(method: str, arrays: dict, cfg=None, seed: int = 0,
-                   assoc_method: str | None = None) -> IstnSolution:
+def solve_baseline(method: str, arrays: dict, cfg: BaselineConfig | None = None, seed: int = 0,
+                   assoc_method: str | None = None, solver_cfg=None) -> IstnSolution:
     """Solve an instance with a baseline; returns an :class:`~solvers.solution.IstnSolution`
     (status CONVERGED where every constraint holds, INFEASIBLE otherwise).
 
     Args:
       method: one of :data:`BASELINE_METHODS`.
       arrays: interfaces.md §1 instance dict ([B, M, ...] numpy arrays).
-      cfg: solver config (attributes of :class:`BaselineConfig` are read when present; the
-        whole object is passed on to the pipeline for ``coop-uniform``).
+      cfg: :class:`BaselineConfig` (default settings if None).
       seed: seed for random association (coop-uniform / assoc_method='random').
       assoc_method: association for the ZF baselines when the instance has no ``assoc``
         (default nearest neighbour, paper Sec. IV-B); coop-uniform defaults to 'proposed'.
+      solver_cfg: ``solvers.istn.pipeline.SolverConfig`` of ``coop-uniform`` (the proposed
+        pipeline with the satellite power fixed); default settings if None.
     """
     if method not in BASELINE_METHODS:
         raise ValueError(f"method: expected one of {BASELINE_METHODS}, got {method!r}")
     if method == "coop-uniform":
-        return _coop_uniform(arrays, cfg, seed, assoc_method or "proposed")
-    bc = baseline_config(cfg)
+        return _coop_uniform(arrays, solver_cfg, seed, assoc_method or "proposed")
+    bc = cfg if cfg is not None else BaselineConfig()
+    if not isinstance(bc, BaselineConfig):
+        raise TypeError(f"cfg: expected a BaselineConfig, got {type(bc).__name__}")
     a, assoc = prepare(arrays, assoc_method or "nearest", seed)
     prob = cell_problems(a, assoc)
     F, p_sat, r_t, r_s, sc, ok = _solve_jit(prob, method, bc)

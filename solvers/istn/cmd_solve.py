@@ -72,9 +72,8 @@ def run(args) -> int:
         if getattr(args, "distributed", False):
             initialize_distributed()
         arrays = _whole_batch_assoc(arrays, args.assoc, args.seed)
-        bl_cfg = cfg if args.method == "coop-uniform" else bcfg  # coop-uniform runs the pipeline
-        sol = solve_distributed(arrays, lambda a: solve_baseline(args.method, a, bl_cfg, args.seed, assoc_method=assoc),
-                                dims["B"])
+        sol = solve_distributed(arrays, lambda a: solve_baseline(args.method, a, bcfg, args.seed, assoc_method=assoc,
+                                                                 solver_cfg=cfg), dims["B"])  # coop-uniform: cfg
     solve_s = time.perf_counter() - t0
     from solvers.devices import is_writer
     if not is_writer():  # a --distributed run: process 0 writes

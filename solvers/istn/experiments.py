@@ -86,13 +86,15 @@ def failure_rows(flags: np.ndarray, drops: np.ndarray, method: str) -> list[dict
     return [dict(drop=int(d), method=method, fail=bool(f)) for d, f in zip(np.asarray(drops), flags)]
 
 
-def solve_method(method: str, inst: dict, drops: np.ndarray, seed: int, solver_cfg=None) -> IstnSolution:
-    """Solve ``inst`` (drops with global indices ``drops``) with one rate method."""
-    if method in BASELINE_METHODS:
-        from solvers.istn.baselines import solve_baseline
-        return solve_baseline(method, inst, solver_cfg, seed)
+def solve_method(method: str, inst: dict, drops: np.ndarray, seed: int, solver_cfg=None,
+                 baseline_cfg=None) -> IstnSolution:
+    """Solve ``inst`` (drops with global indices ``drops``) with one rate method
+    (``solver_cfg``: the pipeline's ``SolverConfig``; ``baseline_cfg``: ``BaselineConfig``)."""
     from solvers.istn.pipeline import SolverConfig, solve_istn
     cfg = solver_cfg if solver_cfg is not None else SolverConfig(progress=False)
+    if method in BASELINE_METHODS:
+        from solvers.istn.baselines import solve_baseline
+        return solve_baseline(method, inst, baseline_cfg, seed, solver_cfg=cfg)
     if method == "proposed":
         return solve_istn(inst, cfg, "proposed", seed)
     if method.startswith("assoc-"):
@@ -107,7 +109,8 @@ def solve_method(method: str, inst: dict, drops: np.ndarray, seed: int, solver_c
     raise ValueError(f"unknown method {method!r}")
 
 
-def istn_work(methods: Sequence[str], solver_cfg=None, precision: str = "float32") -> Callable:
+def istn_work(methods: Sequence[str], solver_cfg=None, precision: str = "float32",
+              baseline_cfg=None) -> Callable:
     """The runner's ``work(cfg, drops, seed)`` for ISTN sweeps (see module docstring)."""
     check_methods(methods)
 
@@ -129,7 +132,7 @@ def istn_work(methods: Sequence[str], solver_cfg=None, precision: str = "float32
                     arr = mono
                 rows += failure_rows(failure_flags(arr, case, drops, seed), drops, m)
             else:
-                rows += solution_rows(solve_method(m, inst, drops, seed, solver_cfg), inst, drops, m)
+                rows += solution_rows(solve_method(m, inst, drops, seed, solver_cfg, baseline_cfg), inst, drops, m)
         return rows
 
     return work

@@ -65,6 +65,7 @@ def run_experiment(exp: Experiment, out_dir: Path, name: str, quick: bool, seed:
                    progress: bool = True) -> dict:
     """Run (or resume) one experiment; returns its rows as numpy columns."""
     from solvers.istn.config import IstnConfig
+    from solvers.istn.baselines import BASELINE_METHODS, BaselineConfig
     from solvers.istn.experiments import istn_work
     from solvers.istn.pipeline import SolverConfig
     from solvers.configio import load_configs, to_dict
@@ -77,15 +78,18 @@ def run_experiment(exp: Experiment, out_dir: Path, name: str, quick: bool, seed:
     values = list(exp.quick_values if quick else exp.values)
     settings = current_settings()  # satisac reproduce --scenario/--config/--set (paper scenario by default)
     scenario = settings.scenario_name(IstnConfig)
-    base, solver_cfg = load_configs((IstnConfig, SolverConfig), settings.config, settings.overrides, scenario,
-                                    fixed={**exp.overrides, "progress": False})
+    base, solver_cfg, baseline_cfg = load_configs((IstnConfig, SolverConfig, BaselineConfig), settings.config,
+                                                  settings.overrides, scenario,
+                                                  fixed={**exp.overrides, "progress": False})
     precision = current_precision()
     group = exp.group or name
     run_dir = experiment_dir(out_dir, exp, name, scenario, n, seed, quick)
     extra = {"figure": group, "experiment": exp.key, "precision": precision, "scenario": scenario}
     if any(not m.startswith("fail-") for m in exp.methods):  # the solver settings identify rate runs
         extra["solver"] = to_dict(solver_cfg)
-    run_sweep(run_dir, base, istn_work(exp.methods, solver_cfg, precision), n_drops=n, seed=seed,
+    if baseline_cfg != BaselineConfig() and set(exp.methods) & set(BASELINE_METHODS):
+        extra["baselines"] = to_dict(baseline_cfg)  # only when set: stores made at the defaults still resume
+    run_sweep(run_dir, base, istn_work(exp.methods, solver_cfg, precision, baseline_cfg), n_drops=n, seed=seed,
               sweep={exp.sweep_key: values}, methods=exp.methods, chunk_size=min(exp.chunk, n), extra=extra,
               progress=progress, desc=f"{name} {exp.key}")
     return to_numpy(load_results(run_dir))

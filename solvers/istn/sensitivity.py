@@ -128,6 +128,7 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
     from jaxcore.precision import current_precision
     from solvers.configio import load_configs, to_dict
     from solvers.istn.config import IstnConfig
+    from solvers.istn.baselines import BaselineConfig
     from solvers.istn.experiments import istn_work
     from solvers.istn.pipeline import SolverConfig
     from solvers.runner.montecarlo import run_sweep
@@ -137,8 +138,9 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
     settings = current_settings()
     scenario = settings.scenario_name(IstnConfig)
     n = drops if drops is not None else (QUICK_DROPS if quick else DEFAULT_DROPS)
-    base, solver_cfg = load_configs((IstnConfig, SolverConfig), settings.config, settings.overrides, scenario,
-                                    fixed={**RATE_FIXED, "progress": False})
+    base, solver_cfg, baseline_cfg = load_configs((IstnConfig, SolverConfig, BaselineConfig), settings.config,
+                                                  settings.overrides, scenario,
+                                                  fixed={**RATE_FIXED, "progress": False})
     precision = current_precision()
     rates, fails = {}, {}
     for p in (params if params is not None else PARAMS):
@@ -147,10 +149,13 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
         extra = {"figure": NAME, "param": p.key, "precision": precision, "scenario": scenario}
         if p.rates:
             d = runs_dir(out_dir, NAME, f"{p.label}_rates_{tag}")
-            run_sweep(d, base, istn_work(RATE_METHODS, solver_cfg, precision), n_drops=n, seed=seed,
+            solver = {"solver": to_dict(solver_cfg)}
+            if baseline_cfg != BaselineConfig():  # only when set: stores made at the defaults still resume
+                solver["baselines"] = to_dict(baseline_cfg)
+            run_sweep(d, base, istn_work(RATE_METHODS, solver_cfg, precision, baseline_cfg), n_drops=n, seed=seed,
                       sweep={k: vals for k in (p.key,) + p.tied}, mode="zip" if p.tied else "grid",
                       methods=RATE_METHODS, chunk_size=n,
-                      extra={**extra, "solver": to_dict(solver_cfg)}, progress=progress, desc=f"{NAME} {p.key} rates")
+                      extra={**extra, **solver}, progress=progress, desc=f"{NAME} {p.key} rates")
             rates[p.label] = to_numpy(load_results(d))
         if p.sensing and not p.tied:
             radii = list(p.radii if p.radii is not None else ((SENS_RADIUS_M,) if quick else RADII))

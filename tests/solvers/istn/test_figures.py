@@ -157,3 +157,34 @@ def test_every_istn_figure_csv_is_tidy(name, tmp_path, monkeypatch):
             for meth in e.methods:
                 a, b = figures.radius_at(mem, e.key, meth), figures.radius_at(got, e.key, meth)
                 assert (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b, rel=1e-5)
+
+
+def test_baseline_keys_reach_the_baselines_of_a_figure(tmp_path, monkeypatch):
+    """``satisac reproduce istn-* --set zf_null_sut=false``: the figure's runs get that
+    BaselineConfig (the store records it), and solve_method hands it to the baselines."""
+    import numpy as np
+
+    from solvers.istn import experiments, figures
+    from solvers.istn.baselines import BaselineConfig
+    from solvers.scenarios import ConfigSettings, use_settings
+
+    seen = {}
+
+    def fake_work(methods, solver_cfg=None, precision="float32", baseline_cfg=None):
+        seen["cfg"] = baseline_cfg
+        raise KeyboardInterrupt  # stop before any solve
+
+    monkeypatch.setattr(experiments, "istn_work", fake_work)
+    exp = next(e for e in figures.SPECS["istn-fig4"].experiments if "zf-eps" in e.methods)
+    with use_settings(ConfigSettings(overrides=("zf_null_sut=false", "eps_p_points=3"))):
+        with pytest.raises(KeyboardInterrupt):
+            figures.run_experiment(exp, tmp_path, "istn-fig4", True, 0, 2, progress=False)
+    assert seen["cfg"] == BaselineConfig(zf_null_sut=False, eps_p_points=3)
+
+    calls = []
+    monkeypatch.setattr("solvers.istn.baselines.solve_baseline",
+                        lambda m, inst, cfg, seed, solver_cfg=None: calls.append((m, cfg, solver_cfg)))
+    bc = BaselineConfig(zf_null_sut=False)
+    experiments.solve_method("zf-eps", {}, np.arange(1), 0, None, bc)
+    experiments.solve_method("coop-uniform", {}, np.arange(1), 0, None, bc)
+    assert [c[1] for c in calls] == [bc, bc] and calls[1][2] is not None  # coop-uniform: the pipeline's config

@@ -62,7 +62,7 @@ def test_solve_baseline_dispatch_and_errors(cli, tmp_path, inst_path, monkeypatc
     p, a, pt, tiny = inst_path
     calls = []
 
-    def fake(method, arrays, cfg, seed, assoc_method=None):
+    def fake(method, arrays, cfg, seed, assoc_method=None, solver_cfg=None):
         calls.append((method, seed, assoc_method, type(cfg).__name__))
         if method == "zf-eps":
             assert cfg.zf_null_sut is False
