@@ -28,6 +28,7 @@ import numpy as np
 from jaxcore.status import Status
 from solvers.istn.baselines import BASELINE_METHODS
 from solvers.methods import ISTN_ASSOC as ASSOC_METHODS
+from solvers.runner.montecarlo import chunk_progress
 from solvers.solution import IstnSolution
 
 ROW_COLUMNS = ("drop", "method", "sum_rate", "tut_rate", "sut_rate", "sut_rate_min", "min_scnr_db",
@@ -122,7 +123,7 @@ def istn_work(methods: Sequence[str], solver_cfg=None, precision: str = "float32
         inst = generate_instance(cfg, len(drops), seed, start=int(drops[0]), precision=precision, progress=False)
         rows: list[dict] = []
         mono = None
-        for m in methods:
+        for i, m in enumerate(methods):
             if m.startswith("fail-"):
                 from solvers.istn.sensing_failure import failure_flags, monostatic_arrays
                 case = m[len("fail-"):]
@@ -133,6 +134,7 @@ def istn_work(methods: Sequence[str], solver_cfg=None, precision: str = "float32
                 rows += failure_rows(failure_flags(arr, case, drops, seed), drops, m)
             else:
                 rows += solution_rows(solve_method(m, inst, drops, seed, solver_cfg, baseline_cfg), inst, drops, m)
+            chunk_progress((i + 1) / len(methods))  # the sweep's bar moves per method, not per chunk
         return rows
 
     return work

@@ -32,6 +32,7 @@ import numpy as np
 from solvers.ntn.allocate import JmraConfig, per_user_throughput, solve_allocation
 from solvers.ntn.config import NtnConfig
 from solvers.ntn.world import checked_timing, evolve, make_world
+from solvers.runner.montecarlo import chunk_progress
 
 
 def jain_index(thr: np.ndarray, na: np.ndarray) -> float:
@@ -125,9 +126,10 @@ def make_work(jcfg: JmraConfig, n_frames: int, methods, dtype=None):
     """``work(point_cfg, episodes, seed) -> rows`` for :func:`solvers.runner.montecarlo.run_sweep`."""
     def work(cfg: NtnConfig, drops: np.ndarray, seed: int):
         rows = []
-        for e in drops:
+        for i, e in enumerate(drops):
             ep_seed = int(np.random.default_rng([int(seed), int(e)]).integers(0, 2 ** 31 - 1))
-            for r in run_episode(cfg, jcfg, ep_seed, n_frames, methods, dtype):
+            tick = lambda k, i=i: chunk_progress((i + k / n_frames) / len(drops))  # noqa: E731  per frame
+            for r in run_episode(cfg, jcfg, ep_seed, n_frames, methods, dtype, progress=tick):
                 r["drop"] = int(e)
                 rows.append(r)
         return rows

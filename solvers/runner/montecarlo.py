@@ -29,6 +29,7 @@ lock exclusively: a second one on the same store stops at once with one line.
 """
 from __future__ import annotations
 
+import contextvars
 import inspect
 import os
 import time
@@ -70,6 +71,20 @@ def drop_key(seed: int, drop: int):
     """JAX PRNG key of drop ``drop``: ``fold_in(PRNGKey(seed), drop)``."""
     import jax
     return jax.random.fold_in(jax.random.PRNGKey(int(seed)), int(drop))
+
+
+_CHUNK_PROGRESS: contextvars.ContextVar[Callable[[float], None] | None] = contextvars.ContextVar(
+    "satisac_chunk_progress", default=None)
+
+
+def chunk_progress(fraction: float) -> None:
+    """Tell :func:`run_sweep`'s progress bar that ``fraction`` (0..1) of the chunk the current
+    ``work`` call computes is done, so the bar (drops/s, ETA) moves inside long chunks.  A
+    ``work`` function calls it as it goes (ISTN: after each method; NTN: after each frame); a
+    no-op outside ``run_sweep`` or without a bar."""
+    tick = _CHUNK_PROGRESS.get()
+    if tick is not None:
+        tick(fraction)
 
 
 def _call_work(work: Callable, cfg: Any, drops: np.ndarray, seed: int):
@@ -230,7 +245,19 @@ def _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, met
                     release_programs()  # a new point may compile new programs (vm.max_map_count)
                 last_point = point.index
                 drops = chunk_drops(c)
-                table = rows_to_table(_call_work(work, point.cfg, drops, int(seed)))
+                moved = [0.0]  # drops of this chunk the bar already shows (chunk_progress)
+
+                def tick(fraction, n=len(drops), moved=moved):
+                    target = min(max(float(fraction), 0.0), 1.0) * n
+                    if bar is not None and target > moved[0]:
+                        bar.update(target - moved[0])
+                        moved[0] = target
+
+                token = _CHUNK_PROGRESS.set(tick)
+                try:
+                    table = rows_to_table(_call_work(work, point.cfg, drops, int(seed)))
+                finally:
+                    _CHUNK_PROGRESS.reset(token)
                 store.write_chunk(point.index, c, _with_ids(table, point, int(seed), drops))
                 ran += 1
             finally:
@@ -238,7 +265,7 @@ def _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, met
                     beat.current = None
                     release_claim(path)
             if bar is not None:
-                bar.update(len(drops))
+                bar.update(len(drops) - moved[0])
                 bar.set_postfix_str(f"point {point.index + 1}/{len(points)}", refresh=False)
     finally:
         if beat is not None:

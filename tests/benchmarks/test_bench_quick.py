@@ -17,6 +17,8 @@ import pytest
 
 from benchmarks.report import fit_exponent
 
+pytestmark = pytest.mark.slow  # the whole `satisac bench --quick` runs once (module fixture)
+
 
 @pytest.fixture(scope="module")
 def bench_out(tmp_path_factory):

@@ -35,6 +35,8 @@ from jaxcore.sharding import pad_batch, padded_size, unpad
 from solvers.configio import ConfigError
 from solvers.devices import force_host_devices_env, parse_devices, select_devices
 
+pytestmark = pytest.mark.slow  # a child process with four host devices compiles every solver
+
 CHILD = textwrap.dedent(r"""
     import json, sys
     import jax, jax.numpy as jnp, numpy as np

@@ -94,7 +94,7 @@ def test_every_claims_md_id_is_registered():
 
 
 # ------------------------------------------------------------------ a real store: one number changes the verdict
-def _fake_istn_work(methods, solver_cfg=None, precision="float32"):
+def _fake_istn_work(methods, solver_cfg=None, precision="float32", baseline_cfg=None):
     """Rows shaped like solvers.istn.experiments for Fig. 4: Greedy = 0.5 x interference-free (+ noise)."""
     def work(cfg, drops, seed):
         rows = []

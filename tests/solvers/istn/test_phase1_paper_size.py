@@ -12,12 +12,14 @@ Paper size is the point of this test (the failures above appear only there); it 
 drops 0-3 of seed 1 (drop 3 is the retry case; drops do not depend on how many are drawn).
 """
 import numpy as np
+import pytest
 
 from solvers.istn.config import IstnConfig
 from solvers.istn.generate import generate_instance
 from solvers.istn.pipeline import SolverConfig, solve_istn
 
 
+@pytest.mark.slow  # paper-size drops (N_t = 30, K = 5, T = 4)
 def test_paper_size_drops_reach_qos_feasibility():
     cfg = IstnConfig()
     inst = generate_instance(cfg, 4, 1, precision="float64", progress=False)  # drop 3: the retry case

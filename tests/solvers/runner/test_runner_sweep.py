@@ -91,3 +91,38 @@ def test_progress_bar_counts_in_the_runs_unit(tmp_path, capsys):
     run_sweep(tmp_path / "b", BASE, _synthetic.work, n_drops=3, seed=0, chunk_size=1, desc="ntn", unit="episode")
     err = capsys.readouterr().err
     assert "episode" in err and "drop" not in err
+
+
+def test_bar_moves_inside_a_chunk(tmp_path, monkeypatch):
+    """``chunk_progress`` from a work function moves the bar within a chunk; the chunk still
+    counts its drops exactly once at the end, and outside run_sweep the call is a no-op."""
+    import tqdm.auto
+
+    from solvers.runner import montecarlo
+
+    seen = []
+
+    class Bar:
+        def __init__(self, total, initial, **kw):
+            self.n = initial
+
+        def update(self, k):
+            self.n += k
+            seen.append(self.n)
+
+        def set_postfix_str(self, *a, **kw):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+
+    def work(cfg, drops, seed):
+        for f in (0.25, 0.5, 0.5, 0.75):  # a repeated fraction does not move the bar twice
+            montecarlo.chunk_progress(f)
+        return _synthetic.work(cfg, drops, seed)
+
+    montecarlo.chunk_progress(0.5)  # no run: nothing happens
+    run_sweep(tmp_path / "a", BASE, work, n_drops=8, seed=0, chunk_size=4)
+    assert seen == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
