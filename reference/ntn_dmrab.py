@@ -5,7 +5,7 @@ For one satellite ``s`` and its matched cells E_s (u(x) = 1 there, so (24) is af
     max  sum_{c in E_s} a_c log(eps + k_c (y_c - l_c))
     s.t. sum_c y_c <= N_b (37a),   l_c <= y_c <= 1 (37c)
 
-in the units of :mod:`solvers.ntn.dmrab` (share y = x/N_com, kbit/s, a_c = N^a_c/mean N^a,
+in the units of :mod:`jaxcore.ntn.dmrab` (share y = x/N_com, kbit/s, a_c = N^a_c/mean N^a,
 k_c = r N_com T_O/(T_f N^a_c), l_c = T^HO_{c,s}/(N_com T_O)).  Clarabel, SCS fallback.
 Returns ``None`` when the problem is infeasible.
 """

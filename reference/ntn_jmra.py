@@ -2,7 +2,7 @@
 iteration; spec §3 Algorithm 1, §7).  Same units, initialisation, convergence test and
 multiplier growth as :func:`jaxcore.ntn.jmra.jmra_relaxed`, with the subproblem (31)-(33)
 solved by :class:`reference.ntn_subproblem.SubproblemRef` (DPP, built once per instance).
-Then Algorithm 2 (:func:`solvers.ntn.rounding.round_allocation`) gives the integer x.
+Then Algorithm 2 (:func:`jaxcore.ntn.rounding.round_allocation`) gives the integer x.
 Used by ``satisac ntn solve --reference`` and by the benchmark; slow by design.
 """
 from __future__ import annotations

@@ -103,6 +103,10 @@ class JmraSettings(NamedTuple):
     tol_change: float = 1e-2  # line 4: epsilon_tol on the per-cell change of x / N_com
 
 
+#: interfaces.md §3 fields in the positional order of :func:`prepare` (and ``jaxcore.ntn.dmrab.dmrab``)
+INSTANCE_KEYS = ("rate", "n_active", "prev_served", "t_ho", "n_com", "n_beams", "t_ofdma", "t_frame", "eps")
+
+
 def prepare(rate, n_active, prev_served, t_ho, n_com, n_beams, t_ofdma, t_frame, eps,
             charge_handover: bool = True) -> JmraData:
     """Build :class:`JmraData` for one instance from interfaces.md §3 fields (bit/s, s).

@@ -17,15 +17,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcore.ntn import jmra as J
+from jaxcore.ntn.dmrab import dmrab
+from jaxcore.ntn.rounding import round_allocation
 from jaxcore.precision import current_precision
 from jaxcore.status import Status
 from solvers.configio import param, validate
 from solvers.methods import NTN_ALLOCATE as METHODS
-from solvers.ntn.dmrab import dmrab, dmrab_match
-from solvers.ntn.rounding import round_allocation
 from solvers.solution import NtnSolution
-
-INSTANCE_KEYS = ("rate", "n_active", "prev_served", "t_ho", "n_com", "n_beams", "t_ofdma", "t_frame", "eps")
 
 
 @dataclass(frozen=True)
@@ -90,23 +88,23 @@ def _jmra_batch(inst: dict, settings: J.JmraSettings, charge_ho: bool):
     def one(*fields):
         d = J.prepare(*fields, charge_handover=charge_ho)
         res = J.jmra_relaxed(d, settings)
-        f = dict(zip(INSTANCE_KEYS, fields))
+        f = dict(zip(J.INSTANCE_KEYS, fields))
         t_ho_true = jnp.asarray(f["t_ho"], d.rk.dtype) * (1.0 - jnp.asarray(f["prev_served"], d.rk.dtype))
         x = round_allocation(res.y, f["rate"], f["prev_served"], t_ho_true, f["n_com"], f["n_beams"],
                              f["t_ofdma"], d.usable)
         return x, res
-    return jax.vmap(one)(*[inst[k] for k in INSTANCE_KEYS])
+    return jax.vmap(one)(*[inst[k] for k in J.INSTANCE_KEYS])
 
 
 @jax.jit
 def _dmrab_batch(inst: dict, metric):
-    return jax.vmap(dmrab)(*[inst[k] for k in INSTANCE_KEYS], metric)
+    return jax.vmap(dmrab)(*[inst[k] for k in J.INSTANCE_KEYS], metric)
 
 
 def to_device(arrays: dict, dtype) -> dict:
     """Instance arrays as JAX arrays: floats in ``dtype``, ints int32, prev_served bool."""
     out = {}
-    for k in INSTANCE_KEYS:
+    for k in J.INSTANCE_KEYS:
         a = np.asarray(arrays[k])
         if k in ("n_com", "n_beams"):
             out[k] = jnp.asarray(a.astype(np.int32))
@@ -224,62 +222,19 @@ def _solve(arrays, method, cfg, dtype, metric, mesh) -> NtnSolution:
 
 
 def solve_allocation_reference(arrays: dict, method: str, cfg: JmraConfig | None = None) -> NtnSolution:
-    """:func:`solve_allocation` by the cvxpy references, one frame at a time (a Python loop:
-    the reference is slow by design; ``satisac ntn solve --reference``).
+    """:func:`solve_allocation` by the cvxpy references, one frame at a time
+    (``reference.ntn_allocation``: Algorithm 1 with cvxpy subproblems, or DMRAB's per-satellite
+    problems by cvxpy; slow by design; ``satisac ntn solve --reference``).  Same contract."""
+    from reference.ntn_allocation import allocate_frames_reference  # cvxpy: loaded on --reference only
 
-    ``jmra``/``jmra-nohop``: Algorithm 1 with every subproblem solved by cvxpy
-    (``reference.ntn_jmra.jmra_reference``), then the same rounding as the batched solver;
-    ``dmrab``: DMRAB's matching, its per-satellite problems (36)-(37) by cvxpy
-    (``reference.ntn_dmrab.solve_satellite``).  Same contract as :func:`solve_allocation`.
-    """
-    from tqdm import tqdm
-
+    if method not in METHODS:
+        from solvers.configio import ConfigError
+        raise ConfigError(f"method: expected one of {list(METHODS)}, got {method!r}")
     cfg = cfg or JmraConfig()
-    B, C, S = np.shape(arrays["rate"])
-    x = np.zeros((B, C, S), np.int64)
-    x_rel = np.zeros((B, C, S))
-    status = np.zeros(B, np.int8)
-    iters = np.zeros(B, np.int64)
-    multi = np.zeros(B, np.int64)
-    s = cfg.settings()
-    for b in tqdm(range(B), desc=f"reference {method}", disable=B < 2):
-        f = [jnp.asarray(np.asarray(arrays[k][b]).astype(np.int32 if k in ("n_com", "n_beams") else
-                                                          (bool if k == "prev_served" else np.float64)))
-             for k in INSTANCE_KEYS]
-        n_com = float(arrays["n_com"][b])
-        if method == "dmrab":
-            from reference.ntn_dmrab import solve_satellite
-            metric = jnp.asarray(np.asarray(_metric({k: v[b:b + 1] for k, v in arrays.items()}, cfg)[0], np.float64))
-            res = dmrab(*f, metric)
-            y = np.zeros((C, S))
-            if bool(res.feasible):
-                na = np.asarray(arrays["n_active"][b], float)
-                usable = (np.asarray(arrays["rate"][b]) > 0) & (na[:, None] > 0)
-                member = np.asarray(dmrab_match(metric, jnp.asarray(usable)))
-                t_ho = float(arrays["t_ho"][b]) * (1 - np.asarray(arrays["prev_served"][b], float))
-                t_o, t_f = float(arrays["t_ofdma"][b]), float(arrays["t_frame"][b])
-                a = na / (na.sum() / max((na > 0).sum(), 1))
-                for sat in range(S):
-                    cs = np.nonzero(member[:, sat])[0]
-                    if cs.size == 0:
-                        continue
-                    k = arrays["rate"][b][cs, sat] / J.KBIT * n_com * t_o / (t_f * na[cs])
-                    out = solve_satellite(a[cs], k, t_ho[cs, sat] / (n_com * t_o), float(arrays["n_beams"][b][sat]),
-                                          float(arrays["eps"][b]) / J.KBIT)
-                    y[cs, sat] = out[0]
-                res = dmrab(*f, metric, y_given=jnp.asarray(y))
-            x[b] = np.asarray(res.x)
-            x_rel[b] = np.asarray(res.y) * n_com
-            status[b] = Status.CONVERGED if bool(res.feasible) else Status.INFEASIBLE
-        else:
-            from reference.ntn_jmra import jmra_reference
-            d = J.prepare(*f, charge_handover=(method == "jmra"))
-            y, it, conv, nv = jmra_reference(d, s)
-            t_ho_true = f[3] * (1.0 - f[2].astype(jnp.float64))
-            x[b] = np.asarray(round_allocation(jnp.asarray(y), f[0], f[2], t_ho_true, f[4], f[5], f[6], d.usable))
-            x_rel[b] = y * n_com
-            status[b], iters[b], multi[b] = (Status.CONVERGED if conv else Status.ITERATION_CAP), it, nv
-    thr = per_user_throughput(arrays, x)
-    obj = np.where(status == Status.INFEASIBLE, np.nan, objective(arrays, thr))
-    return NtnSolution(x=x, x_relaxed=x_rel, objective=obj, throughput_per_user=np.maximum(thr, 0.0),
-                       multi_served_before_rounding=multi, iterations=iters, status=status)
+    metric = _metric(arrays, cfg) if method == "dmrab" else None
+    r = allocate_frames_reference(arrays, method, cfg.settings(), metric)
+    thr = per_user_throughput(arrays, r["x"])
+    obj = np.where(r["status"] == Status.INFEASIBLE, np.nan, objective(arrays, thr))
+    return NtnSolution(x=r["x"], x_relaxed=r["x_relaxed"], objective=obj, throughput_per_user=np.maximum(thr, 0.0),
+                       multi_served_before_rounding=r["multi_served_before_rounding"], iterations=r["iterations"],
+                       status=r["status"])

@@ -4,7 +4,7 @@ Paper: Leyva-Mayorga et al. (``../shared/papers/ntn_leyva_mayorga.txt``), proble
 ``../shared/spec/ntn.md`` §V-B.  For any solution file (one made elsewhere only needs
 ``x``), everything is recomputed in float64 from the instance (interfaces.md §3) with the
 one implementation of each formula in :mod:`solvers.ntn.allocate` and
-:mod:`solvers.ntn.rounding`:
+:mod:`jaxcore.ntn.rounding`:
 
 * per-user throughput (24) summed over satellites: :func:`solvers.ntn.allocate.per_user_throughput`;
 * objective (25): :func:`solvers.ntn.allocate.objective`;
@@ -15,7 +15,7 @@ one implementation of each formula in :mod:`solvers.ntn.allocate` and
   ``26c``  sum_c x_{c,s} <= N_b N_com per satellite;
   ``26e``  at most one serving satellite per cell;
   ``ho_floor`` a served pair gets more time than its handover (23), x T_O > T^HO_{c,s}
-  (interfaces.md §4; :func:`solvers.ntn.rounding.handover_floor`).
+  (interfaces.md §4; :func:`jaxcore.ntn.rounding.handover_floor`).
 
 A frame is feasible when every constraint holds and the solver did not declare it
 infeasible (``status`` 2).  The command prints a per-frame table and exits 2 with one line
@@ -43,7 +43,7 @@ from solvers.npzio import (FieldSpec, InstanceError, atomic_writer, check_output
                            validate_arrays)
 from solvers.ntn.allocate import objective, per_user_throughput
 from solvers.ntn.instance import SOLUTION_FIELDS, load_instance
-from solvers.ntn.rounding import handover_floor
+from jaxcore.ntn.rounding import handover_floor
 
 #: constraint names (columns of the report), in the order they are checked
 CONSTRAINTS = ("26a", "rate0", "26e", "26c", "ho_floor")

@@ -6,7 +6,7 @@ import pytest
 
 from jaxcore.ntn import jmra as J
 from reference.ntn_subproblem import SubproblemRef
-from solvers.ntn.allocate import INSTANCE_KEYS
+from jaxcore.ntn.jmra import INSTANCE_KEYS
 from ntn_random import random_instances
 
 B, C, S = 20, 30, 12

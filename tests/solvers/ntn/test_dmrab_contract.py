@@ -10,7 +10,8 @@ import sys
 import numpy as np
 
 from ntn_random import random_instances
-from solvers.ntn.allocate import INSTANCE_KEYS, solve_allocation, JmraConfig
+from jaxcore.ntn.jmra import INSTANCE_KEYS
+from solvers.ntn.allocate import JmraConfig, solve_allocation
 from solvers.ntn.instance import load_solution, save_instance
 
 NOTE = "DMRAB ranks satellites by rate"

@@ -60,7 +60,7 @@ def test_all_rho_converge_on_default_600_cell_frames():
 def test_reference_loop_uses_the_same_rule():
     from reference.ntn_jmra import jmra_reference
     from ntn_random import random_instances
-    from solvers.ntn.allocate import INSTANCE_KEYS
+    from jaxcore.ntn.jmra import INSTANCE_KEYS
     import jax
     inst = random_instances(1, C=10, S=4, seed=3)
     with jax.enable_x64(True):

@@ -7,8 +7,8 @@ from jaxcore.ntn.jmra import KBIT
 from ntn_random import random_instances
 from reference.ntn_dmrab import solve_satellite
 from solvers.ntn.allocate import JmraConfig, solve_allocation
-from solvers.ntn.dmrab import dmrab, dmrab_match
-from solvers.ntn.rounding import scale_columns_to_budget
+from jaxcore.ntn.dmrab import dmrab, dmrab_match
+from jaxcore.ntn.rounding import scale_columns_to_budget
 
 CFG = JmraConfig()  # defaults: inexact inner solves (max_inner=200) cost up to 9 % objective
 

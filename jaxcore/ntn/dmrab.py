@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxcore.ntn.jmra import KBIT
-from solvers.ntn.rounding import handover_floor, scale_columns_to_budget
+from jaxcore.ntn.rounding import handover_floor, scale_columns_to_budget
 
 
 class DmrabResult(NamedTuple):
