@@ -322,7 +322,7 @@ def plot(rows: list[dict], path: Path, scenario: str) -> None:
     fig.suptitle(f"ISTN sensitivity to the open parameters, one at a time around scenario '{scenario}' "
                  f"(R_min 7, P_BS 35 dBm, M 1; fail_gap at r_sens {SENS_RADIUS_M:g} m)", fontsize=9)
     fig.tight_layout(rect=(0, 0.05, 1, 0.97))
-    save_figure(fig, path, dpi=110)
+    save_figure(fig, path, pdf=True)
 
 
 def _table(rows: list[dict]) -> str:

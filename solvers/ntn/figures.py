@@ -214,7 +214,7 @@ def fig6(out_dir: Path, quick: bool, seed: int, drops) -> str:
     ax.set_ylabel("CDF")
     ax.legend()
     ax.grid(alpha=0.3)
-    save_figure(fig, out_dir / "ntn-fig6.png", dpi=120)
+    save_figure(fig, out_dir / "ntn-fig6.png", pdf=True)
     return "\n".join(text)
 
 
@@ -260,7 +260,7 @@ def fig7(out_dir: Path, quick: bool, seed: int, drops) -> str:
     for a in (a1, a2):
         a.legend()
         a.grid(alpha=0.3)
-    save_figure(fig, out_dir / "ntn-fig7.png", dpi=120)
+    save_figure(fig, out_dir / "ntn-fig7.png", pdf=True)
     return "\n".join(text)
 
 
@@ -303,7 +303,7 @@ def fig8(out_dir: Path, quick: bool, seed: int, drops) -> str:
     ax.set_ylabel("NMSE (39)")
     ax.legend()
     ax.grid(alpha=0.3)
-    save_figure(fig, out_dir / "ntn-fig8.png", dpi=120)
+    save_figure(fig, out_dir / "ntn-fig8.png", pdf=True)
     return "\n".join(text)
 
 
@@ -342,7 +342,7 @@ def fig9(out_dir: Path, quick: bool, seed: int, drops) -> str:
     ax.set_ylabel("NMSE")
     ax.legend()
     ax.grid(alpha=0.3)
-    save_figure(fig, out_dir / "ntn-fig9.png", dpi=120)
+    save_figure(fig, out_dir / "ntn-fig9.png", pdf=True)
     return "\n".join(text)
 
 
@@ -479,7 +479,7 @@ def fig11(out_dir: Path, quick: bool, seed: int, drops) -> str:
         a.grid(alpha=0.3)
     a1.legend()
     fig.tight_layout()
-    save_figure(fig, out_dir / "ntn-fig11-range.png", dpi=120)
+    save_figure(fig, out_dir / "ntn-fig11-range.png", pdf=True)
     return "\n".join(text)
 
 

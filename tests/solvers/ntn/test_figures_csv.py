@@ -3,6 +3,7 @@ simulation results (no world, no allocation solve), and the claims ledger readin
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,11 +24,16 @@ def _header(path):
         return next(csv.reader(fh))
 
 
+SAVED: list = []  # (file name, with a PDF) of every figure the stand-in save_figure received
+
+
 @pytest.fixture
 def fakes(monkeypatch):
     """Stand-ins for the expensive parts: the world/instance, the allocation solve, the saving of PNGs."""
-    monkeypatch.setattr(F, "save_figure", lambda *a, **k: None)
-    monkeypatch.setattr(plotting, "save_figure", lambda *a, **k: None)
+    SAVED.clear()
+    save = lambda fig, path, **k: SAVED.append((Path(path).name, bool(k.get("pdf"))))  # noqa: E731
+    monkeypatch.setattr(F, "save_figure", save)
+    monkeypatch.setattr(plotting, "save_figure", save)
     rng = np.random.default_rng(3)
     m = np.array([True] * 40 + [False] * 4)
     atten = np.where(np.arange(44) % 3 == 0, 1.5, 1.0)
@@ -52,6 +58,7 @@ def test_fig6_to_fig9_csv_schema_and_claims_read_back(tmp_path, fakes):
     assert _header(tmp_path / "ntn-fig7.csv") == COMMON + ["rho"]
     assert _header(tmp_path / "ntn-fig8.csv") == COMMON
     assert _header(tmp_path / "ntn-fig9.csv") == COMMON
+    assert SAVED == [(f"ntn-fig{n}.png", True) for n in (6, 7, 8, 9)]  # one style for both papers: PNG + PDF
     r6 = tidy.read(tmp_path / "ntn-fig6.csv")
     assert len(r6) == 3 * 4 * 2 and {r["x_name"] for r in r6} == {"rho"}
     assert [r["mean"] for r in r6 if r["metric"] == "iterations" and r["x"] == 2.0] == ITERS[2.0]
@@ -129,6 +136,7 @@ def test_fig10_fig11_csv_schema_and_run_folders(tmp_path, fakes, monkeypatch):
     assert seen == ["ntn-fig10_runs/pilots", "ntn-fig10_runs/none", "ntn-fig10_runs/perfect", "ntn-fig11_runs/perfect"]
     assert _header(tmp_path / "ntn-fig10.csv") == COMMON
     assert _header(tmp_path / "ntn-fig11.csv") == COMMON
+    assert sorted(SAVED) == [("ntn-fig10.png", True), ("ntn-fig11-range.png", True), ("ntn-fig11.png", True)]
     r10 = tidy.read(tmp_path / "ntn-fig10.csv")
     assert {r["experiment"] for r in r10} == {"pilots", "none", "perfect"}
     jm = [r for r in r10 if r["experiment"] == "pilots" and r["method"] == "jmra" and r["metric"] == "throughput_kbps"]
