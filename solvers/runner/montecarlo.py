@@ -266,6 +266,7 @@ def _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, met
                     release_claim(path)
             if bar is not None:
                 bar.update(len(drops) - moved[0])
+                bar.n = round(bar.n, 6)  # whole drops again after fractional ticks (no 6.000000001 / 6)
                 bar.set_postfix_str(f"point {point.index + 1}/{len(points)}", refresh=False)
     finally:
         if beat is not None:
