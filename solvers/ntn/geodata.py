@@ -26,10 +26,11 @@ def _data_dir():
 
 
 def polylines(name: str, lon_min: float, lon_max: float, lat_min: float, lat_max: float,
-              res: str = "l") -> list[np.ndarray]:
+              res: str = "l", min_area_km2: float = 0.0) -> list[np.ndarray]:
     """The ``name`` (``gshhs`` coastlines or ``countries`` borders) polylines at resolution
     ``res`` that reach into the box, each an [N, 2] float64 array of (lon, lat) in degrees
-    (whole polylines: the caller clips by its axis limits)."""
+    (whole polylines: the caller clips by its axis limits).  ``min_area_km2`` drops GSHHS
+    polygons (islands, lakes) smaller than that (the border file carries no area)."""
     if name not in DATASETS:
         raise ValueError(f"name: expected one of {DATASETS}, got {name!r}")
     if res not in RESOLUTIONS:
@@ -40,7 +41,8 @@ def polylines(name: str, lon_min: float, lon_max: float, lat_min: float, lat_max
     for line in (d / f"{name}meta_{res}.dat").read_text().splitlines():
         f = line.split()
         n, south, north, off, nbytes = int(f[2]), float(f[3]), float(f[4]), int(f[5]), int(f[6])
-        if north < lat_min or south > lat_max or nbytes != 8 * n:
+        area = float(f[1])  # km^2; -1 in the border file
+        if north < lat_min or south > lat_max or nbytes != 8 * n or 0 <= area < min_area_km2:
             continue
         xy = np.frombuffer(raw, "<f4", count=2 * n, offset=off).reshape(n, 2).astype(np.float64)
         if xy[:, 0].max() < lon_min or xy[:, 0].min() > lon_max:

