@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from solvers import tidy
+from solvers import plotting, tidy
 from solvers.configio import load_configs, to_dict
-from solvers.scenarios import current_settings
 from solvers.figure import Figure, runs_dir
 from solvers.plotting import pyplot, save_figure
+from solvers.scenarios import current_settings
 
 QUICK = dict(cell_deg=1.0)
 
@@ -55,6 +55,14 @@ def run_dir(out_dir: Path, figure: str, experiment: str | None = None) -> Path:
     """The run store of ``figure``'s ``experiment`` (default its swept one, :data:`MAIN_RUN`)."""
     experiment = experiment or MAIN_RUN[figure]
     return runs_dir(out_dir, figure, experiment, LEGACY_RUNS.get((figure, experiment)))
+
+
+def _caption(fig, n, quick: bool, unit: str, means: str | None = None, extra: str = "", paper_n=None,
+             scenario: bool = True, ci: str = "") -> None:
+    """The shared caption line under an NTN figure: n per point, scenario, QUICK or full."""
+    plotting.add_caption(fig, plotting.caption(n, current_settings().scenario_name(_ntn_config_cls()) if scenario
+                                               else None, quick, paper_n=paper_n, unit=unit, means=means, extra=extra,
+                                               ci=ci))
 
 
 def _plt():
@@ -199,7 +207,7 @@ def fig6(out_dir: Path, quick: bool, seed: int, drops) -> str:
     inst, _ = _instances(quick, seed, drops)
     rhos = (1.5, 2.0, 5.0)
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = plt.subplots(figsize=(plotting.COLUMN_IN, 2.4))
     rows, text = [], ["rho  mean_iter  max_iter  converged"]
     for rho in rhos:
         sol = solve_allocation(inst, "jmra", JmraConfig(rho=rho, max_outer=200))
@@ -214,6 +222,7 @@ def fig6(out_dir: Path, quick: bool, seed: int, drops) -> str:
     ax.set_ylabel("CDF")
     ax.legend()
     ax.grid(alpha=0.3)
+    _caption(fig, inst["rate"].shape[0], quick, "frames", extra="CDF over the frames (perfect CSI)", paper_n=20)
     save_figure(fig, out_dir / "ntn-fig6.png", pdf=True)
     return "\n".join(text)
 
@@ -228,7 +237,7 @@ def fig7(out_dir: Path, quick: bool, seed: int, drops) -> str:
     B = inst["rate"].shape[0]
     caps = (1, 3, 10, 40) if quick else (1, 2, 3, 5, 10, 20, 40, 100)
     plt = _plt()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(plotting.PAGE_IN, 2.4), gridspec_kw={"wspace": 0.35})
     rows, text = [], ["rho  I_max  time_per_frame_s  violating_cells  mean_outer_iterations"]
     for rho in (2.0, 5.0):
         ts, vs = [], []
@@ -250,8 +259,9 @@ def fig7(out_dir: Path, quick: bool, seed: int, drops) -> str:
                      tidy.row("ntn-fig7", exp, "i_max", cap, "jmra", "mean_outer_iterations", "1", it[3], it[0], it[1],
                               it[2], rho=rho)]
             text.append(f"{rho:<4g} {cap:5d}  {dt:16.3f}  {vs[-1]:15.2f}  {its:8.2f}")
-        a1.plot(caps, ts, "o-", label=f"ρ = {rho:g}")
-        a2.plot(caps, vs, "o-", label=f"ρ = {rho:g}")
+        mk = "o" if rho == 2.0 else "s"
+        a1.plot(caps, ts, mk + "-", label=f"ρ = {rho:g}")
+        a2.plot(caps, vs, mk + "-", label=f"ρ = {rho:g}")
     tidy.write(out_dir / "ntn-fig7.csv", rows)
     a1.set_xlabel("I_max")
     a1.set_ylabel("execution time per frame [s] (this CPU)")
@@ -260,6 +270,8 @@ def fig7(out_dir: Path, quick: bool, seed: int, drops) -> str:
     for a in (a1, a2):
         a.legend()
         a.grid(alpha=0.3)
+    _caption(fig, B, quick, "frames", means="the frames", paper_n=20,
+             extra="time: one timed batch on this machine, after a warm-up")
     save_figure(fig, out_dir / "ntn-fig7.png", pdf=True)
     return "\n".join(text)
 
@@ -295,7 +307,7 @@ def fig8(out_dir: Path, quick: bool, seed: int, drops) -> str:
             text.append(f"{L:<8d} {r[0]:10.3e} {r[1]:10.3e}   {r[2]:10.3e} {r[3]:10.3e}")
     tidy.write(out_dir / "ntn-fig8.csv", rows)
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = plt.subplots(figsize=(plotting.COLUMN_IN, 2.6))
     arr = np.array(arr)
     for i, lab in enumerate(["γ̂ rain", "γ̂ no rain", "Ã rain", "Ã no rain"]):
         ax.loglog(Ls, arr[:, i], "o-" if i < 2 else "s--", label=lab, base=2)
@@ -303,6 +315,8 @@ def fig8(out_dir: Path, quick: bool, seed: int, drops) -> str:
     ax.set_ylabel("NMSE (39)")
     ax.legend()
     ax.grid(alpha=0.3)
+    _caption(fig, [int(rain.sum()), int((~rain).sum())], quick, "sensed links",
+             extra="(39) over the sensed cell-satellite links of the frames, rain / no rain")
     save_figure(fig, out_dir / "ntn-fig8.png", pdf=True)
     return "\n".join(text)
 
@@ -333,7 +347,7 @@ def fig9(out_dir: Path, quick: bool, seed: int, drops) -> str:
             text.append(f"{sdb:7.1f}  {nm:9.3e}  {crb / g ** 2:8.3e}  {crb:8.3e}")
     tidy.write(out_dir / "ntn-fig9.csv", rows)
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = plt.subplots(figsize=(plotting.COLUMN_IN, 2.6))
     arr = np.array(arr)
     ax.semilogy(arr[:, 0], arr[:, 1], "o-", label=f"MLE (18), L={L}")
     ax.semilogy(arr[:, 0], arr[:, 2], "--", label="CRB / γ²")
@@ -342,6 +356,8 @@ def fig9(out_dir: Path, quick: bool, seed: int, drops) -> str:
     ax.set_ylabel("NMSE")
     ax.legend()
     ax.grid(alpha=0.3)
+    _caption(fig, n, quick, "estimates", scenario=False, paper_n=20000,
+             extra="Monte-Carlo MLE at each SNR (no world: scenario-free)")
     save_figure(fig, out_dir / "ntn-fig9.png", pdf=True)
     return "\n".join(text)
 
@@ -465,7 +481,7 @@ def fig11(out_dir: Path, quick: bool, seed: int, drops) -> str:
     tidy.write(out_dir / "ntn-fig11.csv", rows)
     _two_panel(out_dir / "ntn-fig11.png", tfs, series, "frame length T_f [s]", n=n, quick=quick)
     plt = _plt()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(plotting.PAGE_IN, 2.6), gridspec_kw={"wspace": 0.35})
     for k in keys:
         if k.startswith("sats_in_range_"):
             a1.plot(tfs, [rng[tf][k] for tf in tfs], "o-", label=k.replace("sats_in_range_", "") + " shell")
@@ -478,7 +494,7 @@ def fig11(out_dir: Path, quick: bool, seed: int, drops) -> str:
         a.set_xlabel("frame length T_f [s]")
         a.grid(alpha=0.3)
     a1.legend()
-    fig.tight_layout()
+    _caption(fig, n, quick, "frames", means="frames x populated cells", paper_n=_frames(False, None))
     save_figure(fig, out_dir / "ntn-fig11-range.png", pdf=True)
     return "\n".join(text)
 
