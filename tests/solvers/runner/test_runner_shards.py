@@ -62,8 +62,17 @@ def _assert_same_rows(a: dict, b: dict) -> None:
         assert np.array_equal(a[k], b[k]), k
 
 
+def _owner(claim: Path) -> str | None:
+    """The claim's pid, or None while it is being written (created empty, then filled) or gone."""
+    try:
+        words = claim.read_text().split()
+    except FileNotFoundError:
+        return None
+    return words[0] if words else None
+
+
 def _claims_of(run_dir: Path, pid: int) -> list[Path]:
-    return [p for p in run_dir.glob("point-*/.*.claim") if p.read_text().split()[0] == str(pid)]
+    return [p for p in run_dir.glob("point-*/.*.claim") if _owner(p) == str(pid)]
 
 
 def test_two_shards_one_killed_mid_chunk_then_rerun_and_reduce(tmp_path):
