@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 PRECISIONS = ("float32", "float64")
 
@@ -66,8 +67,6 @@ def promote_arrays(arrays, precision: str) -> dict:
     given); integer/bool arrays and ``"float32"`` leave everything unchanged (the float32
     mode never downcasts a float64 file on the host: x64 off makes JAX compute in float32).
     """
-    import numpy as np
-
     if precision not in PRECISIONS:
         raise ValueError(f"precision: expected one of {PRECISIONS}, got {precision!r}")
     if precision != "float64":

@@ -30,6 +30,8 @@ from typing import Any, Callable, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax._src import distributed  # process_barrier: the public API has no barrier without a device collective
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 AXIS = "drops"
@@ -184,7 +186,6 @@ def process_barrier(name: str, timeout_s: float = 86400.0) -> None:
     """
     if jax.process_count() == 1:
         return
-    from jax._src import distributed  # the public API has no barrier without a device collective
     distributed.global_state.client.wait_at_barrier(f"satisac-{name}-{next(_BARRIERS)}", int(timeout_s * 1000))
 
 
@@ -197,8 +198,6 @@ def allgather_rows(tree: Any, n: int) -> Any:
     ``multihost_utils.process_allgather``, so complex, bool and int8 leaves need no
     collective support of their own (on CPU the processes use JAX's gloo collectives).
     """
-    from jax.experimental import multihost_utils
-
     leaves, treedef = jax.tree_util.tree_flatten(tree)
     process_barrier("allgather-rows")  # all processes are here: the collectives start together
     out = []

@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
+from tqdm import tqdm
 
 from jaxcore.status import Status, meets_constraints
 from reference.istn_merge import solve_merge_cvxpy
@@ -254,8 +255,6 @@ def solve_drop_reference(arrays: dict, b: int, assoc: np.ndarray, p_sat_search: 
 def solve_reference(arrays: dict, assoc: np.ndarray, progress: bool = True, **kw) -> dict:
     """Every drop of a noise-normalised instance, one at a time (tqdm bar); solution fields
     of interfaces.md §2 with the leading B axis."""
-    from tqdm import tqdm
-
     B = np.asarray(arrays["p_bs"]).shape[0]
     sols = [solve_drop_reference(arrays, b, assoc[b], **kw)
             for b in tqdm(range(B), desc="istn reference", unit="drop", disable=not progress)]

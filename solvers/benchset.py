@@ -22,14 +22,25 @@ import io
 import json
 import os
 import platform
+import sys
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import jax
 import numpy as np
 
 from solvers.configio import ConfigError, replace, to_dict
+from solvers.istn import scenarios as istn_scenarios
+from solvers.istn.config import IstnConfig
+from solvers.istn.generate import generate_instance
+from solvers.istn.instance import validate_instance as validate_istn_instance
 from solvers.npzio import ZIP_DATE, InstanceError, atomic_writer, check_output_dir, write_npz
+from solvers.ntn import scenarios as ntn_scenarios
+from solvers.ntn.config import NtnConfig
+from solvers.ntn.instance import validate_instance as validate_ntn_instance
+from solvers.ntn.world import allocation_instance, checked_timing, evolve, make_world
 
 #: version of the set definitions below; bump it when a size's contents change
 SET_VERSION = 1
@@ -93,18 +104,11 @@ def set_name(paper: str, size: str) -> str:
 
 
 def _config_cls(paper: str):
-    if paper == "istn":
-        from solvers.istn.config import IstnConfig
-        return IstnConfig
-    from solvers.ntn.config import NtnConfig
-    return NtnConfig
+    return IstnConfig if paper == "istn" else NtnConfig
 
 
 def _scenarios(paper: str):
-    if paper == "istn":
-        from solvers.istn import scenarios
-    else:
-        from solvers.ntn import scenarios
+    scenarios = istn_scenarios if paper == "istn" else ntn_scenarios
     return scenarios.SCENARIOS, scenarios.DEFAULT_SCENARIO
 
 
@@ -132,16 +136,12 @@ def generate_files(paper: str, cfg, count: int, per_file: int, seed: int, *,
                    quick_compile: bool = False) -> Iterator[tuple[int, int, dict[str, np.ndarray]]]:
     """Yield ``(start, n, arrays)`` for each file of a set, in order (validated, file dtypes)."""
     if paper == "istn":
-        from solvers.istn.generate import generate_instance
-        from solvers.istn.instance import validate_instance
         for lo in range(0, count, per_file):
             n = min(per_file, count - lo)
             arrays = generate_instance(cfg, n, seed, precision=ISTN_PRECISION, start=lo, quick_compile=quick_compile)
-            validate_instance(arrays, source=f"generated drops {lo}..{lo + n - 1}")
+            validate_istn_instance(arrays, source=f"generated drops {lo}..{lo + n - 1}")
             yield lo, n, arrays
         return
-    from solvers.ntn.instance import validate_instance
-    from solvers.ntn.world import allocation_instance, checked_timing, evolve, make_world
     checked_timing(cfg)
     world = make_world(cfg, seed)
     state = None
@@ -149,7 +149,7 @@ def generate_files(paper: str, cfg, count: int, per_file: int, seed: int, *,
         n = min(per_file, count - lo)
         frames, state = evolve(world, lo, n, rain_state=state)
         arrays = allocation_instance(frames, cfg)
-        validate_instance(arrays, f"generated frames {lo}..{lo + n - 1}")
+        validate_ntn_instance(arrays, f"generated frames {lo}..{lo + n - 1}")
         # the dtypes ``solvers.ntn.instance.save_instance`` writes
         arrays["prev_served"] = np.asarray(arrays["prev_served"]).astype(bool)
         for k in ("n_com", "n_beams"):
@@ -158,9 +158,7 @@ def generate_files(paper: str, cfg, count: int, per_file: int, seed: int, *,
 
 
 def _versions() -> dict[str, str]:
-    import jax
     try:
-        from importlib.metadata import version
         sat = version("satisac")
     except Exception:  # pragma: no cover - running from a source tree without metadata
         sat = "unknown"
@@ -269,8 +267,6 @@ def check_set(set_dir: str | os.PathLike, regenerate: bool = True, progress=None
 
 def run(args) -> int:
     """``satisac benchset {istn,ntn} --size S [--seed N] [--scenario NAME] -o DIR`` or ``--check DIR``."""
-    import sys
-
     def note(j, n, name):
         print(f"  [{j}/{n}] {name}", file=sys.stderr, flush=True)
 

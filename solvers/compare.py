@@ -39,7 +39,12 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy import stats as _st
 
+from solvers.configio import ConfigError
+from solvers.istn.cmd_evaluate import evaluate_solution
+from solvers.istn.instance import validate_instance as validate_istn_instance
 from solvers.npzio import InstanceError, atomic_writer, check_output_dir, load_npz
+from solvers.ntn.cmd_evaluate import evaluate_allocation
+from solvers.ntn.instance import validate_instance as validate_ntn_instance
 from solvers.runner.stats import mean_ci, proportion_ci
 
 OBJECTIVE = {"istn": "sum rate (25a), bit/s/Hz", "ntn": "objective (25), natural log, bit/s"}
@@ -61,11 +66,9 @@ def load_instance_any(path: str | os.PathLike) -> tuple[str, dict[str, np.ndarra
     arrays, _ = load_npz(path, (), source=str(path))
     paper = detect_paper(arrays, str(path))
     if paper == "istn":
-        from solvers.istn.instance import validate_instance
-        validate_instance(arrays, str(path))
+        validate_istn_instance(arrays, str(path))
     else:
-        from solvers.ntn.instance import validate_instance
-        validate_instance(arrays, str(path))
+        validate_ntn_instance(arrays, str(path))
     return paper, arrays
 
 
@@ -88,10 +91,8 @@ def evaluate(paper: str, inst: Mapping[str, np.ndarray], sol: Mapping[str, np.nd
     """``objective`` [B] and ``feasible`` [B] of one solution, recomputed (see module doc)."""
     try:
         if paper == "istn":
-            from solvers.istn.cmd_evaluate import evaluate_solution
             res = evaluate_solution(dict(inst), dict(sol))
             return dict(objective=np.asarray(res["sum_rate"], np.float64), feasible=np.asarray(res["feasible"], bool))
-        from solvers.ntn.cmd_evaluate import evaluate_allocation
         res = evaluate_allocation(inst, sol)
         return dict(objective=np.asarray(res["objective"], np.float64), feasible=np.asarray(res["feasible"], bool))
     except InstanceError as e:
@@ -311,8 +312,6 @@ def write_report(out_dir: str | os.PathLike, res: dict, instance: str) -> list[P
 
 def run(args) -> int:
     """``satisac compare INSTANCE SOL1 SOL2 ... [--names a,b,...] -o DIR``."""
-    from solvers.configio import ConfigError
-
     if args.names:
         names = [n.strip() for n in args.names.split(",")]
         if len(names) != len(args.solutions) or not all(names) or len(set(names)) != len(names):

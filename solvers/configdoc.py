@@ -10,6 +10,7 @@ import dataclasses
 import importlib
 
 from solvers.configio import describe
+from solvers.istn.config import IstnConfig
 
 # (title, module, class, how a user sets it)
 CONFIGS = (
@@ -72,7 +73,6 @@ def open_parameters_section() -> list[str]:
     table = getattr(m, "OPEN_PARAMETERS", None)
     if not table:
         return []
-    from solvers.istn.config import IstnConfig
     defaults = {f.name: f.default for f in dataclasses.fields(IstnConfig)}
     paper = m.SCENARIOS[m.DEFAULT_SCENARIO].values
     out = ["## Open ISTN parameters: provenance and plausible range", "",

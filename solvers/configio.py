@@ -165,7 +165,6 @@ def check_keys(cls, keys: Iterable[str], where: str) -> None:
     names = set(field_names(cls))
     unknown = [k for k in keys if k not in names]
     if unknown:
-        import difflib
         hints = []
         for k in unknown:
             close = difflib.get_close_matches(k, sorted(names), n=1)

@@ -15,8 +15,11 @@ What every reproduced figure shares, so a reviewer reads them the same way:
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
+
+from solvers.npzio import atomic_writer
 
 COLUMN_IN = 3.5  # single-column width of an IEEE two-column paper [in]
 PAGE_IN = 7.16  # double-column width [in]
@@ -157,8 +160,6 @@ def legend_outside(ax_or_fig, handles=None, labels=None, ncol: int = 3, **kw):
 def save_figure(fig, path, dpi: int = 200, pdf: bool = False) -> None:
     """Write ``path`` as PNG atomically (``solvers.npzio.atomic_writer``), with ``pdf`` also
     ``path`` with suffix ``.pdf`` (vector), and free the figure."""
-    from pathlib import Path
-    from solvers.npzio import atomic_writer
     with atomic_writer(path) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
     if pdf:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from pathlib import Path
 
 from solvers.cli_args import add_config_args
+from solvers.configio import ConfigError, parse_overrides, read_toml, split_keys
 from solvers.figure import ISTN_FIGURES, NTN_FIGURES, STUDIES, Figure
-from solvers.scenarios import MEANS
+from solvers.istn.config import IstnConfig
+from solvers.npzio import check_output_dir
+from solvers.ntn.config import NtnConfig
+from solvers.runner.jobs import add_job_args, describe, job_from_args, run_job
+from solvers.scenarios import MEANS, ConfigSettings, scenario_names, use_settings
 
 
 def registry() -> dict[str, Figure]:
@@ -28,18 +32,15 @@ def registry() -> dict[str, Figure]:
 
 def config_classes(figure: str) -> tuple:
     """The config classes whose keys ``--config``/``--set`` may carry for ``figure``."""
+    # local: the CLI imports this module to build its parser; the solver modules pull in JAX
     if figure.startswith("ntn"):
         from solvers.ntn.allocate import JmraConfig
-        from solvers.ntn.config import NtnConfig
         return (NtnConfig, JmraConfig)
-    from solvers.istn.config import IstnConfig
     from solvers.istn.pipeline import SolverConfig
     return (IstnConfig, SolverConfig)
 
 
 def run(args) -> int:
-    from solvers.configio import ConfigError, parse_overrides, read_toml, split_keys
-    from solvers.scenarios import ConfigSettings, scenario_names, use_settings
     figs = registry()
     if args.figure not in figs:
         raise ConfigError(f"FIGURE: expected one of {sorted(figs)}, got {args.figure!r}")
@@ -53,9 +54,7 @@ def run(args) -> int:
     min_drops = 2 if args.figure in ISTN_FIGURES else 1  # ISTN figures need 2 for confidence intervals
     if args.drops is not None and args.drops < min_drops:  # checked before the output directory is made
         raise ConfigError(f"--drops: expected an integer >= {min_drops}, got {args.drops}")
-    from solvers.runner.jobs import describe, job_from_args, run_job
     job = job_from_args(args)  # --shard i/n, a SLURM array task or --distributed (None: the whole run)
-    from solvers.npzio import check_output_dir
     out = check_output_dir(args.output)
     out.mkdir(parents=True, exist_ok=True)
     with use_settings(settings):  # the figure runners read it (solvers.scenarios.current_settings)
@@ -84,6 +83,5 @@ def register(p: argparse.ArgumentParser) -> None:
                    help="ISTN rate figures: average over the drops where Proposed meets every QoS floor "
                         "(the same drops for every method; the feasible-share panel counts all drops) "
                         "or over all drops; the caption says which")
-    from solvers.runner.jobs import add_job_args
     add_job_args(p)
     p.set_defaults(func=run)

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from solvers.npzio import atomic_writer
+
 COLUMNS = ("figure", "experiment", "x_name", "x", "method", "metric", "unit", "n", "mean", "ci_low", "ci_high")
 
 
@@ -74,7 +76,6 @@ def to_text(rows: Sequence[Mapping]) -> str:
 
 def write(path: Path, rows: Sequence[Mapping]) -> None:
     """Write ``rows`` to ``path`` atomically (no half-written CSV on an interrupt)."""
-    from solvers.npzio import atomic_writer
     text = to_text(rows)
     with atomic_writer(path) as tmp:
         tmp.write_text(text)

@@ -17,11 +17,19 @@ itself, every further seed in ``DIR/ntn-seed<s>/``.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 
 from solvers import tidy
+from solvers.istn import figures as istn_figures
+from solvers.istn.config import IstnConfig
+from solvers.istn.figures import DEFAULT_DROPS, QUICK_DROPS, SPECS, experiment_dir
+from solvers.ntn.figures import MAIN_RUN, run_dir
+from solvers.reproduce import registry
+from solvers.runner.store import chunk_files, load_results, read_manifest, to_numpy
+from solvers.scenarios import ConfigSettings, use_settings
 
 PAPER_ISTN_DROPS = 200
 PAPER_NTN_FRAMES = 20
@@ -54,7 +62,6 @@ class Sources:
 
     # ------------------------------------------------------------------ running figures
     def _settings_ctx(self):
-        from solvers.scenarios import ConfigSettings, use_settings
         return use_settings(self.settings if self.settings is not None else ConfigSettings())
 
     def ntn_dirs(self) -> list[tuple[int, Path]]:
@@ -80,7 +87,6 @@ class Sources:
         if not self.run:
             self._done.add(name)
             return
-        from solvers.reproduce import registry
         fig = registry()[name]
         if name.startswith("istn"):
             targets = [(self.seed, self.out)]
@@ -109,12 +115,12 @@ class Sources:
         """Per-drop rows (numpy columns) of one experiment of an ISTN figure."""
         ck = ("istn", figure, exp_key)
         if ck not in self._cache:
-            from solvers.istn.figures import SPECS, run_experiment
             self.ensure(figure)
             exp = next(e for e in SPECS[figure].experiments if e.key == exp_key)
             if self.run:
                 with self._settings_ctx():
-                    cols = run_experiment(exp, self.out, figure, self.quick, self.seed, self.drops, progress=False)
+                    cols = istn_figures.run_experiment(exp, self.out, figure, self.quick, self.seed, self.drops,
+                                                       progress=False)
             else:
                 cols = self._read_istn(figure, exp)
             self._cache[ck] = cols
@@ -123,22 +129,16 @@ class Sources:
 
     def _read_istn(self, figure: str, exp) -> dict:
         """``--no-run``: the finished store of one experiment, located as ``run_experiment`` names it."""
-        from solvers.istn.config import IstnConfig
-        from solvers.istn.figures import DEFAULT_DROPS, QUICK_DROPS, experiment_dir
-        from solvers.runner.store import load_results, to_numpy
-        from solvers.scenarios import ConfigSettings
         scenario = (self.settings or ConfigSettings()).scenario_name(IstnConfig)
         n = self.drops if self.drops is not None else (QUICK_DROPS if self.quick else DEFAULT_DROPS)
-        run_dir = experiment_dir(self.out, exp, figure, scenario, n, self.seed, self.quick)
-        check_complete(run_dir, f"{figure} ({exp.key})")
-        return to_numpy(load_results(run_dir))
+        store_dir = experiment_dir(self.out, exp, figure, scenario, n, self.seed, self.quick)
+        check_complete(store_dir, f"{figure} ({exp.key})")
+        return to_numpy(load_results(store_dir))
 
     # ------------------------------------------------------------------ NTN stores and CSVs
     def ntn_store(self, figure: str, experiment: str | None = None) -> dict:
         """Rows of an NTN figure's store (``experiment``: default the swept one,
         ``solvers.ntn.figures.MAIN_RUN``) over all world seeds; column ``world`` = seed."""
-        from solvers.ntn.figures import MAIN_RUN, run_dir
-        from solvers.runner.store import load_results, read_manifest, to_numpy
         experiment = experiment or MAIN_RUN[figure]
         ck = ("ntn", figure, experiment)
         if ck not in self._cache:
@@ -162,7 +162,6 @@ class Sources:
 
     def manifest(self, figure: str, experiment: str | None = None) -> dict:
         """The manifest of a store :meth:`ntn_store` read (world seed ``seed``)."""
-        from solvers.ntn.figures import MAIN_RUN
         return self._cache[("manifest", figure, experiment or MAIN_RUN[figure], self.seed)]
 
     def ntn_csv(self, figure: str) -> list[list[dict]]:
@@ -188,8 +187,6 @@ class Sources:
 
 def check_complete(run_dir: Path, what: str) -> None:
     """Raise :class:`NotMeasured` unless every (point, chunk) of the store's manifest is on disk."""
-    import math
-    from solvers.runner.store import chunk_files, read_manifest
     if not (run_dir / "run.json").exists() and not run_dir.exists():
         raise NotMeasured(f"{what} was not run in this directory (no store {run_dir}); "
                           "run `satisac claims` without --no-run or `satisac reproduce`")

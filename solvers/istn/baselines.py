@@ -55,6 +55,7 @@ from jaxcore.istn.metrics import all_metrics, rates
 from jaxcore.istn.problem import CellProblem, batch_cells
 from jaxcore.status import Status
 from solvers.configio import param, validate
+from solvers.istn.pipeline import solve_istn  # the P1/P2/P3 pipeline (coop-uniform)
 from solvers.istn.problems import cell_problems, prepare
 from solvers.methods import ISTN_BASELINES as BASELINE_METHODS
 from solvers.solution import IstnSolution
@@ -239,8 +240,6 @@ def solve_baseline(method: str, arrays: dict, cfg: BaselineConfig | None = None,
 
 def _coop_uniform(arrays: dict, cfg, seed: int, assoc_method: str) -> IstnSolution:
     """Coop-uniform (paper Fig. 9): proposed QoS-WMMSE with p_m = P_LEO / M fixed."""
-    from solvers.istn.pipeline import solve_istn  # the P1/P2/P3 pipeline
-
     B, M = np.asarray(arrays["p_bs"]).shape
     a = dict(arrays)
     a["p_sat_fixed"] = np.broadcast_to(np.asarray(arrays["p_leo"], np.float64)[:, None] / M, (B, M)).copy()

@@ -24,8 +24,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxcore.istn.metrics import all_metrics
+from jaxcore.istn.problem import make_cell_problem
 from solvers.istn.instance import (EVALUATE_SOLUTION_FIELDS, load_instance, load_solution, to_normalised,
-                                   validate_solution)
+                                   validate_instance, validate_solution)
 from solvers.npzio import InstanceError
 
 #: absolute rate tolerance (bit/s/Hz), SCNR tolerance (dB), relative power tolerance
@@ -38,9 +40,6 @@ CELLS_PER_CALL = 256
 def _metrics_fn():
     """Rates and SCNR of one cell at (F, p) in float64, from noise-normalised channels
     (``to_normalised``: every SINR/SCNR is invariant)."""
-    from jaxcore.istn.metrics import all_metrics
-    from jaxcore.istn.problem import make_cell_problem
-
     def one(h_tut, h_sut, g_tut, g_sut, g_rad, G_tar, G_cl, assoc, F, p):
         prob = make_cell_problem(h_tut, h_sut, g_tut, g_sut, g_rad, G_tar, G_cl, assoc, 1.0, 1.0, 0.0, 0.0,
                                  dtype=jnp.float64)
@@ -65,8 +64,6 @@ def evaluate_solution(inst: dict, sol: dict, *, tolerances: dict | None = None) 
       ``rate_sut``, ``scnr``, ``sum_rate`` present in ``sol``, ``mismatch_<name>`` = max
       |reported - recomputed| (SCNR in dB).
     """
-    from solvers.istn.instance import validate_instance
-
     tol = {**TOLERANCES, **(tolerances or {})}
     dims = validate_instance(inst)
     validate_solution(sol, dims, specs=EVALUATE_SOLUTION_FIELDS)

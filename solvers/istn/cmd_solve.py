@@ -19,12 +19,23 @@ from __future__ import annotations
 
 import time
 
+import jax
 import numpy as np
+
+from jaxcore.precision import promote_arrays
+from jaxcore.status import Status
+from solvers.configio import ConfigError, load_configs
+from solvers.devices import apply_devices, initialize_distributed, is_writer, make_mesh, solve_distributed
+from solvers.istn import baselines  # baselines.solve_baseline: read at call time (tests replace it)
+from solvers.istn.association import associate
+from solvers.istn.baselines import BaselineConfig
+from solvers.istn.instance import load_instance, save_solution
+from solvers.istn.pipeline import SolverConfig, solve_istn, solve_istn_reference
+from solvers.npzio import check_output_path
 
 
 def _summary(sol) -> str:
     """One line: mean sum rate and the cells per status (``jaxcore.status.Status`` code: count)."""
-    from jaxcore.status import Status
     n = sol.status_counts()
     counts = ", ".join(f"{int(Status[k])}: {v}" for k, v in n.items() if v)
     return (f"mean sum rate {float(np.mean(sol.sum_rate)):.4f} bit/s/Hz over {sol.batch} drops; "
@@ -34,24 +45,15 @@ def _summary(sol) -> str:
 def _whole_batch_assoc(arrays: dict, assoc: str, seed: int) -> dict:
     """The random association drawn on the whole batch (it folds the drop index into the
     key), so a ``--distributed`` process solving a share of the drops draws the same one."""
-    import jax
     if assoc != "random" or "assoc" in arrays or jax.process_count() == 1:
         return arrays
-    from solvers.istn.association import associate
     return {**arrays, "assoc": associate(arrays, "random", seed)}
 
 
 def run(args) -> int:
-    from jaxcore.precision import promote_arrays
-    from solvers.configio import ConfigError, load_configs
-    from solvers.istn.instance import load_instance, save_solution
-    from solvers.npzio import check_output_path
-
     check_output_path(args.output, [args.instance, args.config])
     arrays, dims = load_instance(args.instance)
     arrays = promote_arrays(arrays, args.precision)
-    from solvers.istn.baselines import BaselineConfig
-    from solvers.istn.pipeline import SolverConfig, solve_istn, solve_istn_reference
     # one --config/--set namespace: SolverConfig keys, then the baselines' (e.g. zf_null_sut)
     cfg, bcfg = load_configs([SolverConfig, BaselineConfig], args.config, args.overrides, scenario=args.scenario)
     t0 = time.perf_counter()
@@ -60,22 +62,18 @@ def run(args) -> int:
             raise ConfigError(f"--reference: only --method proposed has a cvxpy reference, got {args.method!r}")
         sol = solve_istn_reference(arrays, cfg, args.assoc, args.seed)
     elif args.method == "proposed":
-        from solvers.devices import apply_devices, make_mesh, solve_distributed
         devices = apply_devices(args)
         mesh = make_mesh(devices) if len(devices) > 1 else None
         arrays = _whole_batch_assoc(arrays, args.assoc, args.seed)
         sol = solve_distributed(arrays, lambda a: solve_istn(a, cfg, args.assoc, args.seed, mesh=mesh), dims["B"])
     else:
-        from solvers.istn.baselines import solve_baseline
         assoc = None if args.assoc == "proposed" else args.assoc
-        from solvers.devices import initialize_distributed, solve_distributed
         if getattr(args, "distributed", False):
             initialize_distributed()
         arrays = _whole_batch_assoc(arrays, args.assoc, args.seed)
-        sol = solve_distributed(arrays, lambda a: solve_baseline(args.method, a, bcfg, args.seed, assoc_method=assoc,
-                                                                 solver_cfg=cfg), dims["B"])  # coop-uniform: cfg
+        sol = solve_distributed(arrays, lambda a: baselines.solve_baseline(
+            args.method, a, bcfg, args.seed, assoc_method=assoc, solver_cfg=cfg), dims["B"])  # coop-uniform: cfg
     solve_s = time.perf_counter() - t0
-    from solvers.devices import is_writer
     if not is_writer():  # a --distributed run: process 0 writes
         print(f"{_summary(sol)}; solved in {solve_s:.1f} s; process 0 writes {args.output}")
         return 0

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Union
 
+from jaxcore.istn.params import ChannelParams
 from solvers.configio import ConfigError, param, validate
 
 C_LIGHT = 299792458.0
@@ -139,8 +140,6 @@ class IstnConfig:
 
     def channel_params(self, precision: str = "float64"):
         """The static :class:`jaxcore.istn.params.ChannelParams` of the generator."""
-        from jaxcore.istn.params import ChannelParams
-
         el = {"30-90": (30.0, 90.0), "0-60": (0.0, 60.0)}[self.elevation_draw]
         db = lambda x: 10 ** (x / 10)  # noqa: E731
         return ChannelParams(

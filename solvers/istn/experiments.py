@@ -26,7 +26,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from jaxcore.status import Status
+from solvers.configio import ConfigError
+from solvers.istn import baselines  # baselines.solve_baseline: read at call time (tests replace it)
+from solvers.istn.association import random_assoc
 from solvers.istn.baselines import BASELINE_METHODS
+from solvers.istn.generate import generate_instance
+from solvers.istn.pipeline import SolverConfig, solve_istn
+from solvers.istn.sensing_failure import FAILURE_CASES, failure_flags, monostatic_arrays
 from solvers.methods import ISTN_ASSOC as ASSOC_METHODS
 from solvers.runner.montecarlo import chunk_progress
 from solvers.solution import IstnSolution
@@ -37,13 +43,11 @@ ROW_COLUMNS = ("drop", "method", "sum_rate", "tut_rate", "sut_rate", "sut_rate_m
 
 
 def known_methods() -> tuple[str, ...]:
-    from solvers.istn.sensing_failure import FAILURE_CASES
     return (("proposed",) + BASELINE_METHODS + tuple(f"assoc-{a}" for a in ASSOC_METHODS)
             + tuple(f"fail-{c}" for c in FAILURE_CASES))
 
 
 def check_methods(methods: Sequence[str]) -> None:
-    from solvers.configio import ConfigError
     known = known_methods()
     bad = [m for m in methods if m not in known]
     if bad or not methods:
@@ -91,11 +95,9 @@ def solve_method(method: str, inst: dict, drops: np.ndarray, seed: int, solver_c
                  baseline_cfg=None) -> IstnSolution:
     """Solve ``inst`` (drops with global indices ``drops``) with one rate method
     (``solver_cfg``: the pipeline's ``SolverConfig``; ``baseline_cfg``: ``BaselineConfig``)."""
-    from solvers.istn.pipeline import SolverConfig, solve_istn
     cfg = solver_cfg if solver_cfg is not None else SolverConfig(progress=False)
     if method in BASELINE_METHODS:
-        from solvers.istn.baselines import solve_baseline
-        return solve_baseline(method, inst, baseline_cfg, seed, solver_cfg=cfg)
+        return baselines.solve_baseline(method, inst, baseline_cfg, seed, solver_cfg=cfg)
     if method == "proposed":
         return solve_istn(inst, cfg, "proposed", seed)
     if method.startswith("assoc-"):
@@ -104,7 +106,6 @@ def solve_method(method: str, inst: dict, drops: np.ndarray, seed: int, solver_c
         arr = dict(inst)
         arr["p_sat_fixed"] = np.broadcast_to(np.asarray(inst["p_leo"], np.float64)[:, None] / M, (B, M)).copy()
         if a == "random":
-            from solvers.istn.association import random_assoc
             arr["assoc"] = random_assoc(seed, drops, M, T, R)
         return solve_istn(arr, cfg, a, seed)
     raise ValueError(f"unknown method {method!r}")
@@ -116,7 +117,6 @@ def istn_work(methods: Sequence[str], solver_cfg=None, precision: str = "float32
     check_methods(methods)
 
     def work(cfg, drops, seed):
-        from solvers.istn.generate import generate_instance
         drops = np.asarray(drops, np.int64)
         if not np.array_equal(drops, np.arange(drops[0], drops[0] + len(drops))):
             raise ValueError("istn_work: drops must be contiguous")
@@ -125,7 +125,6 @@ def istn_work(methods: Sequence[str], solver_cfg=None, precision: str = "float32
         mono = None
         for i, m in enumerate(methods):
             if m.startswith("fail-"):
-                from solvers.istn.sensing_failure import failure_flags, monostatic_arrays
                 case = m[len("fail-"):]
                 arr = inst
                 if case == "monostatic":

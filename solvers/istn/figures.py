@@ -18,8 +18,18 @@ from typing import Callable
 
 import numpy as np
 
+from jaxcore.precision import current_precision
+from solvers.configio import ConfigError, load_configs, to_dict
 from solvers.figure import Figure, runs_dir
 from solvers import plotting, tidy
+from solvers.istn import experiments as istn_experiments  # .istn_work read at call time (tests replace it)
+from solvers.istn.baselines import BASELINE_METHODS, BaselineConfig
+from solvers.istn.config import IstnConfig
+from solvers.istn.pipeline import SolverConfig
+from solvers.runner.montecarlo import run_sweep
+from solvers.runner.stats import group_mean_ci
+from solvers.runner.store import load_results, to_numpy
+from solvers.scenarios import current_settings
 
 DEFAULT_DROPS = 200
 QUICK_DROPS = 6
@@ -64,16 +74,6 @@ class FigureSpec:
 def run_experiment(exp: Experiment, out_dir: Path, name: str, quick: bool, seed: int, drops: int | None,
                    progress: bool = True) -> dict:
     """Run (or resume) one experiment; returns its rows as numpy columns."""
-    from solvers.istn.config import IstnConfig
-    from solvers.istn.baselines import BASELINE_METHODS, BaselineConfig
-    from solvers.istn.experiments import istn_work
-    from solvers.istn.pipeline import SolverConfig
-    from solvers.configio import load_configs, to_dict
-    from solvers.runner.montecarlo import run_sweep
-    from solvers.scenarios import current_settings
-    from solvers.runner.store import load_results, to_numpy
-    from jaxcore.precision import current_precision
-
     n = drops if drops is not None else (QUICK_DROPS if quick else DEFAULT_DROPS)
     values = list(exp.quick_values if quick else exp.values)
     settings = current_settings()  # satisac reproduce --scenario/--config/--set (paper scenario by default)
@@ -89,7 +89,8 @@ def run_experiment(exp: Experiment, out_dir: Path, name: str, quick: bool, seed:
         extra["solver"] = to_dict(solver_cfg)
     if baseline_cfg != BaselineConfig() and set(exp.methods) & set(BASELINE_METHODS):
         extra["baselines"] = to_dict(baseline_cfg)  # only when set: stores made at the defaults still resume
-    run_sweep(run_dir, base, istn_work(exp.methods, solver_cfg, precision, baseline_cfg), n_drops=n, seed=seed,
+    work = istn_experiments.istn_work(exp.methods, solver_cfg, precision, baseline_cfg)
+    run_sweep(run_dir, base, work, n_drops=n, seed=seed,
               sweep={exp.sweep_key: values}, methods=exp.methods, chunk_size=min(exp.chunk, n), extra=extra,
               progress=progress, desc=f"{name} {exp.key}")
     return to_numpy(load_results(run_dir))
@@ -123,7 +124,6 @@ def means_mask(cols: dict, exp: Experiment, means: str) -> np.ndarray:
 
 
 def _means() -> str:
-    from solvers.scenarios import current_settings
     return current_settings().means
 
 
@@ -131,7 +131,6 @@ def _rate_rows(res: dict, spec: FigureSpec, values=("sum_rate", "tut_rate", "sut
                                                      "mean_scnr_db", "p_sat_total")) -> list[dict]:
     """Means with CIs per (x, method) over the drops :func:`means_mask` keeps (``n``); the
     feasible share with its CI over all drops (``n_all``)."""
-    from solvers.runner.stats import group_mean_ci
     out = []
     means = _means()
     for exp in spec.experiments:
@@ -150,7 +149,6 @@ def _rate_rows(res: dict, spec: FigureSpec, values=("sum_rate", "tut_rate", "sut
 
 
 def _fail_rows(res: dict, spec: FigureSpec) -> list[dict]:
-    from solvers.runner.stats import group_mean_ci
     out = []
     for exp in spec.experiments:
         for r in group_mean_ci(res[exp.key], (exp.sweep_key, "method"), (), proportions=("fail",)):
@@ -444,7 +442,6 @@ def _table(rows: list[dict], cols: tuple) -> str:
 def run_figure(name: str, out_dir, quick: bool = False, seed: int = 0, drops: int | None = None,
                progress: bool = True) -> str:
     """Run one figure's experiments (resumable), write ``<name>.csv`` / ``<name>.png``, return the table."""
-    from solvers.configio import ConfigError
     if drops is not None and drops < 2:
         raise ConfigError(f"--drops: expected an integer >= 2 (confidence intervals), got {drops}")
     spec = SPECS[name]
@@ -469,8 +466,6 @@ def run_figure(name: str, out_dir, quick: bool = False, seed: int = 0, drops: in
 
 def _caption_info(quick: bool, drops: int | None) -> dict:
     """What the figure's caption line states besides n: scenario, quick, the paper's drops."""
-    from solvers.istn.config import IstnConfig
-    from solvers.scenarios import current_settings
     return {"scenario": current_settings().scenario_name(IstnConfig), "quick": quick, "paper_n": DEFAULT_DROPS}
 
 

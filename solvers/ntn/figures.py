@@ -15,12 +15,24 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
+from jaxcore.ntn import sensing
 from solvers import plotting, tidy
 from solvers.configio import load_configs, to_dict
 from solvers.figure import Figure, runs_dir
+from solvers.npzio import atomic_writer
+from solvers.ntn import allocate  # allocate.solve_allocation: read at call time (tests replace it)
+from solvers.ntn.allocate import JmraConfig
+from solvers.ntn.config import NtnConfig
+from solvers.ntn.simulate import make_work, nmse
+from solvers.ntn.world import allocation_instance, world_frames
 from solvers.plotting import pyplot, save_figure
+from solvers.runner.montecarlo import run_sweep
+from solvers.runner.stats import mean_ci
+from solvers.runner.store import load_results, to_numpy
 from solvers.scenarios import current_settings
 
 QUICK = dict(cell_deg=1.0)
@@ -33,8 +45,6 @@ def _cfg(quick: bool, **kw):
 
 def _configs(fixed: dict):
     """(NtnConfig, JmraConfig) from ``satisac reproduce --scenario/--config/--set`` (solvers.scenarios)."""
-    from solvers.ntn.allocate import JmraConfig
-    from solvers.ntn.config import NtnConfig
     st = current_settings()
     return load_configs((NtnConfig, JmraConfig), st.config, st.overrides, st.scenario_name(NtnConfig), fixed=fixed)
 
@@ -60,23 +70,19 @@ def run_dir(out_dir: Path, figure: str, experiment: str | None = None) -> Path:
 def _caption(fig, n, quick: bool, unit: str, means: str | None = None, extra: str = "", paper_n=None,
              scenario: bool = True, ci: str = "") -> None:
     """The shared caption line under an NTN figure: n per point, scenario, QUICK or full."""
-    plotting.add_caption(fig, plotting.caption(n, current_settings().scenario_name(_ntn_config_cls()) if scenario
+    plotting.add_caption(fig, plotting.caption(n, current_settings().scenario_name(NtnConfig) if scenario
                                                else None, quick, paper_n=paper_n, unit=unit, means=means, extra=extra,
                                                ci=ci))
 
 
 def _plt():
     """pyplot with the shared figure style's rcParams (solvers/plotting.py: sizes, CM mathtext)."""
-    from solvers import plotting
     plt = pyplot()
     plt.rcParams.update(plotting.RC)
     return plt
 
 
 def _simulate(run_dir: Path, cfg, sweep, methods, n_frames, seed, jcfg=None):
-    from solvers.ntn.simulate import make_work
-    from solvers.runner.montecarlo import run_sweep
-    from solvers.runner.store import load_results, to_numpy
     jcfg = jcfg or _configs({})[1]
     scenario = current_settings().scenario_name(type(cfg))
     run_sweep(run_dir, cfg, make_work(jcfg, n_frames, methods), n_drops=1, seed=seed, sweep=sweep,
@@ -111,7 +117,6 @@ def table3(out_dir: Path, quick: bool, seed: int, drops) -> str:
     correlated, so the interval is optimistic); ``infeasible`` = frames where the method had
     no feasible allocation (the paper's "-", mean left empty).  ``experiment`` = ``t_frame_s=<T_f>``,
     ``x`` = T_HO; the extra columns ``t_ho_s``, ``t_frame_s``, ``infeasible``.  Also ``ntn-table3.md``."""
-    from solvers.runner.stats import mean_ci
     methods = ("dmrab", "jmra-nohop", "jmra")
     cfg = _cfg(quick, sensing_mode="perfect")
     tfs, thos = (10.0, 30.0), (0.02, 0.05)
@@ -130,7 +135,6 @@ def table3(out_dir: Path, quick: bool, seed: int, drops) -> str:
                     cells[(tho, tf, m, key)] = (mean, lo, hi, n, n_inf)
     tidy.write(out_dir / "ntn-table3.csv", rows)
     md = _table3_markdown(cells, thos, tfs, methods)
-    from solvers.npzio import atomic_writer
     with atomic_writer(out_dir / "ntn-table3.md") as tmp:
         tmp.write_text(md + "\n")
     _plot_table3(out_dir / "ntn-table3.png", cells, thos, tfs, methods, quick)
@@ -159,7 +163,6 @@ def _table3_markdown(cells, thos, tfs, methods) -> str:
 
 def _plot_table3(path: Path, cells, thos, tfs, methods, quick: bool) -> None:
     """Table III as grouped markers: one panel per metric, x = method, one series per (T_HO, T_f)."""
-    from solvers import plotting
     with plotting.style() as plt:
         fig, axes = plt.subplots(1, 3, figsize=(plotting.PAGE_IN, 2.3), gridspec_kw={"wspace": 0.4})
         combos = [(tho, tf) for tho in thos for tf in tfs]
@@ -180,20 +183,14 @@ def _plot_table3(path: Path, cells, thos, tfs, methods, quick: bool) -> None:
         plotting.legend_outside(fig, *axes[0].get_legend_handles_labels(), ncol=4)
         ns = [c[3] for c in cells.values()]
         plotting.add_caption(fig, "Table III (perfect CSI); x on the axis = infeasible (the paper's \"-\")\n"
-                             + plotting.caption(ns, current_settings().scenario_name(_ntn_config_cls()), quick,
+                             + plotting.caption(ns, current_settings().scenario_name(NtnConfig), quick,
                                                 paper_n=_frames(False, None), unit="frames",
                                                 means="the frames of one episode"))
         plotting.save_figure(fig, path, pdf=True)
 
 
-def _ntn_config_cls():
-    from solvers.ntn.config import NtnConfig
-    return NtnConfig
-
-
 # ---------------------------------------------------------------- Figs. 6-7 (Algorithm 1)
 def _instances(quick: bool, seed: int, drops):
-    from solvers.ntn.world import allocation_instance, world_frames
     cfg = _cfg(quick, sensing_mode="perfect")
     n = int(drops) if drops else (4 if quick else 20)
     fr = world_frames(cfg, seed, n)
@@ -203,14 +200,13 @@ def _instances(quick: bool, seed: int, drops):
 def fig6(out_dir: Path, quick: bool, seed: int, drops) -> str:
     """Fig. 6: the CDF of Algorithm 1's iterations per rho.  CSV: one row per rho x frame x metric
     (``iterations``, ``converged`` 1/0; extra column ``frame``), n = 1: the CDF is of frames."""
-    from solvers.ntn.allocate import JmraConfig, solve_allocation
     inst, _ = _instances(quick, seed, drops)
     rhos = (1.5, 2.0, 5.0)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(plotting.COLUMN_IN, 2.4))
     rows, text = [], ["rho  mean_iter  max_iter  converged"]
     for rho in rhos:
-        sol = solve_allocation(inst, "jmra", JmraConfig(rho=rho, max_outer=200))
+        sol = allocate.solve_allocation(inst, "jmra", JmraConfig(rho=rho, max_outer=200))
         it = np.sort(sol["iterations"])
         ax.step(it, np.arange(1, it.size + 1) / it.size, where="post", label=f"ρ = {rho:g}")
         for f, (i, s) in enumerate(zip(sol["iterations"], sol["status"])):
@@ -231,8 +227,6 @@ def fig7(out_dir: Path, quick: bool, seed: int, drops) -> str:
     """Fig. 7: time per frame and cells violating (30) vs I_max.  CSV: experiment ``rho=<rho>``
     (extra column ``rho``), x = I_max; ``time_per_frame_s`` is one timed batch (n = frames, no CI),
     ``violating_cells`` and ``mean_outer_iterations`` means over the frames with 95 % CIs."""
-    from solvers.ntn.allocate import JmraConfig, solve_allocation
-    from solvers.runner.stats import mean_ci
     inst, _ = _instances(quick, seed, drops)
     B = inst["rate"].shape[0]
     caps = (1, 3, 10, 40) if quick else (1, 2, 3, 5, 10, 20, 40, 100)
@@ -243,9 +237,9 @@ def fig7(out_dir: Path, quick: bool, seed: int, drops) -> str:
         ts, vs = [], []
         for cap in caps:
             jc = JmraConfig(rho=rho, max_outer=cap)
-            solve_allocation(inst, "jmra", jc)  # compile + warm-up (same shapes as the timed call)
+            allocate.solve_allocation(inst, "jmra", jc)  # compile + warm-up (same shapes as the timed call)
             t = time.perf_counter()
-            sol = solve_allocation(inst, "jmra", jc)
+            sol = allocate.solve_allocation(inst, "jmra", jc)
             dt = (time.perf_counter() - t) / B
             ts.append(dt)
             v = mean_ci(np.asarray(sol["multi_served_before_rounding"], float))
@@ -284,11 +278,6 @@ def fig8(out_dir: Path, quick: bool, seed: int, drops) -> str:
     """Fig. 8: NMSE (39) of the SNR and attenuation estimates vs L.  CSV: x = pilot length, one
     metric per estimate and weather (``nmse_snr_rain`` ...), n = sensed pairs in that weather;
     no CI ((39) is a ratio of sums)."""
-    import jax
-    import jax.numpy as jnp
-
-    from jaxcore.ntn import sensing
-    from solvers.ntn.simulate import nmse
     _, fr = _instances(quick, seed, drops or 2)
     m = fr["sensed"]
     snr, cs, A = fr["snr"][m], fr["snr_clear"][m], fr["atten"][m]
@@ -325,11 +314,6 @@ def fig9(out_dir: Path, quick: bool, seed: int, drops) -> str:
     """Fig. 9: NMSE of the ML SNR estimator (18) vs SNR with the CRB (19).  CSV: x = SNR (dB);
     ``nmse_mle`` (method ``mle``: mean of the n squared relative errors, 95 % CI), ``crb_normalised``
     = CRB / gamma^2 and ``crb`` (method ``crb``: formula values, n = 1, no CI)."""
-    import jax
-    import jax.numpy as jnp
-
-    from jaxcore.ntn import sensing
-    from solvers.runner.stats import mean_ci
     n = int(drops) if drops else (4000 if quick else 20000)
     snr_db = np.arange(-10.0, 21.0, 2.5)
     L = 64
@@ -367,8 +351,6 @@ def _two_panel(out_png: Path, xs, series, xlabel, logx=False, n=None, quick=None
     """Throughput and Jain's index vs ``xs`` in the shared style (solvers/plotting.py): a
     marker/colour per method, reference levels (no sensing, perfect CSI) as dashed/dotted
     lines, a caption with the frames per point, scenario and QUICK stamp; PNG + PDF."""
-    from solvers import plotting
-    from solvers.ntn.config import NtnConfig
     with plotting.style() as plt:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(plotting.PAGE_IN, 2.5), gridspec_kw={"wspace": 0.3})
         for lab, (thr, jain) in series.items():
@@ -436,7 +418,6 @@ def _in_range_stats(cfg, seed: int, n_frames: int) -> dict:
     shell, and the best clear-sky SNR per cell (worst-case distance (3) over the frame).
 
     Returns ``{key: value}`` and, under ``"_n"``, ``{key: (count averaged, unit)}``."""
-    from solvers.ntn.world import world_frames
     fr = world_frames(cfg, seed, n_frames)
     ok = np.asarray(fr["in_range"])  # [F, C, S]
     pop = np.asarray(fr["n_active"]).reshape(-1) > 0  # [C]

@@ -8,6 +8,7 @@ in memory (``lru_cache``) and on disk in a small JSON file
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -74,7 +75,6 @@ def p839_rain_height(lat_deg, lon_deg) -> np.ndarray:
 
 @lru_cache(maxsize=32)
 def _p839_tuple(lat: tuple, lon: tuple) -> tuple:
-    import hashlib
     key = "p839:" + hashlib.sha256(repr((lat, lon)).encode()).hexdigest()[:20]
     hit = _disk_get(key)
     if hit is not None and len(hit) == len(lat):

@@ -19,6 +19,7 @@ import dataclasses
 import math
 
 from solvers.ntn.config import NtnConfig
+from solvers.ntn.scenarios import SCENARIOS
 
 C_LIGHT = 299_792_458.0
 R_E = 6_371_000.0
@@ -69,16 +70,12 @@ def budget_table(cfg: NtnConfig, title: str = "") -> str:
 
 def scenario_config(name: str) -> NtnConfig:
     """NtnConfig defaults with the values of scenario ``name`` (solvers.ntn.scenarios) applied."""
-    from solvers.ntn.scenarios import SCENARIOS
-
     if name not in SCENARIOS:
         raise SystemExit(f"error: --scenario: expected one of {list(SCENARIOS)}, got {name!r}")
     return dataclasses.replace(NtnConfig(), **dict(SCENARIOS[name].values))
 
 
 def main(argv=None) -> int:
-    from solvers.ntn.scenarios import SCENARIOS
-
     p = argparse.ArgumentParser(prog="python -m solvers.ntn.link_budget", description=__doc__.split("\n\n")[0])
     p.add_argument("--scenario", default="all", help=f"one of {list(SCENARIOS)} or 'all'")
     a = p.parse_args(argv)

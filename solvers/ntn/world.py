@@ -59,6 +59,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcore.ntn import links, orbits, rain, sensing, timing
+from solvers.configio import ConfigError
 from solvers.ntn.config import NtnConfig
 from solvers.ntn.itu import p838_coefficients, p839_rain_height
 from solvers.ntn.population import cell_population, grid_centres
@@ -347,8 +348,6 @@ def frame_timing(cfg: NtnConfig, n_cells: int | None = None) -> dict:
 
 def checked_timing(cfg: NtnConfig, n_cells: int | None = None) -> dict:
     """:func:`frame_timing`, raising ConfigError when sensing leaves no OFDMA frame (N_com < 1)."""
-    from solvers.configio import ConfigError
-
     tm = frame_timing(cfg, n_cells)
     if tm["n_com"] < 1:
         raise ConfigError(f"pilot_len: sensing takes N_sens = {tm['n_sens']} OFDMA frames, leaving no frame "

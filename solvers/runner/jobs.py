@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from solvers.configio import ConfigError
+from solvers.devices import initialize_distributed
 from solvers.runner.claims import HOST, Shard, ShardScope, parse_shard, shard_from_env, shard_scope
 
 
@@ -63,9 +64,8 @@ def job_from_args(args: argparse.Namespace, env=None) -> Job | None:
     if getattr(args, "distributed", False):
         if text not in (None, "none"):
             raise ConfigError("--shard: not with --distributed (the processes of a distributed run are its shards)")
-        from solvers.devices import initialize_distributed
         initialize_distributed(env)
-        import jax
+        import jax  # local: the CLI imports this module to build its parser (no JAX at --help)
         return Job(Shard(jax.process_index(), jax.process_count()), distributed=True)
     if text is None:
         shard = shard_from_env(env)
@@ -77,7 +77,7 @@ def job_from_args(args: argparse.Namespace, env=None) -> Job | None:
 
 
 def _barrier() -> Callable[[], None]:
-    from jaxcore.sharding import process_barrier
+    from jaxcore.sharding import process_barrier  # local: JAX, as above
     return lambda: process_barrier("run-store")
 
 

@@ -37,8 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+import jax
 import numpy as np
 import pyarrow as pa
+from tqdm.auto import tqdm
 
 from solvers.configio import ConfigError, to_dict
 from solvers.runner.claims import (Heartbeat, Shard, claim_path, current_scope, lease_seconds, release_claim,
@@ -69,7 +71,6 @@ def drop_rng(seed: int, drop: int) -> np.random.Generator:
 
 def drop_key(seed: int, drop: int):
     """JAX PRNG key of drop ``drop``: ``fold_in(PRNGKey(seed), drop)``."""
-    import jax
     return jax.random.fold_in(jax.random.PRNGKey(int(seed)), int(drop))
 
 
@@ -223,7 +224,6 @@ def _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, met
     t0 = time.perf_counter()
     bar = None
     if progress and todo:
-        from tqdm.auto import tqdm
         bar = tqdm(total=total, initial=done, unit=unit, desc=desc or Path(run_dir).name,
                    dynamic_ncols=True, smoothing=0.1)
     last_point = None

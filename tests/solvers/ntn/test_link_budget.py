@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pytest
 
-from solvers.ntn.config import NtnConfig
 from solvers.ntn.link_budget import budget_table, scenario_config, shell_budget
 from solvers.ntn.scenarios import SCENARIOS
 from solvers.ntn.world import world_frames
