@@ -48,8 +48,8 @@ from jaxcore.istn.qos_wmmse import QosWmmseConfig, qos_met
 from jaxcore.istn.transmit_lagrangian import N_NEWTON
 from jaxcore.status import Status
 from solvers.configio import ConfigError, param, validate
+from solvers.istn import streaming  # streaming.solve_cells_streaming read at call time: benchmarks wrap it
 from solvers.istn.problems import cell_problems, prepare, solver_dtypes
-from solvers.istn.streaming import solve_cells_streaming
 from solvers.solution import IstnSolution
 
 
@@ -211,7 +211,7 @@ def solve_istn(arrays: dict, cfg: SolverConfig | None = None, assoc_method: str 
     (flat_pre, _), (flat_cur, _) = batch_cells(pre), batch_cells(cur)
     r_min = np.asarray(a["r_min_sut"], rdt)
     core_cfg = _core_cfg(cfg)
-    stream = partial(solve_cells_streaming, cfg=core_cfg, slots=cfg.slots or None, sync_rounds=cfg.sync_rounds,
+    stream = partial(streaming.solve_cells_streaming, cfg=core_cfg, slots=cfg.slots or None, sync_rounds=cfg.sync_rounds,
                      mesh=mesh)
     bar = None
     n_cells = B * M if "p_sat_fixed" in a else B * M * (len(cfg.p_sat_starts) + 1)

@@ -96,8 +96,6 @@ def test_progress_bar_counts_in_the_runs_unit(tmp_path, capsys):
 def test_bar_moves_inside_a_chunk(tmp_path, monkeypatch):
     """``chunk_progress`` from a work function moves the bar within a chunk; the chunk still
     counts its drops exactly once at the end, and outside run_sweep the call is a no-op."""
-    import tqdm.auto
-
     from solvers.runner import montecarlo
 
     seen = []
@@ -116,7 +114,7 @@ def test_bar_moves_inside_a_chunk(tmp_path, monkeypatch):
         def close(self):
             pass
 
-    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    monkeypatch.setattr(montecarlo, "tqdm", Bar)
 
     def work(cfg, drops, seed):
         for f in (0.25, 0.5, 0.5, 0.75):  # a repeated fraction does not move the bar twice
