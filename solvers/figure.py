@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 ISTN_FIGURES = tuple(f"istn-fig{i}" for i in range(4, 11))
-NTN_FIGURES = ("ntn-table3",) + tuple(f"ntn-fig{i}" for i in range(6, 12))
+NTN_FIGURES = ("ntn-table3",) + tuple(f"ntn-fig{i}" for i in range(6, 12)) + ("ntn-realtime",)  # + Sec. VII-A (N8)
 STUDIES = ("istn-sensitivity",)  # not a paper figure: solvers.istn.sensitivity
 
 

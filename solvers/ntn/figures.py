@@ -1,4 +1,4 @@
-"""``satisac reproduce ntn-table3, ntn-fig6 ... ntn-fig11`` (NTN paper §VII, spec §5).
+"""``satisac reproduce ntn-table3, ntn-fig6 ... ntn-fig11, ntn-realtime`` (NTN paper §VII, spec §5).
 
 Each entry of ``FIGURES`` writes ``<name>.csv`` (the tidy schema of :mod:`solvers.tidy`, one
 row per experiment x x x method x metric) and ``<name>.png`` laid out like the paper's
@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcore.ntn import sensing
+from jaxcore.ntn.timing import ra_budget
 from solvers import plotting, tidy
 from solvers.configio import load_configs, to_dict
 from solvers.figure import Figure, runs_dir
@@ -28,7 +29,7 @@ from solvers.ntn import allocate  # allocate.solve_allocation: read at call time
 from solvers.ntn.allocate import JmraConfig
 from solvers.ntn.config import NtnConfig
 from solvers.ntn.simulate import make_work, nmse
-from solvers.ntn.world import allocation_instance, world_frames
+from solvers.ntn.world import allocation_instance, frame_timing, world_frames
 from solvers.plotting import pyplot, save_figure
 from solvers.runner.montecarlo import run_sweep
 from solvers.runner.stats import mean_ci
@@ -480,6 +481,73 @@ def fig11(out_dir: Path, quick: bool, seed: int, drops) -> str:
     return "\n".join(text)
 
 
+# ---------------------------------------------------------------- Sec. VII-A: real time (N8)
+REALTIME_TF = (10.0, 20.0, 30.0)  # the paper's "T_f 10-30 s" (L257)
+
+
+def _realtime_instance(cfg, seed: int, n_frames: int) -> dict:
+    """The allocation instance of ``n_frames`` consecutive frames of a fresh default world."""
+    return allocation_instance(world_frames(cfg, seed, n_frames), cfg)
+
+
+def _solve_seconds(one: dict, jcfg) -> tuple[float, int]:
+    """Wall seconds and outer iterations of one warm JMRA solve of a one-frame instance."""
+    t = time.perf_counter()
+    sol = jax.block_until_ready(allocate.solve_allocation(one, "jmra", jcfg))
+    return time.perf_counter() - t, int(np.asarray(sol["iterations"])[0])
+
+
+def realtime(out_dir: Path, quick: bool, seed: int, drops) -> str:
+    """Sec. VII-A (claim N8): is Algorithm 1 fast enough for the frame?  For each T_f of
+    :data:`REALTIME_TF` the default frame (the scenario's config: 600 cells, pilot-based
+    sensing) is solved one frame per call, as a ground station would, after one compiling call,
+    and each frame's wall time is set against the budget T_f - T_sens - T_HO (T_sens and T_HO
+    from (11)-(16), :func:`jaxcore.ntn.timing.ra_budget`).  CSV: experiment ``t_frame_s=<T_f>``,
+    one row per frame and metric (``solve_s``, ``iterations``; n = 1), extra columns ``frame``
+    and ``budget_s``.  Times are of this machine: the caption says so."""
+    tfs = (10.0, 30.0) if quick else REALTIME_TF
+    n = int(drops) if drops else (4 if quick else 20)
+    jcfg = _configs({})[1]
+    rows, text, curves = [], ["T_f[s]  budget[s]  median[s]  max[s]  over_budget"], {}
+    for tf in tfs:
+        cfg = _cfg(quick, t_frame_s=tf)
+        inst = _realtime_instance(cfg, seed, n)
+        F, C = inst["rate"].shape[:2]
+        tm = frame_timing(cfg, C)
+        budget = float(ra_budget(tf, tm["t_sens"], tm["t_ho"]))
+        frame = lambda i: {k: np.asarray(v)[i:i + 1] for k, v in inst.items()}  # noqa: E731
+        _solve_seconds(frame(0), jcfg)  # compile (the frames share their shapes)
+        secs = []
+        for i in range(F):
+            dt, its = _solve_seconds(frame(i), jcfg)
+            secs.append(dt)
+            exp = f"t_frame_s={tf:g}"
+            rows += [tidy.row("ntn-realtime", exp, "t_frame_s", tf, "jmra", "solve_s", "s", 1, dt, frame=i,
+                              budget_s=budget),
+                     tidy.row("ntn-realtime", exp, "t_frame_s", tf, "jmra", "iterations", "1", 1, its, frame=i,
+                              budget_s=budget)]
+        s = np.asarray(secs)
+        curves[tf] = (np.sort(s), budget)
+        text.append(f"{tf:6g}  {budget:9.3f}  {np.median(s):9.3f}  {s.max():6.3f}  {int((s > budget).sum())}/{s.size}")
+    tidy.write(out_dir / "ntn-realtime.csv", rows)
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(plotting.COLUMN_IN, 2.4))
+    for k, (tf, (s, budget)) in enumerate(curves.items()):
+        colour = f"C{k}"
+        ax.step(s, np.arange(1, s.size + 1) / s.size, where="post", color=colour, label=f"$T_f$ = {tf:g} s")
+        ax.axvline(budget, color=colour, ls="--", lw=0.9)
+    ax.set_xscale("log")
+    ax.set_xlabel("warm solve time of one frame [s] (dashed: $T_f - T_{sens} - T_{HO}$)")
+    ax.set_ylabel("CDF over frames")
+    ax.set_ylim(0, 1.02)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    _caption(fig, n, quick, "frames", extra="JMRA, one frame per call after a compiling call; this machine",
+             paper_n=20)
+    save_figure(fig, out_dir / "ntn-realtime.png", pdf=True)
+    return "\n".join(text)
+
+
 FIGURES = {
     "ntn-table3": Figure("ntn-table3", "Table III: JMRA vs JMRA w/o HOP vs DMRAB, T_HO x T_f", table3),
     "ntn-fig6": Figure("ntn-fig6", "CDF of Algorithm-1 iterations for several rho", fig6),
@@ -488,4 +556,5 @@ FIGURES = {
     "ntn-fig9": Figure("ntn-fig9", "NMSE of the ML SNR estimator vs SNR with the CRB", fig9),
     "ntn-fig10": Figure("ntn-fig10", "throughput and fairness vs pilot length (+ no sensing)", fig10),
     "ntn-fig11": Figure("ntn-fig11", "throughput and fairness vs frame length", fig11),
+    "ntn-realtime": Figure("ntn-realtime", "Sec. VII-A: warm solve time per frame vs T_f - T_sens - T_HO", realtime),
 }

@@ -160,3 +160,44 @@ def test_old_run_folder_names_are_still_used(tmp_path, monkeypatch, capsys):
     assert F.run_dir(tmp_path, "ntn-fig10", "pilots") == tmp_path / "ntn-fig10_runs" / "pilots"
     (tmp_path / "ntn-fig10_runs" / "none").mkdir(parents=True)  # both: the new one wins
     assert F.run_dir(tmp_path, "ntn-fig10", "none") == tmp_path / "ntn-fig10_runs" / "none"
+
+
+def test_realtime_csv_budget_and_n8_verdict(tmp_path, fakes, monkeypatch):
+    """ntn-realtime (claim N8): compile call excluded, budget = T_f - T_sens - T_HO of (11)-(16),
+    and the ledger's share of frames over budget moves with one stored time."""
+    from jaxcore.ntn.timing import ra_budget
+    from solvers.claims.verdict import CONSISTENT, DIFFERS, combine
+    from solvers.ntn.world import frame_timing
+
+    monkeypatch.setattr(F, "_realtime_instance", lambda cfg, seed, n: {
+        "rate": np.ones((n, 150, 3)), "t_frame": np.full(n, cfg.t_frame_s)})
+    per_tf = {10.0: [5.0, 0.2, 0.3, 0.25, 0.4], 30.0: [9.0, 0.5, 0.5, 0.6, 0.5]}  # first: the compiling call
+    calls = []
+
+    def solve_seconds(one, jcfg):
+        tf = float(one["t_frame"][0])
+        assert one["rate"].shape == (1, 150, 3)  # one frame per call
+        calls.append(tf)
+        return per_tf[tf][calls.count(tf) - 1], 7
+    monkeypatch.setattr(F, "_solve_seconds", solve_seconds)
+    F.realtime(tmp_path, quick=True, seed=0, drops=None)
+    assert calls == [10.0] * 5 + [30.0] * 5
+    assert _header(tmp_path / "ntn-realtime.csv") == COMMON + ["frame", "budget_s"]
+    assert ("ntn-realtime.png", True) in SAVED
+    rows = tidy.read(tmp_path / "ntn-realtime.csv")
+    for tf, ts in per_tf.items():
+        got = [r for r in rows if r["x"] == tf and r["metric"] == "solve_s"]
+        assert [r["mean"] for r in got] == pytest.approx(ts[1:])  # the compiling call is not a sample
+        tm = frame_timing(F._cfg(True, t_frame_s=tf), 150)
+        assert tm["t_sens"] > 0 and tm["t_ho"] > 0  # pilots and a handover cost something
+        assert all(r["budget_s"] == pytest.approx(ra_budget(tf, tm["t_sens"], tm["t_ho"]), rel=1e-5) for r in got)
+
+    src = Sources(tmp_path, quick=True, world_seeds=1, run=False)
+    parts, _ = registry.n8(src)
+    assert [p.estimate for p in parts] == [0.0, 0.0] and [p.n for p in parts] == [4, 4]
+    assert combine(p.verdict for p in parts) == CONSISTENT  # none over budget, but 4 frames cannot show < 1 %
+    slow = next(r for r in rows if r["x"] == 10.0 and r["metric"] == "solve_s")
+    slow["mean"] = 2 * slow["budget_s"]
+    tidy.write(tmp_path / "ntn-realtime.csv", rows)
+    parts, _ = registry.n8(Sources(tmp_path, quick=True, world_seeds=1, run=False))
+    assert parts[0].estimate == pytest.approx(0.25) and parts[0].verdict == DIFFERS
