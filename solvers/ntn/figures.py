@@ -490,6 +490,11 @@ def _realtime_instance(cfg, seed: int, n_frames: int) -> dict:
     return allocation_instance(world_frames(cfg, seed, n_frames), cfg)
 
 
+def _one_frame(inst: dict, i: int) -> dict:
+    """Frame ``i`` of a batched instance as a one-frame instance (leading axis 1)."""
+    return {k: np.asarray(v)[i:i + 1] for k, v in inst.items()}
+
+
 def _solve_seconds(one: dict, jcfg) -> tuple[float, int]:
     """Wall seconds and outer iterations of one warm JMRA solve of a one-frame instance."""
     t = time.perf_counter()
@@ -515,11 +520,10 @@ def realtime(out_dir: Path, quick: bool, seed: int, drops) -> str:
         F, C = inst["rate"].shape[:2]
         tm = frame_timing(cfg, C)
         budget = float(ra_budget(tf, tm["t_sens"], tm["t_ho"]))
-        frame = lambda i: {k: np.asarray(v)[i:i + 1] for k, v in inst.items()}  # noqa: E731
-        _solve_seconds(frame(0), jcfg)  # compile (the frames share their shapes)
+        _solve_seconds(_one_frame(inst, 0), jcfg)  # compile (the frames share their shapes)
         secs = []
         for i in range(F):
-            dt, its = _solve_seconds(frame(i), jcfg)
+            dt, its = _solve_seconds(_one_frame(inst, i), jcfg)
             secs.append(dt)
             exp = f"t_frame_s={tf:g}"
             rows += [tidy.row("ntn-realtime", exp, "t_frame_s", tf, "jmra", "solve_s", "s", 1, dt, frame=i,
