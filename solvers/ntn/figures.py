@@ -18,6 +18,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm.auto import tqdm
 
 from jaxcore.ntn import sensing
 from jaxcore.ntn.timing import ra_budget
@@ -514,6 +515,7 @@ def realtime(out_dir: Path, quick: bool, seed: int, drops) -> str:
     n = int(drops) if drops else (4 if quick else 20)
     jcfg = _configs({})[1]
     rows, text, curves = [], ["T_f[s]  budget[s]  median[s]  max[s]  over_budget"], {}
+    bar = tqdm(total=len(tfs) * n, desc="ntn-realtime", unit="frame", disable=None)
     for tf in tfs:
         cfg = _cfg(quick, t_frame_s=tf)
         inst = _realtime_instance(cfg, seed, n)
@@ -525,6 +527,7 @@ def realtime(out_dir: Path, quick: bool, seed: int, drops) -> str:
         for i in range(F):
             dt, its = _solve_seconds(_one_frame(inst, i), jcfg)
             secs.append(dt)
+            bar.update(1)
             exp = f"t_frame_s={tf:g}"
             rows += [tidy.row("ntn-realtime", exp, "t_frame_s", tf, "jmra", "solve_s", "s", 1, dt, frame=i,
                               budget_s=budget),
@@ -533,6 +536,7 @@ def realtime(out_dir: Path, quick: bool, seed: int, drops) -> str:
         s = np.asarray(secs)
         curves[tf] = (np.sort(s), budget)
         text.append(f"{tf:6g}  {budget:9.3f}  {np.median(s):9.3f}  {s.max():6.3f}  {int((s > budget).sum())}/{s.size}")
+    bar.close()
     tidy.write(out_dir / "ntn-realtime.csv", rows)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(plotting.COLUMN_IN, 2.4))
