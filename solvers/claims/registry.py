@@ -479,7 +479,7 @@ def n8(src):
         rs = [r for r in rows if float(r["x"]) == tf]
         t = np.array([float(r["mean"]) for r in rs])
         budget = np.array([float(r["budget_s"]) for r in rs])
-        parts.append(part(f"T_f {tf:g} s: share of frames with solve time > T_f - T_sens - T_HO ({budget[0]:.3g} s)",
+        parts.append(part(f"T_f {tf:g} s: share of frames with solve time > T_f - T_sens - T_HO ({budget[0]:.4g} s)",
                           M.proportion(t > budget), below(0.01)))
         what.append(f"T_f {tf:g} s: median {np.median(t):.3g} s, max {t.max():.3g} s")
     return parts, ("warm JMRA solve of one default frame per call on this machine (ntn-realtime), frames of all "

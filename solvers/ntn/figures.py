@@ -545,6 +545,10 @@ def realtime(out_dir: Path, quick: bool, seed: int, drops) -> str:
         ax.step(s, np.arange(1, s.size + 1) / s.size, where="post", color=colour, label=f"$T_f$ = {tf:g} s")
         ax.axvline(budget, color=colour, ls="--", lw=0.9)
     ax.set_xscale("log")
+    ticks = [v for v in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+             if min(s[0] for s, _ in curves.values()) / 2 <= v <= 2 * max(b for _, b in curves.values())]
+    ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
+    ax.set_xticks([], minor=True)
     ax.set_xlabel("warm solve time of one frame [s] (dashed: $T_f - T_{sens} - T_{HO}$)")
     ax.set_ylabel("CDF over frames")
     ax.set_ylim(0, 1.02)
