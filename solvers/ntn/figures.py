@@ -523,12 +523,11 @@ def realtime(out_dir: Path, quick: bool, seed: int, drops) -> str:
         tm = frame_timing(cfg, C)
         budget = float(ra_budget(tf, tm["t_sens"], tm["t_ho"]))
         _solve_seconds(_one_frame(inst, 0), jcfg)  # compile (the frames share their shapes)
-        secs = []
+        secs, exp = [], f"t_frame_s={tf:g}"
         for i in range(F):
             dt, its = _solve_seconds(_one_frame(inst, i), jcfg)
             secs.append(dt)
             bar.update(1)
-            exp = f"t_frame_s={tf:g}"
             rows += [tidy.row("ntn-realtime", exp, "t_frame_s", tf, "jmra", "solve_s", "s", 1, dt, frame=i,
                               budget_s=budget),
                      tidy.row("ntn-realtime", exp, "t_frame_s", tf, "jmra", "iterations", "1", 1, its, frame=i,
