@@ -40,9 +40,11 @@ Algorithm 1 end to end (60 outer iterations, Algorithm 2 rounding) -- FISTA 10 %
 cvxpy-driven loop on (25), Newton 0.005 % above it; on the 600-cell frame Jain's index
 0.005 (FISTA) -> 0.55 (Newton).  FISTA stays available (``inner="fista"``;
 tests/jaxcore/ntn/test_jmra.py checks that it stays feasible and above the optimum).  The Newton
-solve is warm-started across outer iterations at ``tau_final / warm_tau_div`` (1e6:
-measured ~15 % fewer Newton steps than a cold start; 1e3 was worse than cold, because the
-previous solution sits at ~1/tau from the bounds that the new weights w make active).
+solve is warm-started across outer iterations at ``tau_final / warm_tau_div`` with the
+previous solution mixed ``warm_mix`` toward the centre point.  With the primal-dual scaling of
+the Newton matrix, ``warm_tau_div = 1e8`` and ``tau_growth = 50`` took 300-500 Newton steps
+per default 600-cell frame against 500-740 for the primal barrier at (1e6, 20) (world seed
+5, the frames these values were chosen on; BENCHMARKS.md reports fresh frames).
 """
 from __future__ import annotations
 
@@ -97,10 +99,11 @@ class JmraSettings(NamedTuple):
     n_bisect: int = 40
     loop: str = "while"
     inner: str = "newton"  # "newton" (barrier Newton, subproblem_newton) or "fista"
-    warm_tau_div: float = 1e6  # newton: next subproblem starts at tau_final / warm_tau_div
-    tau_growth: float = 20.0  # newton: barrier weight growth once centred
+    warm_tau_div: float = 1e8  # newton: next subproblem starts at tau_final / warm_tau_div
+    tau_growth: float = 50.0  # newton: barrier weight growth once centred
     warm_mix: float = 1e-2  # newton: warm start mixed this much toward the centre point
     tol_change: float = 1e-2  # line 4: epsilon_tol on the per-cell change of x / N_com
+    scaling: str = "primal-dual"  # newton: Newton-matrix curvature of the bounds (subproblem_newton)
 
 
 #: interfaces.md §3 fields in the positional order of :func:`prepare` (and ``jaxcore.ntn.dmrab.dmrab``)
@@ -172,8 +175,7 @@ def solve_subproblem(d: JmraData, w, lam, mu, y_init, L_init, s: JmraSettings):
         gap = max(s.inner_tol, 100 * eps_d) * d.rk.shape[0]
         y, tau, it = solve_subproblem_barrier(g, w, d.a, lam, mu, d.eps_k, d.nb, live, y_init,
                                               s.max_inner, gap, tau_init=L_init / s.warm_tau_div, tau_growth=s.tau_growth,
-                                              warm_mix=s.warm_mix,
-                                              loop=s.loop)
+                                              warm_mix=s.warm_mix, loop=s.loop, scaling=s.scaling)
         return y, tau, it
     return solve_subproblem_fista(d, w, lam, mu, y_init, L_init, s)
 

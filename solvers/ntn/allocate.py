@@ -52,6 +52,14 @@ class JmraConfig:
                               "(jaxcore.ntn.subproblem_newton; reaches the cvxpy optimum) or FISTA "
                               "(first order; stalls on the continental instances)",
                               source="assumption", choices=("newton", "fista"))
+    newton_scaling: str = param("primal-dual", "Newton solver variant (jaxcore.ntn.subproblem_newton): "
+                                "'primal-dual' (bound curvature from carried multipliers, slope line search, "
+                                "warm start at tau_final/1e8, tau x 50 per stage; 300-500 Newton steps per "
+                                "default 600-cell frame) or 'primal' (the pure barrier Hessian, Armijo line "
+                                "search, tau_final/1e6, x 20: the algorithm of the solver before 2026-12-05, "
+                                "500-740 steps, with which the committed NTN claims were computed; its S x S "
+                                "assembly now rounds differently)",
+                                source="assumption (measured, BENCHMARKS.md)", choices=("primal-dual", "primal"))
     max_inner: int = param(200, "cap on inner iterations (Newton steps or FISTA steps) per subproblem (31)",
                            source="assumption", lo=1)
     inner_tol: float = param(1e-8, "inner stop: Newton: duality-gap bound per cell (objective units, "
@@ -77,11 +85,13 @@ class JmraConfig:
         """The static ``jaxcore.ntn.jmra.JmraSettings``, derived field by field (names through
         :data:`CORE_RENAMES`); core fields that are not solver keys keep their defaults."""
         core = J.JmraSettings._fields
-        return J.JmraSettings(**{CORE_RENAMES.get(k, k): getattr(self, k) for k in self.__dataclass_fields__
-                                 if CORE_RENAMES.get(k, k) in core})
+        s = J.JmraSettings(**{CORE_RENAMES.get(k, k): getattr(self, k) for k in self.__dataclass_fields__
+                              if CORE_RENAMES.get(k, k) in core})
+        return s._replace(**PRIMAL_NEWTON) if self.newton_scaling == "primal" else s
 
 
-CORE_RENAMES = {"inner_solver": "inner"}  # JmraConfig key -> JmraSettings field
+CORE_RENAMES = {"inner_solver": "inner", "newton_scaling": "scaling"}  # JmraConfig key -> JmraSettings field
+PRIMAL_NEWTON = dict(warm_tau_div=1e6, tau_growth=20.0)  # path settings of newton_scaling = "primal"
 
 
 @partial(jax.jit, static_argnames=("settings", "charge_ho"))
