@@ -8,12 +8,16 @@ from the CPUs in the process's affinity mask; OpenBLAS/MKL/OpenMP (numpy, scipy,
 solvers) read ``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS``/``OMP_NUM_THREADS`` when their
 library loads.  All of them are set to ``n`` = ``SATISAC_THREADS`` if given, else the number
 of CPUs this process may run on (``os.sched_getaffinity``: a ``taskset``/cgroup-cpuset
-restricted job gets pools of its own size, not of the whole node).  Variables the user
+restricted job gets pools of its own size, not of the whole node), except on a machine that is
+already full when the process starts (1-minute load average >= the machine's CPU count): then
+``n = 1`` (:func:`machine_busy`; measured in BENCHMARKS.md, "Under load": beside two CPU-bound
+processes on 2 cores a 2-thread solve slowed 2.9x and burnt 1.6x the CPU seconds, a 1-thread
+solve slowed 1.7x; alone, 2 threads are 20 % faster).  Variables the user
 already exported are left alone unless ``SATISAC_THREADS`` is set, which overrides them all.
 With ``n = 1`` Eigen's multi-threaded kernels are switched off too
-(``--xla_cpu_multi_thread_eigen=false`` in ``XLA_FLAGS``).  On a busy machine
-(other processes holding the cores) ``SATISAC_THREADS=1`` avoids threads waiting on each
-other's time slices.
+(``--xla_cpu_multi_thread_eigen=false`` in ``XLA_FLAGS``).  A machine that becomes busy only
+after the process started keeps its pools: there ``SATISAC_THREADS=1`` avoids threads waiting
+on each other's time slices.
 
 **Persistent compilation cache** (:func:`configure_compilation_cache`).  JAX writes every
 compiled program that took at least ``MIN_COMPILE_S`` seconds to compile under
@@ -42,12 +46,26 @@ def available_cpus() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
-def thread_count(env: MutableMapping[str, str] | None = None) -> int:
-    """``SATISAC_THREADS`` (a positive integer) if set, else :func:`available_cpus`."""
+def machine_busy(load: float | None = None, cpus: int | None = None) -> bool:
+    """The machine is already full: 1-minute load average (``os.getloadavg``) >= its CPU count
+    (``os.cpu_count``; the whole machine, since other jobs' runnable threads are what our
+    threads would wait behind).  False where the load average is unavailable."""
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):  # pragma: no cover - Windows
+            return False
+    cpus = cpus if cpus is not None else (os.cpu_count() or 1)
+    return load >= cpus
+
+
+def thread_count(env: MutableMapping[str, str] | None = None, busy: bool | None = None) -> int:
+    """``SATISAC_THREADS`` (a positive integer) if set, else 1 on a busy machine
+    (:func:`machine_busy`, or ``busy`` when given), else :func:`available_cpus`."""
     env = os.environ if env is None else env
     text = env.get("SATISAC_THREADS", "").strip()
     if not text:
-        return available_cpus()
+        return 1 if (machine_busy() if busy is None else busy) else available_cpus()
     try:
         n = int(text)
     except ValueError:
@@ -57,7 +75,7 @@ def thread_count(env: MutableMapping[str, str] | None = None) -> int:
     return n
 
 
-def configure_threads(env: MutableMapping[str, str] | None = None) -> int:
+def configure_threads(env: MutableMapping[str, str] | None = None, busy: bool | None = None) -> int:
     """Size XLA's and BLAS's thread pools (module docstring); returns the thread count.
 
     Sets ``NPROC``, ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS`` in
@@ -66,7 +84,7 @@ def configure_threads(env: MutableMapping[str, str] | None = None) -> int:
     """
     env = os.environ if env is None else env
     forced = bool(env.get("SATISAC_THREADS", "").strip())
-    n = thread_count(env)
+    n = thread_count(env, busy)
     for var in THREAD_VARS:
         if forced or not env.get(var, "").strip():
             env[var] = str(n)

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_threads_follow_affinity_and_keep_user_settings():
     env = {"OMP_NUM_THREADS": "3"}
-    n = runtime.configure_threads(env)
+    n = runtime.configure_threads(env, busy=False)
     assert n == len(os.sched_getaffinity(0))
     assert env["NPROC"] == env["OPENBLAS_NUM_THREADS"] == env["MKL_NUM_THREADS"] == str(n)
     assert env["OMP_NUM_THREADS"] == "3"  # exported by the user: left alone
@@ -33,6 +33,17 @@ def test_satisac_threads_overrides_everything_and_one_thread_disables_eigen_pool
     assert env["XLA_FLAGS"].count("multi_thread_eigen") == 1
     env = {"SATISAC_THREADS": "5"}
     assert runtime.configure_threads(env) == 5 and "XLA_FLAGS" not in env
+
+
+def test_busy_machine_gets_one_thread_unless_the_user_says():
+    assert runtime.machine_busy(load=2.0, cpus=2) and runtime.machine_busy(load=7.5, cpus=4)
+    assert not runtime.machine_busy(load=1.9, cpus=2)
+    env = {}
+    assert runtime.configure_threads(env, busy=True) == 1
+    assert all(env[v] == "1" for v in runtime.THREAD_VARS) and "multi_thread_eigen=false" in env["XLA_FLAGS"]
+    env = {"SATISAC_THREADS": "2"}
+    assert runtime.configure_threads(env, busy=True) == 2  # an explicit count wins
+    assert runtime.thread_count({}, busy=False) == len(os.sched_getaffinity(0))
 
 
 @pytest.mark.parametrize("bad", ["0", "-2", "two"])
