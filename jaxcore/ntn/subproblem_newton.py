@@ -38,12 +38,13 @@ objective (25) on a 600-cell frame (world seed 23, frame 3) and 100 % below on o
 synthetic 100 x 12 frames (seed 21); primal 0.2-0.7 % below on all of them).
 
 Path following.  One damped Newton step per iteration on ``tau * F(y, xi) - barrier``;
-step length = 0.99 x distance to the boundary, then backtracking (halving, at most 30
-times).  float64: until the slope along the direction at the trial point is at most
-``SLOPE_KAPPA`` (0.1) x the Newton decrement^2 -- by convexity
+step length = 0.99 x distance to the boundary, then backtracking (at most 30 trials).
+float64: until the slope along the direction at the trial point is at most ``SLOPE_KAPPA``
+(0.1) x the Newton decrement^2, a rejected trial moving to the secant zero of the slope
+(clipped to [0.1, 0.9] x the rejected step; 20 % faster than halving on 100 x 12 frames) -- by convexity
 ``phi(al) <= phi(0) + al phi'(al)``, and on the quadratic model any such step decreases
 ``phi``; the slope costs one pass over the pairs and no logarithms (a barrier value per trial
-cost ~40 % of a step).  float32 and ``scaling="primal"``: Armijo, or the slope at the trial point <= 0 (the
+cost ~40 % of a step).  float32 and ``scaling="primal"``: halving until Armijo holds or the slope is <= 0 (the
 slope alone is too noisy in float32: measured, it let Algorithm 1 collapse on a random
 instance).  ``tau`` is multiplied by ``tau_growth`` whenever the Newton decrement says we are
 near the central path, from ``tau0 = 1`` until the barrier duality-gap bound ``m / tau`` is
@@ -252,23 +253,31 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
             return jnp.sum(jnp.where(live, gyy * ddy, 0.0)) + jnp.sum((tau * pp - 1.0 / xx) * ddx)
 
         if scaling != "primal":  # (float64 only, see above)
-            def accept(al):
-                # slope test: phi(al) <= phi(0) + al dphi(al) by convexity (module docstring)
-                return dphi(al) <= SLOPE_KAPPA * dec
+            # slope test: phi(al) <= phi(0) + al dphi(al) by convexity (module docstring); a
+            # rejected trial moves to the secant zero of the slope between 0 (slope -dec) and al,
+            # kept within [0.1, 0.9] al (one slope evaluation per trial)
+            def ls_cond(c):
+                al, k, sl = c
+                return (k < 30) & (sl > SLOPE_KAPPA * dec)
+
+            def ls_body(c):
+                al, k, sl = c
+                al_n = jnp.clip(al * dec / (dec + sl), 0.1 * al, 0.9 * al)
+                return al_n, k + 1, dphi(al_n)
+
+            al, k, _ = jax.lax.while_loop(ls_cond, ls_body, (amax, 0, dphi(amax)))
         else:
             f0 = phi(y, xi, tau)
 
             def accept(al):
-                # float32 (and scaling "primal", as before 2026-12-05): Armijo, or the slope at al still <= 0 (decrease by convexity; survives
-                # the rounding of the large barrier sums, where the slope alone is too noisy)
+                # float32 (and scaling "primal", as before 2026-12-05): Armijo, or the slope at al
+                # still <= 0 (decrease by convexity; survives the rounding of the large barrier
+                # sums, where the slope alone is too noisy); halving
                 fa = phi(y + al * ddy, xi + al * ddx, tau)
                 return (fa <= f0 - 0.25 * al * dec) | (jnp.isfinite(fa) & (dphi(al) <= 0.0))
 
-        def ls_cond(c):
-            al, k = c
-            return (k < 30) & ~accept(al)
-
-        al, k = jax.lax.while_loop(ls_cond, lambda c: (0.5 * c[0], c[1] + 1), (amax, 0))
+            al, k = jax.lax.while_loop(lambda c: (c[1] < 30) & ~accept(c[0]), lambda c: (0.5 * c[0], c[1] + 1),
+                                       (amax, 0))
         al = jnp.where((k < 30) & (dec > 0), al, 0.0)
         y_new = jnp.where(live, y + al * ddy, 0.0)
         xi_new = xi + al * ddx

@@ -183,5 +183,4 @@ def test_primal_dual_scaling_reaches_the_same_optimum_in_fewer_newton_steps(batc
         if scaling == "primal":  # the primal barrier stalls at ~1e-6 relative (see above)
             f_p, f_pd = np.asarray(F(y, g, w, d.a, lam, mu, d.eps_k)), np.asarray(F(y_pd, g, w, d.a, lam, mu, d.eps_k))
             np.testing.assert_allclose(f_p, f_pd, rtol=1e-5)
-            assert (f_pd <= f_p + 1e-7 * np.abs(f_p)).all()  # minimisation: primal-dual no worse
     assert steps["primal-dual"] < steps["primal"], steps
