@@ -26,6 +26,18 @@ def _quick_xla_compiles() -> None:
 
 _quick_xla_compiles()
 
+
+def _load_independent_threads() -> None:
+    """Pin the thread count of every ``satisac`` the tests run (in process and as child
+    processes) to the CPUs available, so that no test depends on the load average
+    (``solvers.runtime.machine_busy``: the suite's own two workers keep a 2-core machine
+    "busy").  An exported ``SATISAC_THREADS`` is kept."""
+    from solvers.runtime import available_cpus
+    os.environ.setdefault("SATISAC_THREADS", str(available_cpus()))
+
+
+_load_independent_threads()
+
 import jax  # noqa: E402  (after XLA_FLAGS: read when the backend starts)
 import pytest  # noqa: E402
 
