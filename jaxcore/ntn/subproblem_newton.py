@@ -74,7 +74,6 @@ class BarrierState(NamedTuple):
     zb: jax.Array  # [S] scaled multiplier of the budgets (32c)
 
 
-
 def _phi(y, xi, tau, g, w, a, lam, mu, eps_k, live, nb, sat_on):
     """tau * F(y, xi) - log barrier of (32a), (32c), (32e); +inf outside the domain."""
     t = eps_k + jnp.sum(g * y, axis=1)  # # [C]
@@ -233,14 +232,11 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
         ddy, ddx = kkt_solver(dy, dx, u1y, u2y, u2x, sb, live)(-gy, -gx)
         dec = -(jnp.sum(gy * ddy) + jnp.sum(gx * ddx))  # Newton decrement^2
         # fraction to the boundary
-        big = jnp.asarray(jnp.inf, dt)
-        r_lo = jnp.where(live & (ddy < 0), -ys / jnp.where(ddy < 0, ddy, -1.0), big)
-        r_hi = jnp.where(live & (ddy > 0), (1.0 - ys) / jnp.where(ddy > 0, ddy, 1.0), big)
-        r_xi = jnp.where(ddx < 0, -xi / jnp.where(ddx < 0, ddx, -1.0), big)
-        dsum = jnp.sum(ddy, axis=0)
-        r_b = jnp.where(sat_on & (dsum > 0), slack / jnp.where(dsum > 0, dsum, 1.0), big)
-        amax = jnp.minimum(1.0, 0.99 * jnp.minimum(jnp.minimum(jnp.min(r_lo), jnp.min(r_hi)),
-                                                   jnp.minimum(jnp.min(r_xi), jnp.min(r_b))))
+        dsum = jnp.sum(ddy, axis=0)  # # [S] = -(change of the budget slack)
+        amax = jnp.minimum(1.0, 0.99 * jnp.minimum(
+            jnp.minimum(_to_boundary(ys, ddy, live), _to_boundary(1.0 - ys, -ddy, live)),
+            jnp.minimum(_to_boundary(xi, ddx, True), _to_boundary(slack, -dsum, sat_on))))
+
         def dphi(al):
             """d/d(al) of phi along the Newton direction (no large-constant cancellation)."""
             yy, xx = y + al * ddy, xi + al * ddx
@@ -284,24 +280,26 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
         # near the central path (or stuck at rounding level): raise tau
         centred = (dec <= 0.5) | (al == 0.0)
         tau_new = jnp.where(centred & (tau < tau_max), jnp.minimum(tau * tau_growth, tau_max), tau)
-        # multipliers: Newton step toward complementarity 1 (scaled units), 0.99 to their boundary,
-        # kept within a factor kappa of the central value 1/slack; rescaled by tau_new/tau
-        # (the unscaled multiplier is unchanged by a rise of tau)
-        dsum = jnp.sum(ddy, axis=0)
-        dzl = 1.0 / ys - st.zl - st.zl * ddy / ys
-        dzu = 1.0 / (1.0 - ys) - st.zu + st.zu * ddy / (1.0 - ys)
-        dzx = 1.0 / xi - st.zx - st.zx * ddx / xi
-        dzb = 1.0 / slack - st.zb + st.zb * dsum / slack
-        ad = jnp.minimum(jnp.minimum(_to_boundary(st.zl, dzl, live), _to_boundary(st.zu, dzu, live)),
-                         jnp.minimum(_to_boundary(st.zx, dzx, True), _to_boundary(st.zb, dzb, sat_on)))
-        ad = jnp.minimum(1.0, 0.99 * ad)
-        ys_n = jnp.where(live, y_new, 0.5)
-        sl_n = jnp.where(sat_on, nb - jnp.sum(y_new, axis=0), 1.0)
-        r = tau_new / tau
-        zl_n = r * _safeguard(st.zl + ad * dzl, 1.0 / ys_n)
-        zu_n = r * _safeguard(st.zu + ad * dzu, 1.0 / (1.0 - ys_n))
-        zx_n = r * _safeguard(st.zx + ad * dzx, 1.0 / xi_new)
-        zb_n = r * _safeguard(st.zb + ad * dzb, 1.0 / sl_n)
+        if scaling == "primal":  # the multipliers are not used
+            zl_n, zu_n, zx_n, zb_n = st.zl, st.zu, st.zx, st.zb
+        else:
+            # multipliers: Newton step toward complementarity 1 (scaled units), 0.99 to their
+            # boundary, kept within a factor kappa of the central value 1/slack; rescaled by
+            # tau_new/tau (the unscaled multiplier is unchanged by a rise of tau)
+            dzl = 1.0 / ys - st.zl - st.zl * ddy / ys
+            dzu = 1.0 / (1.0 - ys) - st.zu + st.zu * ddy / (1.0 - ys)
+            dzx = 1.0 / xi - st.zx - st.zx * ddx / xi
+            dzb = 1.0 / slack - st.zb + st.zb * dsum / slack
+            ad = jnp.minimum(jnp.minimum(_to_boundary(st.zl, dzl, live), _to_boundary(st.zu, dzu, live)),
+                             jnp.minimum(_to_boundary(st.zx, dzx, True), _to_boundary(st.zb, dzb, sat_on)))
+            ad = jnp.minimum(1.0, 0.99 * ad)
+            ys_n = jnp.where(live, y_new, 0.5)
+            sl_n = jnp.where(sat_on, nb - jnp.sum(y_new, axis=0), 1.0)
+            r = tau_new / tau
+            zl_n = r * _safeguard(st.zl + ad * dzl, 1.0 / ys_n)
+            zu_n = r * _safeguard(st.zu + ad * dzu, 1.0 / (1.0 - ys_n))
+            zx_n = r * _safeguard(st.zx + ad * dzx, 1.0 / xi_new)
+            zb_n = r * _safeguard(st.zb + ad * dzb, 1.0 / sl_n)
         # at tau_max: stop once centred to dec_final (or when no step is possible any more)
         return BarrierState(y_new, xi_new, tau_new, jnp.where((tau >= tau_max) & (al == 0.0), 0.0, dec),
                             zl_n, zu_n, zx_n, zb_n)
@@ -316,4 +314,3 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
     st0 = BarrierState(y0, xi0, tau0, jnp.asarray(jnp.inf, dt), 1.0 / ys0, 1.0 / (1.0 - ys0), 1.0 / xi0, 1.0 / sl0)
     res = masked_scan(step, done, st0, max_iter, mode=loop)
     return res.state.y, res.state.tau, res.iterations
-
