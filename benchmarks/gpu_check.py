@@ -21,6 +21,11 @@ its error; the others still run; the exit code is then 1):
     NTN JMRA (Algorithm 1 relaxation + Algorithm 2 rounding, ``solve_allocation(.., "jmra")``,
     float64 as the CLI runs it) on ``benchmarks.ntn_bench.random_frames`` (C x S), frames/s at
     each batch size (compile timed separately).
+``ntn_scenarios``
+    Batched NTN scenarios (``benchmarks.ntn_scenarios.measure``): independent frame-loop
+    simulations (episodes of the ``paper`` scenario at ``scen_cell_deg``) side by side, one
+    batched solve per frame and method, scenarios/s at each batch size against the same
+    scenarios one after the other, with the largest objective gap between the two.
 ``cvxpy_ratio``
     The cvxpy reference on a few instances against ours on the same instances: ISTN one-cell
     drops (``solve_istn_reference``: the paper's CVX loop) and JMRA frames
@@ -43,19 +48,21 @@ from pathlib import Path
 
 from solvers import runtime
 
-PARTS = ("istn_e2e", "jmra_batch", "wmmse_roofline", "cvxpy_ratio")  # most wanted first
+PARTS = ("istn_e2e", "jmra_batch", "wmmse_roofline", "cvxpy_ratio", "ntn_scenarios")  # most wanted first
 
 FULL = dict(
     e2e_drops=10_000, e2e_cells=4, e2e_chunk=2_500, e2e_budget_s=180.0,
     wmmse_cells=4_096, wmmse_budget_s=45.0,
     jmra_C=100, jmra_S=12, jmra_batches=(1, 4, 16, 64, 256, 1_024), jmra_budget_s=90.0,
     ref_istn_drops=1, ref_jmra_frames=4, ref_budget_s=90.0,
+    scen_batches=(1, 8, 32), scen_frames=2, scen_cell_deg=1.0,
 )
 TINY = dict(
     e2e_drops=6, e2e_cells=1, e2e_chunk=3, e2e_budget_s=60.0,
     wmmse_cells=4, wmmse_budget_s=20.0,
     jmra_C=8, jmra_S=4, jmra_batches=(1, 2, 4), jmra_budget_s=30.0,
     ref_istn_drops=3, ref_jmra_frames=1, ref_budget_s=30.0,  # 3 drops: the 3-slot programs of istn_e2e
+    scen_batches=(1, 2), scen_frames=1, scen_cell_deg=2.5,
 )
 TINY_SCENARIO = dict(n_tx=8, n_tut=2, n_targets=2, n_radar=2, n_rx=2, clutter_per_target=1)
 TINY_CELL = dict(Nt=8, K=2, T=2, R=2, Nr=2, L=2)
@@ -202,6 +209,23 @@ def part_jmra_batch(rep: Report, s: dict, seed: int) -> None:
         rep.say(part, f"batch {B}: {B / (t2 - t1):.2f} frames/s (first call {t1 - t0:.1f} s)")
 
 
+def part_ntn_scenarios(rep: Report, s: dict, seed: int) -> None:
+    """Batched NTN scenarios: scenarios/s at each batch size, batched vs one after the other."""
+    from benchmarks.ntn_scenarios import measure
+    from solvers.configio import load_configs
+    from solvers.ntn.config import NtnConfig
+
+    part = "ntn_scenarios"
+    (cfg,) = load_configs((NtnConfig,), None, [f"cell_deg={s['scen_cell_deg']}"], "paper")
+    for r in measure(cfg, s["scen_batches"], s["scen_frames"], seed, ("jmra", "dmrab"), quiet=True):
+        B = r["batch"]
+        rep.add(part, f"scenarios_per_s_batch_{B}", r["scenarios_per_s"], "scenarios/s",
+                f"paper scenario, cell_deg {s['scen_cell_deg']}, {s['scen_frames']} frames, JMRA + DMRAB; one after "
+                f"the other {r['sequential_scenarios_per_s']:.3g}/s (x{r['speedup']:.2f}); rows identical: "
+                f"{r['identical_rows']}, max objective gap {r['max_objective_gap']:.1e}")
+        rep.say(part, f"batch {B}: {r['scenarios_per_s']:.3g} scenarios/s (x{r['speedup']:.2f} vs one after the other)")
+
+
 def part_cvxpy_ratio(rep: Report, s: dict, seed: int) -> None:
     """Ours vs the cvxpy reference on the same few instances (ISTN drops, JMRA frames)."""
     import numpy as np
@@ -258,7 +282,7 @@ def part_cvxpy_ratio(rep: Report, s: dict, seed: int) -> None:
 
 
 PART_FNS = {"istn_e2e": part_istn_e2e, "wmmse_roofline": part_wmmse_roofline, "jmra_batch": part_jmra_batch,
-            "cvxpy_ratio": part_cvxpy_ratio}
+            "cvxpy_ratio": part_cvxpy_ratio, "ntn_scenarios": part_ntn_scenarios}
 
 
 # ----------------------------------------------------------------------------------------

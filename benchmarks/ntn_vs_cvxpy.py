@@ -180,12 +180,8 @@ def main(argv=None) -> int:
     p.add_argument("--scenario", default="paper", help="NTN scenario of the world frames")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("-o", "--output", required=True)
-    try:
-        run(p.parse_args(argv))
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    from benchmarks.report import run_main
+    return run_main(p, run, argv)
 
 
 if __name__ == "__main__":

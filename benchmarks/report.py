@@ -16,6 +16,7 @@ Cost growth is summarised by a log-log least-squares fit ``per_item_s ~ c * valu
 from __future__ import annotations
 
 import csv
+import sys
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -32,6 +33,16 @@ COLUMNS = [
     "flops", "bytes", "gflops_s", "frac_peak_flops", "gbytes_s", "frac_peak_bw",
     "floor_s", "time_over_floor", "bound", "note",
 ]
+
+
+def run_main(parser, run, argv=None) -> int:
+    """Parse ``argv`` and call ``run(args)``; a ``ValueError`` is one ``error: ...`` line, exit 2."""
+    try:
+        run(parser.parse_args(argv))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def write_csv(rows: Sequence[dict], path: Path) -> Path:

@@ -12,6 +12,7 @@ the interrupt so the caller (e.g. pytest) stops.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
@@ -34,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-compile-cache", action="store_true",
                         help="do not use the persistent compilation cache (~/.cache/satisac/jax; also "
                              "SATISAC_COMPILATION_CACHE=0)")
+    parser.add_argument("--scenario-batch", default=None, metavar="N|auto",
+                        help="independent NTN simulations (sweep points, episodes) solved side by side in one "
+                             "batched call per frame (default auto: 1 on a CPU, 64 on a GPU; also "
+                             "SATISAC_SCENARIO_BATCH); results agree with one at a time to the solver tolerance")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     istn_cli.register(sub.add_parser("istn", help="ISTN coexistence with multistatic ISAC (Jee & Andrews)"))
     ntn_cli.register(sub.add_parser("ntn", help="atmospheric-sensing LEO NTN allocation (Leyva-Mayorga et al.)"))
@@ -63,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     from solvers import runtime
     try:  # first: thread pools are sized when numpy/jax load (solvers/runtime.py)
         runtime.configure_threads()
+        runtime.scenario_batch(backend="cpu")  # a malformed SATISAC_SCENARIO_BATCH: one line, before any work
     except ValueError as e:
         print(f"satisac: error: {e}", file=sys.stderr)
         return 2
@@ -76,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         runtime.configure_compilation_cache(enabled=not args.no_compile_cache)
+        if args.scenario_batch is not None:
+            try:
+                runtime.scenario_batch({"SATISAC_SCENARIO_BATCH": args.scenario_batch}, backend="cpu")
+            except ValueError as e:
+                raise ConfigError(f"--scenario-batch: {str(e).split(': ', 1)[1]}") from None
+            os.environ["SATISAC_SCENARIO_BATCH"] = args.scenario_batch  # read by solvers.runtime.scenario_batch
         from jaxcore.precision import set_precision
         set_precision(args.precision)
         return int(args.func(args) or 0)

@@ -1,6 +1,6 @@
 """Process set-up for the ``satisac`` command line: thread pools and the compilation cache.
 
-Two things are decided once per process, before any computation:
+Three things are decided once per process, before any computation:
 
 **Thread pools** (:func:`configure_threads`, must run before ``numpy``/``jax`` are imported
 to have full effect).  XLA:CPU sizes its intra-op thread pool from ``NPROC`` when set, else
@@ -26,6 +26,17 @@ compiled program that took at least ``MIN_COMPILE_S`` seconds to compile under
 loads it instead of compiling (the key covers the program, the compile options, the
 jax/jaxlib version and the device).  Off with ``SATISAC_COMPILATION_CACHE=0`` or the global
 ``satisac --no-compile-cache``.  The cache is a plain directory; deleting it is always safe.
+
+**Scenario batch** (:func:`scenario_batch`).  How many independent NTN simulations (sweep
+points, episodes) the runner computes side by side, frame k of all of them in one batched
+JMRA/DMRAB call (:func:`solvers.ntn.simulate.run_episodes`): ``SATISAC_SCENARIO_BATCH`` or
+the global ``satisac --scenario-batch N``; ``auto`` (default) is 1 on a CPU, where a batch
+costs more per scenario than one after the other (it runs until its slowest member stops
+and XLA:CPU runs the batched kernels serially: BENCHMARKS.md, "Batched NTN scenarios"), and
+``ACCELERATOR_SCENARIO_BATCH`` on a GPU/TPU.  The rows agree with one scenario at a time to
+the solver's tolerance: identical on small frames, but JMRA's path (outer iterations,
+rounding) can move with the last bits of a batched kernel (on default 600-cell frames,
+batch 4 on the 2-core CPU: objective (25) within 1e-4 relative, like ``--devices``).
 """
 from __future__ import annotations
 
@@ -66,12 +77,17 @@ def thread_count(env: MutableMapping[str, str] | None = None, busy: bool | None 
     text = env.get("SATISAC_THREADS", "").strip()
     if not text:
         return 1 if (machine_busy() if busy is None else busy) else available_cpus()
+    return _positive_int("SATISAC_THREADS", text, "a positive integer")
+
+
+def _positive_int(name: str, text: str, expected: str) -> int:
+    """``int(text)`` if it is >= 1, else ``ValueError("NAME: expected ..., got 'text'")``."""
     try:
         n = int(text)
     except ValueError:
         n = 0
     if n < 1:
-        raise ValueError(f"SATISAC_THREADS: expected a positive integer, got {text!r}")
+        raise ValueError(f"{name}: expected {expected}, got {text!r}")
     return n
 
 
@@ -93,6 +109,24 @@ def configure_threads(env: MutableMapping[str, str] | None = None, busy: bool | 
         if not any("xla_cpu_multi_thread_eigen" in f for f in flags):
             env["XLA_FLAGS"] = " ".join(flags + ["--xla_cpu_multi_thread_eigen=false"])
     return n
+
+
+ACCELERATOR_SCENARIO_BATCH = 64
+
+
+def scenario_batch(env: MutableMapping[str, str] | None = None, backend: str | None = None) -> int:
+    """NTN scenarios per batched call (module docstring): ``SATISAC_SCENARIO_BATCH`` (a
+    positive integer or ``auto``), ``auto`` = 1 on the CPU backend, else
+    :data:`ACCELERATOR_SCENARIO_BATCH` (``backend``: JAX's default backend unless given)."""
+    env = os.environ if env is None else env
+    text = env.get("SATISAC_SCENARIO_BATCH", "").strip().lower() or "auto"
+    if text == "auto":
+        if backend is None:
+            import jax
+
+            backend = jax.default_backend()
+        return 1 if backend == "cpu" else ACCELERATOR_SCENARIO_BATCH
+    return _positive_int("SATISAC_SCENARIO_BATCH", text, "a positive integer or 'auto'")
 
 
 def cache_dir(env: MutableMapping[str, str] | None = None) -> Path | None:

@@ -39,6 +39,8 @@ def register(p: argparse.ArgumentParser) -> None:
     add_config_args(m, example=NTN_SET_EXAMPLE)
     m.add_argument("--frames", type=int, required=True, help="number of frames to simulate")
     m.add_argument("--seed", type=int, default=0, help="PRNG seed of the world (rain, users); same seed -> same run")
+    m.add_argument("--episodes", type=int, default=1,
+                   help="independent episodes (worlds seeded by (seed, e)); default 1")
     m.add_argument("--method", action="append", choices=NTN_METHODS, default=None,
                    help="allocation method(s) to simulate (default: jmra and dmrab)")
     m.add_argument("-o", "--output", required=True, help="run directory (resumable result store)")

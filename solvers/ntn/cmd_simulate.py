@@ -1,7 +1,8 @@
 """``satisac ntn simulate [--config FILE] [--set k=v ...] --frames N -o run_dir [--method m ...]``.
 
-Runs the frame loop of :mod:`solvers.ntn.simulate` for one episode of N frames and writes
-one row per frame and method to the resumable store of :mod:`solvers.runner` (re-running the
+Runs the frame loop of :mod:`solvers.ntn.simulate` for ``--episodes E`` (default 1)
+independent episodes of N frames (episode e's world seeded by ``(seed, e)``; several side by
+side with ``satisac --scenario-batch``) and writes one row per frame, method and episode to the resumable store of :mod:`solvers.runner` (re-running the
 same command resumes; a different command in the same directory is refused).  ``--set``
 keys may be :class:`solvers.ntn.config.NtnConfig` fields (world, sensing, timing) or
 :class:`solvers.ntn.allocate.JmraConfig` fields (solver).
@@ -20,6 +21,7 @@ from solvers.ntn.config import NtnConfig
 from solvers.ntn.simulate import make_work
 from solvers.runner.montecarlo import run_sweep
 from solvers.runner.store import load_results, to_numpy
+from solvers.runtime import scenario_batch
 
 
 def split_overrides(items) -> tuple[list[str], list[str]]:
@@ -57,13 +59,15 @@ def run(args) -> int:
     methods = tuple(args.method or ("jmra", "dmrab"))
     if args.frames < 1:
         raise ConfigError(f"--frames: expected an integer >= 1, got {args.frames}")
+    if args.episodes < 1:
+        raise ConfigError(f"--episodes: expected an integer >= 1, got {args.episodes}")
     work = make_work(jcfg, args.frames, methods)
-    run_sweep(args.output, cfg, work, n_drops=1, seed=args.seed, methods=methods, chunk_size=1,
+    run_sweep(args.output, cfg, work, n_drops=args.episodes, seed=args.seed, methods=methods, chunk_size=1,
               extra=dict(frames=args.frames, solver=to_dict(jcfg), scenario=args.scenario), desc="ntn simulate",
-              unit="episode")
+              unit="episode", batch=scenario_batch())
     cols = to_numpy(load_results(args.output))
     print(summary_table(cols))
-    print(f"wrote {args.output} ({len(cols['frame'])} rows: one per frame and method)")
+    print(f"wrote {args.output} ({len(cols['frame'])} rows: one per frame, method and episode)")
     return 0
 
 

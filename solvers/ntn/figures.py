@@ -33,6 +33,7 @@ from solvers.ntn.simulate import make_work, nmse
 from solvers.ntn.world import allocation_instance, frame_timing, world_frames
 from solvers.plotting import pyplot, save_figure
 from solvers.runner.montecarlo import run_sweep
+from solvers.runtime import scenario_batch
 from solvers.runner.stats import mean_ci
 from solvers.runner.store import load_results, to_numpy
 from solvers.scenarios import current_settings
@@ -89,7 +90,7 @@ def _simulate(run_dir: Path, cfg, sweep, methods, n_frames, seed, jcfg=None):
     scenario = current_settings().scenario_name(type(cfg))
     run_sweep(run_dir, cfg, make_work(jcfg, n_frames, methods), n_drops=1, seed=seed, sweep=sweep,
               methods=methods, chunk_size=1, extra=dict(frames=n_frames, solver=to_dict(jcfg), scenario=scenario),
-              unit="episode")
+              unit="episode", batch=scenario_batch())
     return to_numpy(load_results(run_dir))
 
 

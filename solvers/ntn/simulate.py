@@ -23,7 +23,9 @@ Per frame k and method m:
 
 Frames are sequential (the handover charge of frame k depends on the allocation of k-1),
 so the frame loop is a Python loop; each frame's solve is one jitted call.  Independent
-episodes are the runner's "drops" (:mod:`solvers.runner`), one row per frame and method.
+episodes are the runner's "drops" (:mod:`solvers.runner`), one row per frame and method;
+:func:`run_episodes` runs several of them (sweep points, seeds) side by side, frame k of all
+of them in one batched call (``satisac --scenario-batch N``, :func:`solvers.runtime.scenario_batch`).
 """
 from __future__ import annotations
 
@@ -67,70 +69,147 @@ def allocator_snr(cfg: NtnConfig, fr: dict, k: int) -> np.ndarray:
     return np.where(rain_band, fr["snr_clear"][k] / a_k, fr["snr_clear"][k])
 
 
-def run_episode(cfg: NtnConfig, jcfg: JmraConfig, seed: int, n_frames: int, methods, dtype=None,
-                progress=None) -> list[dict]:
-    """Simulate one episode; returns one row (dict) per frame and method."""
-    world = make_world(cfg, seed)
-    fr, _ = evolve(world, 0, n_frames)
-    tm = checked_timing(cfg, fr["rate"].shape[1])
-    na = np.asarray(fr["n_active"], np.float64)
-    C = na.size
-    bw_shell = np.array(cfg.shell_bandwidth_mhz) * 1e6
-    beams = np.array(cfg.shell_beams)
-    prev_sat = {m: np.full(C, -1) for m in methods}  # global id serving each cell in k-1
-    rows = []
+def _pad_sats(a: np.ndarray, width: int) -> np.ndarray:
+    """Pad the satellite (last) axis of ``a`` with zeros/False to ``width`` columns (a padded
+    column has rate 0 and no beams: the solvers never serve it; tests/solvers/ntn/test_simulate_batched.py)."""
+    return np.concatenate([a, np.zeros(a.shape[:-1] + (width - a.shape[-1],), a.dtype)], axis=-1)
+
+
+def run_episodes(scenarios, jcfg: JmraConfig, n_frames: int, methods, dtype=None, progress=None) -> list[list[dict]]:
+    """Simulate independent episodes side by side: one row list per ``(cfg, seed)`` of ``scenarios``.
+
+    The frames of each episode stay sequential (frame k's handover charge needs frame k-1's
+    allocation); frame k of every episode with the same cell count is solved by ONE batched
+    call of :func:`~solvers.ntn.allocate.solve_allocation` per method, over a leading
+    scenario axis (the episodes' satellite axes padded to the widest with columns of rate 0).
+    Episodes may differ in any :class:`NtnConfig` key that keeps the cell grid (timing,
+    sensing, rain, seed...).  Rows are those of :func:`run_episode` for each episode alone, to
+    the solver's tolerance: identical on small frames; on large ones JMRA's path can move
+    with the last bits of a batched kernel (objective within 1e-4 relative on default
+    600-cell frames, ``benchmarks.ntn_scenarios``).
+    ``progress(k)`` is called after frame k of every episode is done.
+    """
+    eps = []
+    for cfg, seed in scenarios:
+        fr, _ = evolve(make_world(cfg, seed), 0, n_frames)
+        tm = checked_timing(cfg, fr["rate"].shape[1])
+        eps.append(dict(cfg=cfg, fr=fr, tm=tm, na=np.asarray(fr["n_active"], np.float64),
+                        bw_shell=np.array(cfg.shell_bandwidth_mhz) * 1e6, beams=np.array(cfg.shell_beams),
+                        prev_sat={m: np.full(fr["rate"].shape[1], -1) for m in methods}, rows=[]))
+    groups: dict[int, list[dict]] = {}  # cell count -> episodes solved together
+    for e in eps:
+        groups.setdefault(e["fr"]["rate"].shape[1], []).append(e)
     for k in range(n_frames):
-        sid = fr["sat_id"][k]  # # [S]
-        shell = fr["shell"][k]
-        bw = np.where(shell >= 0, bw_shell[np.maximum(shell, 0)], 0.0)
-        snr_a = allocator_snr(cfg, fr, k)
-        in_r = fr["in_range"][k]
-        rate_a = np.where(in_r, bw[None, :] * np.log2(1.0 + snr_a), 0.0)  # # [C, S] selected rate
-        rate_t = fr["rate"][k]
-        delivered = np.where(rate_a <= rate_t * (1 + 1e-12), rate_a, 0.0)  # outage rule
-        rain_pairs = fr["sensed"][k]
-        base = dict(rate=rate_a[None], n_active=na[None], t_ho=np.array([tm["t_ho"]]),
-                    n_com=np.array([tm["n_com"]]), n_beams=np.where(shell >= 0, beams[np.maximum(shell, 0)], 0)[None],
-                    t_ofdma=np.array([cfg.t_ofdma_s]), t_frame=np.array([cfg.t_frame_s]),
-                    eps=np.array([cfg.eps_bits]))
-        for m in methods:
-            prev = (sid[None, :] == prev_sat[m][:, None]) & (sid[None, :] >= 0) & in_r
-            inst = dict(base, prev_served=prev[None])
-            sol = solve_allocation(inst, m, jcfg, dtype=dtype, metric=snr_a[None])
-            x = sol.x[0]
-            infeasible = bool(sol.infeasible[0])
-            thr = np.maximum(per_user_throughput(inst, x[None], rate=delivered[None])[0], 0.0)
-            served = x > 0
-            new = served & ~prev
-            n_ho = int(new.any(axis=1).sum())
-            rows.append(dict(
-                drop=0, frame=k, method=m, infeasible=infeasible,
-                throughput_kbps=float(np.sum(na * thr) / np.sum(na) / 1e3),
-                jain=jain_index(thr, na) if not infeasible else float("nan"),
-                handovers=n_ho, handovers_per_s=n_ho / cfg.t_frame_s,
-                cells_served=int(served.any(axis=1).sum()),
-                outage_pairs=int((served & (rate_a > rate_t * (1 + 1e-12))).sum()),
-                objective=float(sol.objective[0]), iterations=int(sol.iterations[0]),
-                status=int(sol.status[0]), multi_served=int(sol.multi_served_before_rounding[0]),
-                nmse_snr=nmse(snr_a, fr["snr"][k], rain_pairs),
-                nmse_atten=nmse(fr["atten_est"][k], fr["atten"][k], rain_pairs),
-                n_sens=int(tm["n_sens"]), n_com=int(tm["n_com"]), t_ho=float(tm["t_ho"])))
-            srv = np.where(served.any(axis=1), sid[np.argmax(served, axis=1)], -1)
-            prev_sat[m] = srv
+        for group in groups.values():
+            _frame(group, k, jcfg, methods, dtype)
         if progress is not None:
             progress(k + 1)
-    return rows
+    return [e["rows"] for e in eps]
+
+
+def _frame(group: list[dict], k: int, jcfg: JmraConfig, methods, dtype) -> None:
+    """Steps 1-5 of the module docstring for frame k of every episode of ``group`` (equal C)."""
+    width = max(e["fr"]["rate"].shape[2] for e in group)
+    for e in group:
+        cfg, fr, tm, na = e["cfg"], e["fr"], e["tm"], e["na"]
+        shell = fr["shell"][k]
+        bw = np.where(shell >= 0, e["bw_shell"][np.maximum(shell, 0)], 0.0)
+        e["snr_a"] = snr_a = allocator_snr(cfg, fr, k)
+        e["in_r"] = in_r = fr["in_range"][k]
+        e["rate_a"] = rate_a = np.where(in_r, bw[None, :] * np.log2(1.0 + snr_a), 0.0)  # # [C, S] selected rate
+        e["delivered"] = np.where(rate_a <= fr["rate"][k] * (1 + 1e-12), rate_a, 0.0)  # outage rule
+        e["base"] = dict(rate=rate_a[None], n_active=na[None], t_ho=np.array([tm["t_ho"]]),
+                         n_com=np.array([tm["n_com"]]),
+                         n_beams=np.where(shell >= 0, e["beams"][np.maximum(shell, 0)], 0)[None],
+                         t_ofdma=np.array([cfg.t_ofdma_s]), t_frame=np.array([cfg.t_frame_s]),
+                         eps=np.array([cfg.eps_bits]))
+    for m in methods:
+        insts = []
+        for e in group:
+            sid = e["fr"]["sat_id"][k]
+            prev = (sid[None, :] == e["prev_sat"][m][:, None]) & (sid[None, :] >= 0) & e["in_r"]
+            e["inst"] = dict(e["base"], prev_served=prev[None])
+            insts.append(e["inst"])
+        batch = {key: np.concatenate([_pad_sats(np.asarray(i[key]), width) if key in _SAT_AXIS else
+                                      np.asarray(i[key]) for i in insts]) for key in insts[0]}
+        metric = np.stack([_pad_sats(e["snr_a"], width) for e in group])  # # [B, C, S]
+        sol = solve_allocation(batch, m, jcfg, dtype=dtype, metric=metric)
+        for b, e in enumerate(group):
+            _record(e, k, m, sol, b)
+
+
+_SAT_AXIS = ("rate", "prev_served", "n_beams")  # instance fields with a satellite (last) axis
+
+
+def _record(e: dict, k: int, m: str, sol, b: int) -> None:
+    """Append the KPI row of episode ``e``, frame k, method m (episode ``b`` of ``sol``)."""
+    cfg, fr, tm, na, inst = e["cfg"], e["fr"], e["tm"], e["na"], e["inst"]
+    S = fr["rate"].shape[2]
+    x = np.asarray(sol.x[b])[:, :S]
+    infeasible = bool(sol.infeasible[b])
+    thr = np.maximum(per_user_throughput(inst, x[None], rate=e["delivered"][None])[0], 0.0)
+    served = x > 0
+    prev = inst["prev_served"][0]
+    n_ho = int((served & ~prev).any(axis=1).sum())
+    rain_pairs = fr["sensed"][k]
+    rate_a = e["rate_a"]
+    e["rows"].append(dict(
+        drop=0, frame=k, method=m, infeasible=infeasible,
+        throughput_kbps=float(np.sum(na * thr) / np.sum(na) / 1e3),
+        jain=jain_index(thr, na) if not infeasible else float("nan"),
+        handovers=n_ho, handovers_per_s=n_ho / cfg.t_frame_s,
+        cells_served=int(served.any(axis=1).sum()),
+        outage_pairs=int((served & (rate_a > fr["rate"][k] * (1 + 1e-12))).sum()),
+        objective=float(sol.objective[b]), iterations=int(sol.iterations[b]),
+        status=int(sol.status[b]), multi_served=int(sol.multi_served_before_rounding[b]),
+        nmse_snr=nmse(e["snr_a"], fr["snr"][k], rain_pairs),
+        nmse_atten=nmse(fr["atten_est"][k], fr["atten"][k], rain_pairs),
+        n_sens=int(tm["n_sens"]), n_com=int(tm["n_com"]), t_ho=float(tm["t_ho"])))
+    sid = fr["sat_id"][k]
+    e["prev_sat"][m] = np.where(served.any(axis=1), sid[np.argmax(served, axis=1)], -1)
+
+
+def run_episode(cfg: NtnConfig, jcfg: JmraConfig, seed: int, n_frames: int, methods, dtype=None,
+                progress=None) -> list[dict]:
+    """Simulate one episode; returns one row (dict) per frame and method (:func:`run_episodes`
+    with one scenario)."""
+    return run_episodes([(cfg, seed)], jcfg, n_frames, methods, dtype, progress)[0]
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """World seed of episode ``episode`` of a run seeded ``seed`` (depends on both only)."""
+    return int(np.random.default_rng([int(seed), int(episode)]).integers(0, 2 ** 31 - 1))
 
 
 def make_work(jcfg: JmraConfig, n_frames: int, methods, dtype=None):
-    """``work(point_cfg, episodes, seed) -> rows`` for :func:`solvers.runner.montecarlo.run_sweep`."""
+    """``work(point_cfg, episodes, seed) -> rows`` for :func:`solvers.runner.montecarlo.run_sweep`,
+    with ``work.many([(point_cfg, episodes), ...], seed)``: every episode of several chunks
+    (sweep points) simulated side by side by :func:`run_episodes` (``run_sweep(batch=N)``)."""
+    def many(items, seed: int) -> list[list[dict]]:
+        scen = [(cfg, episode_seed(seed, e)) for cfg, drops in items for e in drops]
+        ids = [int(e) for _, drops in items for e in drops]
+        tick = lambda k: chunk_progress(k / n_frames)  # noqa: E731  per frame of every episode
+        out, i = [], 0
+        per_ep = run_episodes(scen, jcfg, n_frames, methods, dtype, progress=tick)
+        for _, drops in items:
+            rows = []
+            for rs in per_ep[i:i + len(drops)]:
+                for r in rs:
+                    r["drop"] = ids[i]
+                    rows.append(r)
+                i += 1
+            out.append(rows)
+        return out
+
     def work(cfg: NtnConfig, drops: np.ndarray, seed: int):
         rows = []
-        for i, e in enumerate(drops):
-            ep_seed = int(np.random.default_rng([int(seed), int(e)]).integers(0, 2 ** 31 - 1))
+        for i, e in enumerate(drops):  # one episode after the other (the fastest on a CPU)
             tick = lambda k, i=i: chunk_progress((i + k / n_frames) / len(drops))  # noqa: E731  per frame
-            for r in run_episode(cfg, jcfg, ep_seed, n_frames, methods, dtype, progress=tick):
+            for r in run_episodes([(cfg, episode_seed(seed, e))], jcfg, n_frames, methods, dtype, tick)[0]:
                 r["drop"] = int(e)
                 rows.append(r)
         return rows
+    work.many = many
     return work
+
+

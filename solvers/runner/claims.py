@@ -217,19 +217,21 @@ def release_claim(chunk_file: Path) -> None:
 
 
 class Heartbeat:
-    """Touch this process's current claim every ``period`` seconds (a daemon thread)."""
+    """Touch this process's current claims every ``period`` seconds (a daemon thread).
+
+    ``current``: the claim path being computed, a tuple of them (a batched call), or None."""
 
     def __init__(self, period: float):
         self.period = max(float(period), 0.05)
-        self.current: Path | None = None
+        self.current: Path | tuple[Path, ...] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="satisac-claim-heartbeat", daemon=True)
         self._thread.start()
 
     def _beat(self) -> None:
         while not self._stop.wait(self.period):
-            p = self.current
-            if p is not None:
+            cur = self.current
+            for p in (cur if isinstance(cur, tuple) else (cur,) if cur is not None else ()):
                 with contextlib.suppress(OSError):
                     os.utime(p)
 

@@ -13,6 +13,13 @@ which process.  The runner adds the identifying columns ``point``, the swept key
 ``config_hash`` and ``seed``, and writes one file per (point, chunk) atomically
 (:mod:`solvers.runner.store`).
 
+Batched calls: a ``work`` with a ``many`` attribute,
+``work.many([(point_cfg, drops), ...], seed) -> [rows, ...]``, may compute several pending
+(point, chunk) pairs in one call (``run_sweep(batch=N)``), e.g. independent NTN
+simulations as one batched program.  Each pair is still written to its own chunk file, so
+the store's layout and resuming do not depend on ``batch`` (the numbers agree to the
+tolerance of the batched solver).
+
 Resuming: chunks whose file exists are skipped, so a run killed at any moment and started
 again with the same arguments does exactly the missing chunks -- nothing lost, nothing
 duplicated -- and a finished run re-run does no work.  Starting a *different* run (config,
@@ -152,6 +159,7 @@ def run_sweep(
     shard: Shard | None = None,
     lease_s: float | None = None,
     unit: str = "drop",
+    batch: int = 1,
 ) -> RunSummary:
     """Run (or resume) a sweep; see the module docstring.
 
@@ -169,6 +177,10 @@ def run_sweep(
       progress: show a tqdm bar (drops/s and ETA).
       desc: the bar's label (default: the run directory's name).
       unit: what one "drop" of this run is, for the bar (NTN: ``"episode"``, a frame loop).
+      batch: when ``work`` has a ``many`` attribute, up to ``batch`` pending (point, chunk)
+        pairs are computed by one call ``work.many([(point_cfg, drops), ...], seed) -> [rows,
+        ...]`` (one batched program over them; NTN: :func:`solvers.ntn.simulate.make_work`).
+        Chunk files and resuming do not depend on it (not in the manifest).
       shard: compute only this job's share of the chunks, each under a claim (default: the
         surrounding ``shard_scope``'s, else the whole run under the exclusive lock).
       lease_s: a claim untouched this long is stale (default ``$SATISAC_CLAIM_LEASE_S`` or 900).
@@ -183,6 +195,8 @@ def run_sweep(
         raise ConfigError(f"chunk_size: expected an integer >= 1, got {chunk_size!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ConfigError(f"seed: expected an integer, got {seed!r}")
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise ConfigError(f"batch: expected an integer >= 1, got {batch!r}")
     points = expand_sweep(base_cfg, sweep, mode)
     scope = current_scope()
     if shard is None and scope is not None:
@@ -193,7 +207,7 @@ def run_sweep(
         with run_lock(run_dir, shared=shard is not None) as locked:
             summary = _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, methods, chunk_size,
                                   extra, progress, desc, shard, lease, exclusive=locked and shard is None,
-                                  unit=unit)
+                                  unit=unit, batch=batch)
     except BaseException:
         if scope is not None:
             scope.failed = True
@@ -207,8 +221,14 @@ def run_sweep(
     return summary
 
 
+def _groups(todo: list, size: int) -> list[list]:
+    """``todo`` in order, cut into consecutive groups of at most ``size`` (point, chunk) pairs."""
+    size = max(int(size), 1)
+    return [todo[i:i + size] for i in range(0, len(todo), size)]
+
+
 def _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, methods, chunk_size, extra,
-                progress, desc, shard, lease, exclusive, unit) -> RunSummary:
+                progress, desc, shard, lease, exclusive, unit, batch) -> RunSummary:
     store = RunStore(run_dir, manifest_for(base_cfg, sweep, mode, seed, methods, n_drops, chunk_size, extra),
                      exclusive=exclusive, lease_s=lease)
     n_chunks = -(-int(n_drops) // int(chunk_size))
@@ -230,24 +250,31 @@ def _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, met
     ran = busy = 0
     beat = Heartbeat(lease / 8) if shard is not None and todo else None
     try:
-        for point, c in todo:
-            path = store.chunk_path(point.index, c)
+        for group in _groups(todo, batch if callable(getattr(work, "many", None)) else 1):
+            claimed = []  # (point, chunk, path) of this call: claimed under a shard, all without
+            for point, c in group:
+                path = store.chunk_path(point.index, c)
+                if shard is not None:
+                    if not try_claim(path, lease):
+                        busy += 1
+                        continue
+                    if path.exists():  # finished by another job between our listing and the claim
+                        release_claim(path)
+                        continue
+                claimed.append((point, c, path))
+            if not claimed:
+                continue
             if shard is not None:
-                if not try_claim(path, lease):
-                    busy += 1
-                    continue
-                if path.exists():  # finished by another job between our listing and the claim
-                    release_claim(path)
-                    continue
-                beat.current = claim_path(path)
+                beat.current = tuple(claim_path(p) for _, _, p in claimed)
             try:
-                if last_point is not None and point.index != last_point:
+                if last_point is not None and claimed[0][0].index != last_point:
                     release_programs()  # a new point may compile new programs (vm.max_map_count)
-                last_point = point.index
-                drops = chunk_drops(c)
-                moved = [0.0]  # drops of this chunk the bar already shows (chunk_progress)
+                last_point = claimed[-1][0].index
+                items = [(point.cfg, chunk_drops(c)) for point, c, _ in claimed]
+                n_items = sum(len(d) for _, d in items)
+                moved = [0.0]  # drops of this call the bar already shows (chunk_progress)
 
-                def tick(fraction, n=len(drops), moved=moved):
+                def tick(fraction, n=n_items, moved=moved):
                     target = min(max(float(fraction), 0.0), 1.0) * n
                     if bar is not None and target > moved[0]:
                         bar.update(target - moved[0])
@@ -255,19 +282,26 @@ def _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, met
 
                 token = _CHUNK_PROGRESS.set(tick)
                 try:
-                    table = rows_to_table(_call_work(work, point.cfg, drops, int(seed)))
+                    if len(items) == 1:
+                        results = [_call_work(work, items[0][0], items[0][1], int(seed))]
+                    else:
+                        results = list(work.many(items, int(seed)))
                 finally:
                     _CHUNK_PROGRESS.reset(token)
-                store.write_chunk(point.index, c, _with_ids(table, point, int(seed), drops))
-                ran += 1
+                if len(results) != len(items):
+                    raise ValueError(f"work.many(): expected {len(items)} row sets (one per chunk), got {len(results)}")
+                for (point, c, _), rows, (_, drops) in zip(claimed, results, items):
+                    store.write_chunk(point.index, c, _with_ids(rows_to_table(rows), point, int(seed), drops))
+                    ran += 1
             finally:
                 if shard is not None:
                     beat.current = None
-                    release_claim(path)
+                    for _, _, path in claimed:
+                        release_claim(path)
             if bar is not None:
-                bar.update(len(drops) - moved[0])
+                bar.update(n_items - moved[0])
                 bar.n = round(bar.n, 6)  # whole drops again after fractional ticks (no 6.000000001 / 6)
-                bar.set_postfix_str(f"point {point.index + 1}/{len(points)}", refresh=False)
+                bar.set_postfix_str(f"point {claimed[-1][0].index + 1}/{len(points)}", refresh=False)
     finally:
         if beat is not None:
             beat.close()

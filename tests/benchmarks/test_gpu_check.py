@@ -51,6 +51,10 @@ def test_tiny_run_writes_every_part(tmp_path):
     for m in ("istn_ratio", "jmra_ratio", "istn_cvxpy_per_drop", "jmra_cvxpy_per_frame"):
         assert v("cvxpy_ratio", m) > 0
     assert v("cvxpy_ratio", "jmra_objective_gap") <= 1.0  # % (validation tolerance 1e-2)
+    # batched NTN scenarios at every tiny batch, with rows equal to one scenario at a time (tiny frames)
+    for b in gpu_check.TINY["scen_batches"]:
+        assert v("ntn_scenarios", f"scenarios_per_s_batch_{b}") > 0
+        assert "rows identical: True" in rows[("ntn_scenarios", f"scenarios_per_s_batch_{b}")]["note"]
     md = (tmp_path / "gpu_check.md").read_text()
     assert rows[("meta", "device")]["value"].startswith("cpu")
     assert f"- jax: {rows[('meta', 'jax')]['value']}" in md
