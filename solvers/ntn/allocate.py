@@ -57,8 +57,7 @@ class JmraConfig:
                                 "warm start at tau_final/1e8, tau x 50 per stage; 300-500 Newton steps per "
                                 "default 600-cell frame) or 'primal' (the pure barrier Hessian, Armijo line "
                                 "search, tau_final/1e6, x 20: the algorithm of the solver before 2026-12-05, "
-                                "500-740 steps, with which the committed NTN claims were computed; its S x S "
-                                "assembly now rounds differently)",
+                                "500-740 steps; its S x S assembly now rounds differently)",
                                 source="assumption (measured, BENCHMARKS.md)", choices=("primal-dual", "primal"))
     max_inner: int = param(200, "cap on inner iterations (Newton steps or FISTA steps) per subproblem (31)",
                            source="assumption", lo=1)
