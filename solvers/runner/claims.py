@@ -242,7 +242,8 @@ class Heartbeat:
 
 def clean_temporaries(run_dir: str | os.PathLike, exclusive: bool, lease_s: float) -> None:
     """Remove chunk temporaries no live writer can own (module docstring); under the
-    exclusive lock also every claim (no shard can be running)."""
+    exclusive lock also every claim (no shard can be running), under a shared one the stale
+    claims of chunks already written."""
     d = Path(run_dir)
     for p in d.glob("point-*/.*.tmp"):
         m = _TMP.match(p.name)
@@ -252,6 +253,13 @@ def clean_temporaries(run_dir: str | os.PathLike, exclusive: bool, lease_s: floa
             p.unlink()
     if exclusive:
         for p in [*d.glob("point-*/.*.claim"), *d.glob("point-*/.*.claim.*.old")]:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        return
+    # a writer killed after writing its chunk but before releasing the claim leaves a stale
+    # claim on a finished chunk, which no later job would ever take over
+    for p in d.glob("point-*/.*.claim"):
+        if p.with_name(p.name[1:].replace(".claim", ".parquet")).exists() and claim_is_stale(p, lease_s):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
 

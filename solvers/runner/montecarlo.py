@@ -277,7 +277,8 @@ def _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, met
                 def tick(fraction, n=n_items, moved=moved):
                     target = min(max(float(fraction), 0.0), 1.0) * n
                     if bar is not None and target > moved[0]:
-                        bar.update(target - moved[0])
+                        # never past the total: float sums of fractions overshoot it by ulps
+                        bar.update(min(target - moved[0], max(bar.total - bar.n, 0.0)))
                         moved[0] = target
 
                 token = _CHUNK_PROGRESS.set(tick)

@@ -152,8 +152,17 @@ def test_claims_stale_only_when_owner_dead_or_lease_expired(tmp_path):
     orphan = chunk.with_name(".chunk-000004.parquet.def.tmp")
     live_tmp.write_bytes(b"x")
     orphan.write_bytes(b"x")
+    # a finished chunk whose writer died before releasing its claim: the claim goes, a live one stays
+    done = chunk.with_name("chunk-000005.parquet")
+    done.write_bytes(b"x")
+    dead_claim = claims.claim_path(done)
+    dead_claim.write_text(f"{int(dead.stdout)} {claims.HOST} 0 x\n")
+    live_done = chunk.with_name("chunk-000006.parquet")
+    live_done.write_bytes(b"x")
+    assert try_claim(live_done, lease_s=60)
     claims.clean_temporaries(tmp_path, exclusive=False, lease_s=60)
     assert live_tmp.exists() and not orphan.exists() and claim.exists()
+    assert not dead_claim.exists() and claims.claim_path(live_done).exists()
     claims.clean_temporaries(tmp_path, exclusive=True, lease_s=60)
     assert not live_tmp.exists() and not claim.exists()
 

@@ -102,7 +102,7 @@ def test_bar_moves_inside_a_chunk(tmp_path, monkeypatch):
 
     class Bar:
         def __init__(self, total, initial, **kw):
-            self.n = initial
+            self.n, self.total = initial, total
 
         def update(self, k):
             self.n += k
