@@ -81,8 +81,9 @@ def pytest_collection_modifyitems(config, items):
     still built once).  One process: quick modules first so ``pytest -q`` shows progress from
     the start, ``tests/benchmarks`` (child processes, benchmarks) next, modules with a
     ``slow``-marked test last.  Under pytest-xdist (``-n``, files kept whole by
-    ``--dist loadfile``) the reverse: the long modules start first and the quick ones fill in
-    around them, which shortens the run on two workers."""
+    ``--dist loadfile --no-loadscope-reorder``, which keeps this order) the reverse: the long
+    modules start first and the quick ones fill in around them, which shortens the run on two
+    workers (a long module handed out last keeps one worker busy while the other idles)."""
     slow_modules = {str(it.fspath) for it in items if it.get_closest_marker("slow") is not None}
     parallel = bool(os.environ.get("PYTEST_XDIST_WORKER"))
 

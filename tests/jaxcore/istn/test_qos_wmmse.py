@@ -14,6 +14,8 @@ from jaxcore.istn import metrics as M
 from jaxcore.istn.problem import random_cell_problem
 from jaxcore.istn.qos_wmmse import QosWmmseConfig, solve_cell
 
+pytestmark = pytest.mark.slow  # QoS-WMMSE solves to convergence, exact vs inexact paths
+
 K, NT, T, R, NR, L = 4, 16, 2, 2, 4, 4  # small cells: the loop logic, not the size, is tested
 CFG = QosWmmseConfig(max_iter=20, inner_iter=150)
 R_MIN, SCNR_MIN = 3.0, 0.1

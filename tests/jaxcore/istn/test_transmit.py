@@ -19,6 +19,8 @@ from jaxcore.istn.transmit_newton import evaluate, transmit_newton
 from jaxcore.istn.transmit_pgd import transmit_pgd
 from reference.istn_transmit import cell_arrays, mse_coeffs, mses, solve_transmit_cvxpy, transmit_objective
 
+pytestmark = pytest.mark.slow  # 20 paper-size cells against cvxpy/Clarabel
+
 K, NT, T, R, NR, L = 5, 30, 4, 4, 4, 12  # paper size
 N = 20
 RHO = 1e-4

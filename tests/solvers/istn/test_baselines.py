@@ -13,6 +13,8 @@ from jaxcore.istn import zf
 from jaxcore.istn.metrics import all_metrics, scnr_mmse
 from jaxcore.istn.problem import random_cell_problem
 
+pytestmark = pytest.mark.slow  # every baseline's pipeline compiled
+
 
 zf_beams = jax.jit(zf.zf_beams, static_argnames=("null_sut",))
 sensing_cov = jax.jit(zf.sensing_cov)

@@ -11,6 +11,8 @@ import pytest
 from solvers import tidy
 from solvers.istn import figures
 
+pytestmark = pytest.mark.slow  # a whole `satisac reproduce` run
+
 
 def test_quick_figure_end_to_end(cli, tmp_path, monkeypatch):
     # tiny setting: one P_BS point per R_min curve, 8 drops (the CLI's --drops), the small

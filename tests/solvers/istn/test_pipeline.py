@@ -6,6 +6,8 @@ import pytest
 from reference import mu_miso_wmmse
 from solvers.istn.pipeline import SolverConfig, solve_istn, solve_istn_reference
 
+pytestmark = pytest.mark.slow  # P1 -> P2 -> P3 against the cvxpy loop
+
 CFG = SolverConfig(max_iter=30, progress=False, slots=3)  # 3 cells in flight (continuous batching)
 
 

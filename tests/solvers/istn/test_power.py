@@ -10,6 +10,8 @@ from solvers.istn.config import IstnConfig
 from solvers.istn.generate import generate_instance
 from solvers.istn.pipeline import SolverConfig, solve_istn
 
+pytestmark = pytest.mark.slow  # the fixed-power grid: 8 powers x 5 drops in float64
+
 # the tiny scenario of tests/solvers/istn/test_baselines.py (shared jit compiles), P_BS = 40 dBm
 TINY = dict(n_tx=12, n_tut=3, n_targets=2, n_radar=2, n_rx=4, clutter_per_target=2, p_bs_dbm=40.0)
 

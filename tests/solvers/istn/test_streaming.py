@@ -13,6 +13,8 @@ from jaxcore.istn.problem import random_cell_problem
 from jaxcore.istn.qos_wmmse import QosWmmseConfig, solve_cells
 from solvers.istn.streaming import solve_cells_streaming
 
+pytestmark = pytest.mark.slow  # P1/P3 solves through several slot programs
+
 CFG = QosWmmseConfig(max_iter=15, inner_iter=60, inner_iter_warm=10)
 N = 7
 

@@ -13,6 +13,8 @@ from solvers.ntn.simulate import run_episode, run_episodes
 from solvers.ntn.world import world_frames
 from solvers.runner.store import load_results, to_numpy
 
+pytestmark = pytest.mark.slow  # frame-loop simulations side by side and one by one
+
 SMALL = ["cell_deg=2.5"]
 JCFG = JmraConfig(max_outer=10)
 METHODS = ("jmra", "dmrab")
