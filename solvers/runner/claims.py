@@ -158,6 +158,11 @@ def claim_path(chunk_file: Path) -> Path:
     return chunk_file.with_name("." + chunk_file.name.replace(".parquet", ".claim"))
 
 
+def claimed_chunk(claim: Path) -> Path:
+    """The chunk file a claim stands for (the inverse of :func:`claim_path`)."""
+    return claim.with_name(claim.name[1:].replace(".claim", ".parquet"))
+
+
 def claim_is_stale(path: Path, lease_s: float, data: bytes | None = None) -> bool:
     """True if the claim's pid is dead on this host or the file is older than ``lease_s``."""
     try:
@@ -259,7 +264,7 @@ def clean_temporaries(run_dir: str | os.PathLike, exclusive: bool, lease_s: floa
     # a writer killed after writing its chunk but before releasing the claim leaves a stale
     # claim on a finished chunk, which no later job would ever take over
     for p in d.glob("point-*/.*.claim"):
-        if p.with_name(p.name[1:].replace(".claim", ".parquet")).exists() and claim_is_stale(p, lease_s):
+        if claimed_chunk(p).exists() and claim_is_stale(p, lease_s):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
 

@@ -14,13 +14,18 @@ from solvers.claims.verdict import NOT_MEASURED
 CLAIMS_MD = Path(__file__).resolve().parents[3] / "shared" / "spec" / "claims.md"
 
 
+def _rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def run_quick_ledger(paper: str, toy: tuple[str, ...], out: Path) -> list[dict]:
     """Run and check one paper's quick ledger in ``out``; returns its rows."""
     from solvers.cli import main
     ids = [i for i in re.findall(r"^\| ([IN]\d+) \|", CLAIMS_MD.read_text(), re.M) if i[0] == paper[0].upper()]
     common = ["claims", "--quick", "--drops", "2", "--frames", "2", "--paper", paper, "-o", str(out)]
     assert main(common + [a for kv in toy for a in ("--set", kv)]) == 0
-    ran = list(csv.DictReader(open(out / "claims.csv")))
+    ran = _rows(out / "claims.csv")
     assert [r["id"] for r in ran] == ids  # every claim id of claims.md, in its order
     assert all(r["quick"] == "True" for r in ran)
     assert not [r["id"] for r in ran if r["note"].startswith("error")]  # no metric crashed
@@ -28,7 +33,7 @@ def run_quick_ledger(paper: str, toy: tuple[str, ...], out: Path) -> list[dict]:
     assert [r["id"] for r in ran if r["verdict"] == NOT_MEASURED] == []
     # judged again from the stores alone: the same verdict and estimate for every id
     assert main(common + ["--no-run"]) == 0
-    again = list(csv.DictReader(open(out / "claims.csv")))
+    again = _rows(out / "claims.csv")
     assert [(r["id"], r["verdict"], r["estimate"]) for r in again] == [(r["id"], r["verdict"], r["estimate"])
                                                                         for r in ran]
     assert (out / "claims.md").exists()
