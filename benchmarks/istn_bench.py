@@ -156,11 +156,11 @@ def bench_wmmse(ctx) -> None:
     c32 = _cast_cells(c64, f32)
     F32, q32, y32 = F64.astype(jnp.complex64), q64.astype(f32), y64.astype(f32)
     sl = lambda tree, n: jax.tree_util.tree_map(lambda x: x[:n], tree)  # noqa: E731
-    last = None
+    last, timed = None, {}  # timed: batch -> Timing of these float32 cells
     for B in batches:
         args = (sl(c32, B), F32[:B], q32[:B], y32[:B])
-        t = time_fn(full, *args, repeats=3 if q else 5, budget_s=ctx.budget_s)
-        out = full(*args)[0]
+        t = timed[B] = time_fn(full, *args, repeats=3 if q else 5, budget_s=ctx.budget_s)
+        out = t.value[0]
         mem = compiled_memory_bytes(full, *args)
         ctx.rows.append(dict(section="throughput", bench="istn_wmmse_iter", variant="cells", dtype="float32",
                              batch=B, sizes=_size_str(**sizes), compile_s=t.compile_s, median_s=t.median_s,
@@ -193,9 +193,9 @@ def bench_wmmse(ctx) -> None:
     # float32 vs float64 on the same Bs cells and state
     a32 = (sl(c32, Bs), F32[:Bs], q32[:Bs], y32[:Bs])
     a64 = (sl(c64, Bs), F64[:Bs], q64[:Bs], y64[:Bs])
-    t32 = time_fn(full, *a32, repeats=3, budget_s=ctx.budget_s)
+    t32 = timed.get(Bs) or time_fn(full, *a32, repeats=3, budget_s=ctx.budget_s)  # the same cells
     t64 = time_fn(full, *a64, repeats=3, budget_s=ctx.budget_s)
-    r32, r64 = full(*a32)[0], full(*a64)
+    r32, r64 = t32.value[0], t64.value
     o32, o64 = np.asarray(r32.objective, float), np.asarray(r64[0].objective, float)
     gap = float(np.median(np.abs(o32 - o64) / np.maximum(np.abs(o64), 1e-12)))
     ctx.rows.append(dict(section="precision", bench="istn_wmmse_iter", batch=Bs, sizes=_size_str(**sizes),
@@ -219,13 +219,13 @@ def bench_wmmse(ctx) -> None:
             sz[param] = v
             if param == "T":
                 sz["L"] = max(1, (sizes["L"] // sizes["T"]) * v)  # clutter per target fixed
-            if sz == sizes:
-                args = a32
+            if sz == sizes:  # the precision run's float32 cells, timed above
+                t = t32
             else:
                 cv = random_cells(Bs, ctx.seed + v, f32, **sz)
                 Fv, qv = fns[1](cv)
                 args = (cv, Fv, qv, jnp.ones(qv.shape + (1 + sz["T"],), f32))
-            t = time_fn(full, *args, repeats=2 if q else 3, budget_s=ctx.budget_s)
+                t = time_fn(full, *args, repeats=2 if q else 3, budget_s=ctx.budget_s)
             ctx.rows.append(dict(section="scaling", bench="istn_wmmse_iter", dtype="float32", batch=Bs,
                                  param=param, value=v, sizes=_size_str(**sz), compile_s=t.compile_s,
                                  median_s=t.median_s, per_item_s=t.per_item(Bs), cpu_per_item_s=t.cpu_per_item(Bs), items_per_s=t.throughput(Bs)))
@@ -356,10 +356,11 @@ def bench_pipeline(ctx) -> None:
     big = generate_instance(gcfg, max(batches), ctx.seed, M, precision="float32",
                             chunk=2 if q else None, progress=False)
     sz = "quick scenario" if q else "paper defaults"
+    timed = {}  # batch -> Timing (its .value is the solution of the last timed call)
     for B in batches:
         arr = {k: v[:B] for k, v in big.items()}
-        t = time_fn(solve, arr, warmup=0, repeats=2 if q else 3, budget_s=ctx.budget_s)
-        sol = solve(arr)
+        t = timed[B] = time_fn(solve, arr, warmup=0, repeats=2 if q else 3, budget_s=ctx.budget_s)
+        sol = t.value
         ctx.rows.append(dict(section="throughput", bench="istn_pipeline", variant=f"M={M}", dtype="float32",
                              batch=B, sizes=f"M={M},{sz}", compile_s=t.compile_s, median_s=t.median_s,
                              min_s=t.min_s, max_s=t.max_s, repeats=t.repeats, per_item_s=t.per_item(B), cpu_per_item_s=t.cpu_per_item(B),
@@ -374,9 +375,9 @@ def bench_pipeline(ctx) -> None:
     Bp = chunk
     a32 = {k: v[:Bp] for k, v in big.items()}
     a64 = {k: (v.astype(np.complex128) if v.dtype == np.complex64 else v) for k, v in a32.items()}
-    t32 = time_fn(solve, a32, warmup=0, repeats=2, budget_s=ctx.budget_s)
+    t32 = timed.get(Bp) or time_fn(solve, a32, warmup=0, repeats=2, budget_s=ctx.budget_s)  # same drops
     t64 = time_fn(solve, a64, warmup=0, repeats=2, budget_s=ctx.budget_s)
-    s32, s64 = solve(a32), solve(a64)
+    s32, s64 = t32.value, t64.value
     r32, r64 = np.asarray(s32["sum_rate"], float), np.asarray(s64["sum_rate"], float)
     gap = float(np.max(np.abs(r32 - r64) / np.maximum(np.abs(r64), 1e-12)))
     ctx.rows.append(dict(section="precision", bench="istn_pipeline", batch=Bp, sizes=f"M={M},{sz}",
@@ -395,7 +396,7 @@ def bench_pipeline(ctx) -> None:
     n_ref = 1 if q else 2
     ra = {k: v[:n_ref] for k, v in a64.items()}
     t_same = time_fn(solve, ra, warmup=0, repeats=2, budget_s=ctx.budget_s)
-    so = np.asarray(solve(ra)["sum_rate"], float)
+    so = np.asarray(t_same.value["sum_rate"], float)
     c0, t0 = time.process_time(), time.perf_counter()
     ref = solve_istn_reference(ra, scfg, "proposed", ctx.seed)
     ref_s = (time.perf_counter() - t0) / n_ref

@@ -37,6 +37,7 @@ class Timing:
     repeats: int
     samples: list = field(default_factory=list)
     cpu_median_s: float = float("nan")  # process CPU seconds (all threads) per call, median
+    value: Any = field(default=None, repr=False)  # what the last timed call returned (no re-run to read it)
 
     def cpu_per_item(self, n: int) -> float:
         return self.cpu_median_s / max(n, 1)
@@ -64,27 +65,28 @@ def time_fn(fn: Callable[..., Any], *args, warmup: int = 1, repeats: int = 5, mi
     samples: list[float] = []
     cpu: list[float] = []
     t_start = time.perf_counter()
+    value = None
     while len(samples) < repeats:
         c0, t0 = time.process_time(), time.perf_counter()
-        block(fn(*args, **kwargs))
+        value = block(fn(*args, **kwargs))
         samples.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
         if len(samples) >= min_repeats and time.perf_counter() - t_start > budget_s:
             break
     return Timing(compile_s, statistics.median(samples), min(samples), max(samples), len(samples), samples,
-                  statistics.median(cpu))
+                  statistics.median(cpu), value)
 
 
 def time_host(fn: Callable[..., Any], *args, repeats: int = 1, **kwargs) -> Timing:
     """Time a host (numpy/cvxpy) function: no compile step, median of ``repeats`` calls."""
-    samples, cpu = [], []
+    samples, cpu, value = [], [], None
     for _ in range(repeats):
         c0, t0 = time.process_time(), time.perf_counter()
-        fn(*args, **kwargs)
+        value = fn(*args, **kwargs)
         samples.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     return Timing(0.0, statistics.median(samples), min(samples), max(samples), len(samples), samples,
-                  statistics.median(cpu))
+                  statistics.median(cpu), value)
 
 
 def compiled_memory_bytes(jitted: Callable[..., Any], *args, **kwargs) -> dict[str, int] | None:

@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     try:  # first: thread pools are sized when numpy/jax load (solvers/runtime.py)
         runtime.configure_threads()
         runtime.scenario_batch(backend="cpu")  # a malformed SATISAC_SCENARIO_BATCH: one line, before any work
+        runtime.min_compile_s()  # likewise SATISAC_COMPILATION_CACHE_MIN_S
     except ValueError as e:
         print(f"satisac: error: {e}", file=sys.stderr)
         return 2

@@ -20,7 +20,8 @@ after the process started keeps its pools: there ``SATISAC_THREADS=1`` avoids th
 on each other's time slices.
 
 **Persistent compilation cache** (:func:`configure_compilation_cache`).  JAX writes every
-compiled program that took at least ``MIN_COMPILE_S`` seconds to compile under
+compiled program that took at least ``MIN_COMPILE_S`` seconds to compile
+(``SATISAC_COMPILATION_CACHE_MIN_S`` overrides: :func:`min_compile_s`) under
 ``$SATISAC_COMPILATION_CACHE_DIR``, else ``$XDG_CACHE_HOME/satisac/jax``, else
 ``~/.cache/satisac/jax``, and a later process with the same program, JAX version and device
 loads it instead of compiling (the key covers the program, the compile options, the
@@ -140,6 +141,22 @@ def cache_dir(env: MutableMapping[str, str] | None = None) -> Path | None:
     return Path(base) / "satisac" / "jax"
 
 
+def min_compile_s(env: MutableMapping[str, str] | None = None) -> float:
+    """Programs compiling faster than this many seconds are not written to the cache:
+    ``SATISAC_COMPILATION_CACHE_MIN_S`` (a number >= 0), else ``MIN_COMPILE_S``."""
+    env = os.environ if env is None else env
+    text = env.get("SATISAC_COMPILATION_CACHE_MIN_S", "").strip()
+    if not text:
+        return MIN_COMPILE_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0.0:  # also NaN
+        raise ValueError(f"SATISAC_COMPILATION_CACHE_MIN_S: expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
 def configure_compilation_cache(enabled: bool = True, env: MutableMapping[str, str] | None = None) -> Path | None:
     """Turn JAX's persistent compilation cache on at :func:`cache_dir` (or leave it off).
 
@@ -155,6 +172,6 @@ def configure_compilation_cache(enabled: bool = True, env: MutableMapping[str, s
     import jax
 
     jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_S)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", min_compile_s(env))
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return path

@@ -69,13 +69,26 @@ def test_cache_dir_location_and_switch(tmp_path):
     assert runtime.configure_compilation_cache(enabled=False, env={}) is None
 
 
+def test_min_compile_time_from_the_environment(cli, monkeypatch, tmp_path):
+    assert runtime.min_compile_s({}) == runtime.MIN_COMPILE_S
+    assert runtime.min_compile_s({"SATISAC_COMPILATION_CACHE_MIN_S": " 0 "}) == 0.0
+    assert runtime.min_compile_s({"SATISAC_COMPILATION_CACHE_MIN_S": "2.5"}) == 2.5
+    for bad in ("-1", "nan", "soon"):
+        with pytest.raises(ValueError, match="SATISAC_COMPILATION_CACHE_MIN_S: expected a number of seconds >= 0"):
+            runtime.min_compile_s({"SATISAC_COMPILATION_CACHE_MIN_S": bad})
+    monkeypatch.setenv("SATISAC_COMPILATION_CACHE_MIN_S", "soon")
+    code, out, err = cli("istn", "generate", "--drops", "1", "--seed", "0", "-o", tmp_path / "x.npz")
+    assert code == 2 and err.strip().splitlines() == [
+        "satisac: error: SATISAC_COMPILATION_CACHE_MIN_S: expected a number of seconds >= 0, got 'soon'"]
+    assert not (tmp_path / "x.npz").exists()
+
+
 _PROBE = """
 import jax, jax.numpy as jnp
 from solvers import runtime
 hits = []
 jax.monitoring.register_event_listener(lambda e, **k: hits.append(e) if e.endswith("cache_hits") else None)
 path = runtime.configure_compilation_cache()
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # the probe compiles fast
 f = jax.jit(lambda x: jnp.linalg.cholesky(x @ x.T + 3.0 * jnp.eye(5)).sum())
 print(path, float(f(jnp.arange(25.0).reshape(5, 5) / 25)), len(hits))
 """
@@ -83,7 +96,8 @@ print(path, float(f(jnp.arange(25.0).reshape(5, 5) / 25)), len(hits))
 
 def test_second_process_loads_the_program_from_the_cache(tmp_path):
     env = {**os.environ, "SATISAC_COMPILATION_CACHE_DIR": str(tmp_path / "cache"),
-           "SATISAC_COMPILATION_CACHE": "1", "JAX_PLATFORMS": "cpu"}
+           "SATISAC_COMPILATION_CACHE": "1", "JAX_PLATFORMS": "cpu",
+           "SATISAC_COMPILATION_CACHE_MIN_S": "0"}  # the probe compiles in well under MIN_COMPILE_S
     runs = [subprocess.run([sys.executable, "-c", _PROBE], env=env, cwd=REPO, capture_output=True, text=True,
                            timeout=120) for _ in range(2)]
     assert all(r.returncode == 0 for r in runs), runs[0].stderr[-2000:]
