@@ -26,7 +26,8 @@ parameters that change the sensing channels only); both under
 method with ``n, mean, ci_low, ci_high``) and ``istn-sensitivity.png`` (one panel per parameter,
 metrics vs value with 95 % CIs).  ``--quick``: one alternative value per parameter plus the
 base point's, the failure store at r_sens = ``SENS_RADIUS_M`` only (no radius reduction),
-4 drops per point.  ``python -m solvers.istn.sensitivity --params a,b ...``
+4 drops per point, and the base point solved once for all parameters (its own stores
+``base_rates_*``/``base_fail_*``: the same configuration and drops for every parameter).  ``python -m solvers.istn.sensitivity --params a,b ...``
 runs a subset of the parameters (the calibration of the ``paper`` scenario, CONFIG.md).
 """
 from __future__ import annotations
@@ -112,14 +113,18 @@ CALIBRATION: tuple[OpenParam, ...] = (
 )
 
 
+def _base_value(p: OpenParam, base):
+    """The base point's value of ``p.key`` ('auto' thresholds as the number they stand for)."""
+    b = getattr(base, p.key)
+    return 2.0 / base.n_rx if b == "auto" else b
+
+
 def _values(p: OpenParam, base, quick: bool) -> list:
     """The sweep values of ``p`` with the base point's own value included (sorted when numeric)."""
     vals = list(p.quick_values if quick else p.values)
     if p.tied:  # a zip sweep: the listed values only
         return vals
-    b = getattr(base, p.key)
-    if b == "auto":  # delta_*: 'auto' = 2/N_RX
-        b = 2.0 / base.n_rx
+    b = _base_value(p, base)
     if quick and all(v == b for v in vals):  # the quick value is the base point: take another one
         vals = [next(v for v in p.values if v != b)]
     if b not in vals:
@@ -129,12 +134,32 @@ def _values(p: OpenParam, base, quick: bool) -> list:
     return vals
 
 
+def _radii(p: OpenParam, quick: bool) -> list:
+    """The r_sens grid of ``p``'s failure store."""
+    return list(p.radii if p.radii is not None else ((SENS_RADIUS_M,) if quick else RADII))
+
+
+def _with_base(cols: dict, base_cols: dict, key: str, b, vals: list, keep=None) -> dict:
+    """``cols`` (a parameter's store, every value but the base point's) joined with the rows of
+    the shared base-point store as ``key == b``, rows ordered as ``vals``; ``keep``: a mask
+    of the base rows to use (a radius grid narrower than the base store's)."""
+    bc = {k: (v if keep is None else v[keep]) for k, v in base_cols.items()}
+    n = len(bc["drop"])
+    names = [k for k in cols if k in bc or k == key]
+    out = {k: np.asarray(list(cols[k]) + (list(bc[k]) if k != key else [b] * n)) for k in names}
+    order = np.argsort([vals.index(v) for v in out[key].tolist()], kind="stable")
+    return {k: v[order] for k, v in out.items()}
+
+
 def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=None,
                progress: bool = True) -> tuple[dict, dict, str]:
     """Run (or resume) the rate and failure stores of every parameter; returns (rates, fails, scenario).
 
     ``rates[key]``/``fails[key]``: numpy columns of the runner store (``fails`` only for
-    parameters with ``sensing``).
+    parameters with ``sensing``).  ``--quick``: the base point -- the same configuration and
+    drops for every parameter -- is solved once, in its own stores (``base_rates_*``,
+    ``base_fail_*``), and its rows are shared by every parameter (tied sweeps excepted); the
+    full run keeps it in each parameter's store.
     """
     settings = current_settings()
     scenario = settings.scenario_name(IstnConfig)
@@ -143,30 +168,55 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
                                                   settings.overrides, scenario,
                                                   fixed={**RATE_FIXED, "progress": False})
     precision = current_precision()
+    plist = tuple(params if params is not None else PARAMS)
+    tag = f"{scenario}_d{n}_s{seed}{'_quick' if quick else ''}"
+    common = {"figure": NAME, "precision": precision, "scenario": scenario}
+    solver = {"solver": to_dict(solver_cfg)}
+    if baseline_cfg != BaselineConfig():  # only when set: stores made at the defaults still resume
+        solver["baselines"] = to_dict(baseline_cfg)
+
+    def rate_store(name, sweep, mode, extra, desc):
+        d = runs_dir(out_dir, NAME, name)
+        work = istn_experiments.istn_work(RATE_METHODS, solver_cfg, precision, baseline_cfg)
+        run_sweep(d, base, work, n_drops=n, seed=seed, sweep=sweep, mode=mode, methods=RATE_METHODS,
+                  chunk_size=n, extra={**extra, **solver}, progress=progress, desc=desc)
+        return to_numpy(load_results(d))
+
+    def fail_store(name, sweep, extra, desc):
+        d = runs_dir(out_dir, NAME, name)
+        work = istn_experiments.istn_work(FAIL_METHODS, solver_cfg, precision)
+        run_sweep(d, base, work, n_drops=n, seed=seed, sweep=sweep, methods=FAIL_METHODS, chunk_size=n,
+                  extra=extra, progress=progress, desc=desc)
+        return to_numpy(load_results(d))
+
+    shared = [p for p in plist if quick and not p.tied]
+    base_rates = base_fails = None
+    if any(p.rates for p in shared):
+        base_rates = rate_store(f"base_rates_{tag}", None, "grid", {**common, "param": "base point"},
+                                f"{NAME} base point rates")
+    base_radii = sorted({r for p in shared if p.sensing for r in _radii(p, quick)})
+    if base_radii:
+        base_fails = fail_store(f"base_fail_{tag}", {"r_sens_m": base_radii}, {**common, "param": "base point"},
+                                f"{NAME} base point sensing")
     rates, fails = {}, {}
-    for p in (params if params is not None else PARAMS):
+    for p in plist:
         vals = _values(p, base, quick)
-        tag = f"{scenario}_d{n}_s{seed}{'_quick' if quick else ''}"
-        extra = {"figure": NAME, "param": p.key, "precision": precision, "scenario": scenario}
+        b = _base_value(p, base)
+        share = p in shared
+        run_vals = [v for v in vals if v != b] if share else vals
+        extra = {**common, "param": p.key}
         if p.rates:
-            d = runs_dir(out_dir, NAME, f"{p.label}_rates_{tag}")
-            solver = {"solver": to_dict(solver_cfg)}
-            if baseline_cfg != BaselineConfig():  # only when set: stores made at the defaults still resume
-                solver["baselines"] = to_dict(baseline_cfg)
-            work = istn_experiments.istn_work(RATE_METHODS, solver_cfg, precision, baseline_cfg)
-            run_sweep(d, base, work, n_drops=n, seed=seed,
-                      sweep={k: vals for k in (p.key,) + p.tied}, mode="zip" if p.tied else "grid",
-                      methods=RATE_METHODS, chunk_size=n,
-                      extra={**extra, **solver}, progress=progress, desc=f"{NAME} {p.key} rates")
-            rates[p.label] = to_numpy(load_results(d))
+            c = rate_store(f"{p.label}_rates_{tag}", {k: run_vals for k in (p.key,) + p.tied},
+                           "zip" if p.tied else "grid", extra, f"{NAME} {p.key} rates")
+            rates[p.label] = _with_base(c, base_rates, p.key, b, vals) if share else c
         if p.sensing and not p.tied:
-            radii = list(p.radii if p.radii is not None else ((SENS_RADIUS_M,) if quick else RADII))
-            d = runs_dir(out_dir, NAME, f"{p.key}_fail_{tag}")
-            work = istn_experiments.istn_work(FAIL_METHODS, solver_cfg, precision)
-            run_sweep(d, base, work, n_drops=n, seed=seed,
-                      sweep={p.key: vals, "r_sens_m": radii}, methods=FAIL_METHODS, chunk_size=n, extra=extra,
-                      progress=progress, desc=f"{NAME} {p.key} sensing")
-            fails[p.key] = to_numpy(load_results(d))
+            radii = _radii(p, quick)
+            f = fail_store(f"{p.key}_fail_{tag}", {p.key: run_vals, "r_sens_m": radii}, extra,
+                           f"{NAME} {p.key} sensing")
+            if share:
+                keep = np.isin(np.asarray(base_fails["r_sens_m"], float), radii)
+                f = _with_base(f, base_fails, p.key, b, vals, keep)
+            fails[p.key] = f
     return rates, fails, scenario
 
 

@@ -14,6 +14,7 @@ from solvers.istn.config import IstnConfig
 from solvers.istn.pipeline import SolverConfig
 from solvers.ntn import scenarios as ntn_scenarios
 from solvers.ntn.config import NtnConfig
+from solvers.runner.store import load_results, to_numpy
 from solvers.scenarios import ConfigSettings, Scenario, use_settings
 
 SMALL = ["n_tut=2", "n_tx=6", "n_targets=2", "n_radar=2", "n_rx=2", "clutter_per_target=1"]
@@ -139,6 +140,37 @@ def test_sensitivity_csv_schema_and_png(tmp_path):
     assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_shared_base_point_rows_give_the_same_metrics():
+    """--quick solves the base point once and joins its rows to every parameter's store
+    (``_with_base``): the metrics equal those of one store holding every value, including a
+    base store on a wider radius grid than the parameter's."""
+    from solvers.istn import sensitivity as sens
+    params = (sens.OpenParam("delta_sat", (0.1, 1.0), (0.1, 1.0)),)
+    rates, fails = _synthetic_stores(np.random.default_rng(1))
+    want = sens.metric_rows(rates, fails, params)
+
+    def split(cols, b, drop_radius=None):
+        at = cols["delta_sat"] == b
+        rest = {k: v[~at] for k, v in cols.items()}
+        base = {k: v[at] for k, v in cols.items() if k != "delta_sat"}
+        if drop_radius is not None:  # the parameter's own grid lacks one radius of the base store's
+            rest = {k: v[rest["r_sens_m"] != drop_radius] for k, v in rest.items()}
+        return rest, base
+
+    r_rest, r_base = split(rates["delta_sat"], 1.0)
+    f_rest, f_base = split(fails["delta_sat"], 1.0)
+    merged_r = sens._with_base(r_rest, r_base, "delta_sat", 1.0, [0.1, 1.0])
+    merged_f = sens._with_base(f_rest, f_base, "delta_sat", 1.0, [0.1, 1.0])
+    got = sens.metric_rows({"delta_sat": merged_r}, {"delta_sat": merged_f}, params)
+    assert got == want
+    # a narrower grid: the base rows outside it are left out (keep mask)
+    f_rest, f_base = split(fails["delta_sat"], 1.0, drop_radius=25.0)
+    keep = f_base["r_sens_m"] != 25.0
+    narrow = sens._with_base(f_rest, f_base, "delta_sat", 1.0, [0.1, 1.0], keep)
+    assert set(narrow["r_sens_m"].tolist()) == {50.0, 100.0, 200.0}
+    assert [v for v in dict.fromkeys(narrow["delta_sat"].tolist())] == [0.1, 1.0]
+
+
 @pytest.mark.slow
 def test_sensitivity_end_to_end_tiny(tmp_path, monkeypatch):
     """Through the runner at tiny sizes: a sensing-only sweep (2 values, 2 radii, 2 drops), CSV + PNG,
@@ -153,8 +185,15 @@ def test_sensitivity_end_to_end_tiny(tmp_path, monkeypatch):
     assert {(float(r["x"]), r["metric"]) for r in rows} == {
         (v, m) for v in (0.1, 1.0) for m in ("fail_gap", "radius_reduction")}
     assert (tmp_path / "istn-sensitivity.png").read_bytes()[:4] == b"\x89PNG"
-    manifests = [json.loads(p.read_text()) for p in (tmp_path / "istn-sensitivity_runs").glob("*/run.json")]
-    assert len(manifests) == 1 and manifests[0]["extra"]["scenario"] == "spec"
+    runs = tmp_path / "istn-sensitivity_runs"
+    manifests = {p.parent.name: json.loads(p.read_text()) for p in runs.glob("*/run.json")}
+    assert sorted(manifests) == ["base_fail_spec_d2_s0_quick", "delta_sat_fail_spec_d2_s0_quick"]
+    assert all(m["extra"]["scenario"] == "spec" for m in manifests.values())
+    # --quick: the base point (delta 'auto') is solved once, in its own store, not in the parameter's
+    assert "delta_sat" not in manifests["base_fail_spec_d2_s0_quick"]["sweep"]
+    assert manifests["delta_sat_fail_spec_d2_s0_quick"]["sweep"]["delta_sat"] == [0.1]
+    base = to_numpy(load_results(runs / "base_fail_spec_d2_s0_quick"))
+    assert len(base["drop"]) == 2 * 2 * 3  # drops x radii x methods
 
 
 def test_radius_reduction_from_known_curves():
