@@ -27,8 +27,9 @@ method with ``n, mean, ci_low, ci_high``) and ``istn-sensitivity.png`` (one pane
 metrics vs value with 95 % CIs).  ``--quick``: one alternative value per parameter plus the
 base point's, the failure store at r_sens = ``SENS_RADIUS_M`` only (no radius reduction),
 4 drops per point, and the base point solved once for all parameters (its own stores
-``base_rates_*``/``base_fail_*``: the same configuration and drops for every parameter).  ``python -m solvers.istn.sensitivity --params a,b ...``
-runs a subset of the parameters (the calibration of the ``paper`` scenario, CONFIG.md).
+``base_rates_*``/``base_fail_*``: the same configuration and drops for every parameter; the
+parameters' stores, without it, end in ``_alt``).  ``python -m solvers.istn.sensitivity
+--params a,b ...`` runs a subset of the parameters (the calibration of the ``paper`` scenario, CONFIG.md).
 """
 from __future__ import annotations
 
@@ -204,14 +205,15 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
         b = _base_value(p, base)
         share = p in shared
         run_vals = [v for v in vals if v != b] if share else vals
+        ptag = f"{tag}_alt" if share else tag  # _alt: the store lacks the base point (not an older quick store)
         extra = {**common, "param": p.key}
         if p.rates:
-            c = rate_store(f"{p.label}_rates_{tag}", {k: run_vals for k in (p.key,) + p.tied},
+            c = rate_store(f"{p.label}_rates_{ptag}", {k: run_vals for k in (p.key,) + p.tied},
                            "zip" if p.tied else "grid", extra, f"{NAME} {p.key} rates")
             rates[p.label] = _with_base(c, base_rates, p.key, b, vals) if share else c
         if p.sensing and not p.tied:
             radii = _radii(p, quick)
-            f = fail_store(f"{p.key}_fail_{tag}", {p.key: run_vals, "r_sens_m": radii}, extra,
+            f = fail_store(f"{p.key}_fail_{ptag}", {p.key: run_vals, "r_sens_m": radii}, extra,
                            f"{NAME} {p.key} sensing")
             if share:
                 keep = np.isin(np.asarray(base_fails["r_sens_m"], float), radii)

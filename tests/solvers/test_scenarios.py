@@ -187,11 +187,11 @@ def test_sensitivity_end_to_end_tiny(tmp_path, monkeypatch):
     assert (tmp_path / "istn-sensitivity.png").read_bytes()[:4] == b"\x89PNG"
     runs = tmp_path / "istn-sensitivity_runs"
     manifests = {p.parent.name: json.loads(p.read_text()) for p in runs.glob("*/run.json")}
-    assert sorted(manifests) == ["base_fail_spec_d2_s0_quick", "delta_sat_fail_spec_d2_s0_quick"]
+    assert sorted(manifests) == ["base_fail_spec_d2_s0_quick", "delta_sat_fail_spec_d2_s0_quick_alt"]
     assert all(m["extra"]["scenario"] == "spec" for m in manifests.values())
     # --quick: the base point (delta 'auto') is solved once, in its own store, not in the parameter's
     assert "delta_sat" not in manifests["base_fail_spec_d2_s0_quick"]["sweep"]
-    assert manifests["delta_sat_fail_spec_d2_s0_quick"]["sweep"]["delta_sat"] == [0.1]
+    assert manifests["delta_sat_fail_spec_d2_s0_quick_alt"]["sweep"]["delta_sat"] == [0.1]
     base = to_numpy(load_results(runs / "base_fail_spec_d2_s0_quick"))
     assert len(base["drop"]) == 2 * 2 * 3  # drops x radii x methods
 
