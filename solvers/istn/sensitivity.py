@@ -176,29 +176,25 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
     if baseline_cfg != BaselineConfig():  # only when set: stores made at the defaults still resume
         solver["baselines"] = to_dict(baseline_cfg)
 
-    def rate_store(name, sweep, mode, extra, desc):
+    def store(name, methods, sweep, extra, desc, mode="grid"):
+        """Run (or resume) one store; its numpy columns.  Rate stores record the solver settings."""
         d = runs_dir(out_dir, NAME, name)
-        work = istn_experiments.istn_work(RATE_METHODS, solver_cfg, precision, baseline_cfg)
-        run_sweep(d, base, work, n_drops=n, seed=seed, sweep=sweep, mode=mode, methods=RATE_METHODS,
-                  chunk_size=n, extra={**extra, **solver}, progress=progress, desc=desc)
-        return to_numpy(load_results(d))
-
-    def fail_store(name, sweep, extra, desc):
-        d = runs_dir(out_dir, NAME, name)
-        work = istn_experiments.istn_work(FAIL_METHODS, solver_cfg, precision)
-        run_sweep(d, base, work, n_drops=n, seed=seed, sweep=sweep, methods=FAIL_METHODS, chunk_size=n,
-                  extra=extra, progress=progress, desc=desc)
+        work = istn_experiments.istn_work(methods, solver_cfg, precision, baseline_cfg)
+        if methods == RATE_METHODS:
+            extra = {**extra, **solver}
+        run_sweep(d, base, work, n_drops=n, seed=seed, sweep=sweep, mode=mode, methods=methods,
+                  chunk_size=n, extra=extra, progress=progress, desc=desc)
         return to_numpy(load_results(d))
 
     shared = [p for p in plist if quick and not p.tied]
     base_rates = base_fails = None
     if any(p.rates for p in shared):
-        base_rates = rate_store(f"base_rates_{tag}", None, "grid", {**common, "param": "base point"},
-                                f"{NAME} base point rates")
+        base_rates = store(f"base_rates_{tag}", RATE_METHODS, None, {**common, "param": "base point"},
+                           f"{NAME} base point rates")
     base_radii = sorted({r for p in shared if p.sensing for r in _radii(p, quick)})
     if base_radii:
-        base_fails = fail_store(f"base_fail_{tag}", {"r_sens_m": base_radii}, {**common, "param": "base point"},
-                                f"{NAME} base point sensing")
+        base_fails = store(f"base_fail_{tag}", FAIL_METHODS, {"r_sens_m": base_radii},
+                           {**common, "param": "base point"}, f"{NAME} base point sensing")
     rates, fails = {}, {}
     for p in plist:
         vals = _values(p, base, quick)
@@ -208,13 +204,13 @@ def run_stores(out_dir: Path, quick: bool, seed: int, drops: int | None, params=
         ptag = f"{tag}_alt" if share else tag  # _alt: the store lacks the base point (not an older quick store)
         extra = {**common, "param": p.key}
         if p.rates:
-            c = rate_store(f"{p.label}_rates_{ptag}", {k: run_vals for k in (p.key,) + p.tied},
-                           "zip" if p.tied else "grid", extra, f"{NAME} {p.key} rates")
+            c = store(f"{p.label}_rates_{ptag}", RATE_METHODS, {k: run_vals for k in (p.key,) + p.tied}, extra,
+                      f"{NAME} {p.key} rates", mode="zip" if p.tied else "grid")
             rates[p.label] = _with_base(c, base_rates, p.key, b, vals) if share else c
         if p.sensing and not p.tied:
             radii = _radii(p, quick)
-            f = fail_store(f"{p.key}_fail_{ptag}", {p.key: run_vals, "r_sens_m": radii}, extra,
-                           f"{NAME} {p.key} sensing")
+            f = store(f"{p.key}_fail_{ptag}", FAIL_METHODS, {p.key: run_vals, "r_sens_m": radii}, extra,
+                      f"{NAME} {p.key} sensing")
             if share:
                 keep = np.isin(np.asarray(base_fails["r_sens_m"], float), radii)
                 f = _with_base(f, base_fails, p.key, b, vals, keep)
