@@ -21,7 +21,13 @@ with ``D_c`` diagonal (box and xi barriers), ``U_c`` two columns per cell
 and one rank-one term per satellite budget (``e_s`` = live pairs of column ``s``).  Woodbury
 twice (:func:`kkt_solver`): per cell a 2x2 system, then one dense S x S system
 ``I + B^1/2 (sum_c [H_c^-1]_yy) B^1/2``, assembled with one matrix product, O(C S^2 + S^3)
-per Newton step and no sparse factorisation, batched by ``vmap``.
+per Newton step and no sparse factorisation, batched by ``vmap``.  On a CPU a float64 division
+costs more than the rest of an elementwise pass over the pairs, so each reciprocal
+(``1/y``, ``1/(1-y)``, ``1/D``) is formed once per step and multiplied, and the two bounds of
+``y`` (and of its multipliers) share one fraction-to-the-boundary reduction: 59 -> 44.5 us per
+Newton step at C = 100, S = 12 under ``vmap`` (2-core x86_64 CPU, 2026-12-06).  Reciprocals
+carried from one step to the next cost more than they save under ``vmap`` (a batched
+``while`` selects every carried array each iteration; measured 68 us).
 
 Primal-dual scaling (default ``scaling="primal-dual"``).  The barrier's own curvature
 (``1/y^2 + 1/(1-y)^2``, ``1/xi^2``, ``1/slack^2``) is right only on the central path; after
@@ -97,6 +103,21 @@ def _to_boundary(v, dv, where):
     return jnp.min(r)
 
 
+def _box_boundary(y, dy, where):
+    """Largest step keeping ``0 < y + al dy < 1`` over the entries in ``where`` (inf if none
+    move): both bounds from one division, by the room toward the bound that ``dy`` moves to."""
+    room = jnp.where(dy < 0, y, 1.0 - y)
+    ad = jnp.abs(dy)
+    return jnp.min(jnp.where(where & (ad > 0), room / jnp.where(ad > 0, ad, 1.0), jnp.inf))
+
+
+def _pair_boundary(v1, d1, v2, d2, where):
+    """``min(_to_boundary(v1, d1, where), _to_boundary(v2, d2, where))`` as one reduction."""
+    r1 = jnp.where(d1 < 0, -v1 / jnp.where(d1 < 0, d1, -1.0), jnp.inf)
+    r2 = jnp.where(d2 < 0, -v2 / jnp.where(d2 < 0, d2, -1.0), jnp.inf)
+    return jnp.min(jnp.where(where, jnp.minimum(r1, r2), jnp.inf))
+
+
 def _safeguard(z, c):
     """Clip the scaled multiplier ``z`` into ``[c / KAPPA_Z, KAPPA_Z c]`` (``c``: its central value)."""
     return jnp.clip(z, c / KAPPA_Z, KAPPA_Z * c)
@@ -116,7 +137,8 @@ def kkt_solver(dy, dx, u1y, u2y, u2x, sb, live):
     dt = dy.dtype
     C, S = dy.shape
     livef = live.astype(dt)
-    p1y, p2y, p2x = u1y / dy, u2y / dy, u2x / dx
+    idy, idx = 1.0 / dy, 1.0 / dx  # one division pass each (a float64 division costs more than the rest of a pass)
+    p1y, p2y, p2x = u1y * idy, u2y * idy, u2x * idx
     k11 = 1.0 + jnp.sum(u1y * p1y, axis=1)  # # [C]
     k12 = jnp.sum(u1y * p2y, axis=1)
     k22 = 1.0 + jnp.sum(u2y * p2y, axis=1) + u2x * p2x
@@ -128,7 +150,7 @@ def kkt_solver(dy, dx, u1y, u2y, u2x, sb, live):
         s2 = jnp.sum(p2y * ry, axis=1) + p2x * rx
         c1 = (k22 * s1 - k12 * s2) / det
         c2 = (k11 * s2 - k12 * s1) / det
-        return ry / dy - p1y * c1[:, None] - p2y * c2[:, None], rx / dx - p2x * c2
+        return ry * idy - p1y * c1[:, None] - p2y * c2[:, None], rx * idx - p2x * c2
 
     # sum_c [H_c^-1]_yy = diag(sum_c live/dy) - sum_c Q_c K_c^-1 Q_c^T, Q_c = live x [p1y_c, p2y_c]
     if dt == jnp.float64:  # K_c^-1 = L_c L_c^T in closed form (2 x 2 Cholesky): one product P^T P
@@ -141,7 +163,7 @@ def kkt_solver(dy, dx, u1y, u2y, u2x, sb, live):
         Q = jnp.stack([p1y * livef, p2y * livef], -1)  # # [C, S, 2]
         R = jnp.einsum("csi,cij->csj", Q, kinv)  # # [C, S, 2]
         QKQ = jnp.dot(R.transpose(1, 0, 2).reshape(S, 2 * C), Q.transpose(1, 0, 2).reshape(S, 2 * C).T)
-    G = jnp.diag(jnp.sum(livef / dy, axis=0)) - QKQ
+    G = jnp.diag(jnp.sum(livef * idy, axis=0)) - QKQ
     M = jnp.eye(S, dtype=dt) + sb[:, None] * G * sb[None, :]  # # [S, S] symmetric, >= I
     if dt == jnp.float64:  # Cholesky: LAPACK calls only (LU's pivot-to-permutation is an S-step loop)
         fac = jax.scipy.linalg.cho_factor(M, lower=True)
@@ -207,12 +229,13 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
     def step(st: BarrierState) -> BarrierState:
         y, xi, tau = st.y, st.xi, st.tau
         ys = jnp.where(live, y, 0.5)
+        iy, iu = 1.0 / ys, 1.0 / (1.0 - ys)  # # [C, S] reused below: one division pass each
         t = eps_k + jnp.sum(g * y, axis=1)  # # [C]
         h = jnp.sum(w * y, axis=1) + xi - 1.0
         slack = jnp.where(sat_on, nb - jnp.sum(jnp.where(live, y, 0.0), axis=0), 1.0)  # # [S]
         pen = lam + mu * h  # # [C]
         # gradient of tau F - barrier
-        gy = tau * (-(a / t)[:, None] * g + pen[:, None] * w) - 1.0 / ys + 1.0 / (1.0 - ys) \
+        gy = tau * (-(a / t)[:, None] * g + pen[:, None] * w) - iy + iu \
             + jnp.where(sat_on, 1.0 / slack, 0.0)[None, :]
         gy = jnp.where(live, gy, 0.0)
         gx = tau * pen - 1.0 / xi
@@ -222,7 +245,7 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
             dx = 1.0 / xi ** 2  # # [C]
             sb = jnp.where(sat_on, 1.0 / slack, 0.0)  # sqrt(beta), beta = 1/slack^2
         else:
-            dy = jnp.where(live, st.zl / ys + st.zu / (1.0 - ys), 1.0)
+            dy = jnp.where(live, st.zl * iy + st.zu * iu, 1.0)
             dx = st.zx / xi
             sb = jnp.where(sat_on, jnp.sqrt(st.zb / slack), 0.0)
         u1y = (jnp.sqrt(tau * a) / t)[:, None] * g  # # [C, S]  (xi part 0)
@@ -233,9 +256,8 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
         dec = -(jnp.sum(gy * ddy) + jnp.sum(gx * ddx))  # Newton decrement^2
         # fraction to the boundary
         dsum = jnp.sum(ddy, axis=0)  # # [S] = -(change of the budget slack)
-        amax = jnp.minimum(1.0, 0.99 * jnp.minimum(
-            jnp.minimum(_to_boundary(ys, ddy, live), _to_boundary(1.0 - ys, -ddy, live)),
-            jnp.minimum(_to_boundary(xi, ddx, True), _to_boundary(slack, -dsum, sat_on))))
+        amax = jnp.minimum(1.0, 0.99 * jnp.minimum(_box_boundary(ys, ddy, live), jnp.minimum(
+            _to_boundary(xi, ddx, True), _to_boundary(slack, -dsum, sat_on))))
 
         def dphi(al):
             """d/d(al) of phi along the Newton direction (no large-constant cancellation)."""
@@ -286,11 +308,11 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
             # multipliers: Newton step toward complementarity 1 (scaled units), 0.99 to their
             # boundary, kept within a factor kappa of the central value 1/slack; rescaled by
             # tau_new/tau (the unscaled multiplier is unchanged by a rise of tau)
-            dzl = 1.0 / ys - st.zl - st.zl * ddy / ys
-            dzu = 1.0 / (1.0 - ys) - st.zu + st.zu * ddy / (1.0 - ys)
+            dzl = iy - st.zl * (1.0 + ddy * iy)
+            dzu = iu - st.zu * (1.0 - ddy * iu)
             dzx = 1.0 / xi - st.zx - st.zx * ddx / xi
             dzb = 1.0 / slack - st.zb + st.zb * dsum / slack
-            ad = jnp.minimum(jnp.minimum(_to_boundary(st.zl, dzl, live), _to_boundary(st.zu, dzu, live)),
+            ad = jnp.minimum(_pair_boundary(st.zl, dzl, st.zu, dzu, live),
                              jnp.minimum(_to_boundary(st.zx, dzx, True), _to_boundary(st.zb, dzb, sat_on)))
             ad = jnp.minimum(1.0, 0.99 * ad)
             ys_n = jnp.where(live, y_new, 0.5)

@@ -54,8 +54,8 @@ class JmraConfig:
                               source="assumption", choices=("newton", "fista"))
     newton_scaling: str = param("primal-dual", "Newton solver variant (jaxcore.ntn.subproblem_newton): "
                                 "'primal-dual' (bound curvature from carried multipliers, slope line search, "
-                                "warm start at tau_final/1e8, tau x 50 per stage; 300-500 Newton steps per "
-                                "default 600-cell frame) or 'primal' (the pure barrier Hessian, Armijo line "
+                                "warm start at tau_final/1e8, tau x 200 per stage (x 50 in float32); 270-430 Newton "
+                                "steps per default 600-cell frame) or 'primal' (the pure barrier Hessian, Armijo line "
                                 "search, tau_final/1e6, x 20: the algorithm of the solver before 2026-12-05, "
                                 "500-740 steps; its S x S assembly now rounds differently)",
                                 source="assumption (measured, BENCHMARKS.md)", choices=("primal-dual", "primal"))
@@ -90,7 +90,7 @@ class JmraConfig:
 
 
 CORE_RENAMES = {"inner_solver": "inner", "newton_scaling": "scaling"}  # JmraConfig key -> JmraSettings field
-PRIMAL_NEWTON = dict(warm_tau_div=1e6, tau_growth=20.0)  # path settings of newton_scaling = "primal"
+PRIMAL_NEWTON = dict(warm_tau_div=1e6, tau_growth=20.0, tau_growth_f32=20.0)  # path settings of newton_scaling = "primal"
 
 
 @partial(jax.jit, static_argnames=("settings", "charge_ho"))
