@@ -381,16 +381,35 @@ def _table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def merged_rows(kept: list[dict], new: list[dict]) -> list[dict]:
+    """The rows of a run over some parameters (``--params``) merged into the rows already in the
+    output directory's CSV: the run's parameters replace their own rows, every other
+    parameter's rows stay; parameters in :data:`PARAMS` order, others after them."""
+    ran = {r["experiment"] for r in new}
+    rows = [r for r in kept if r["experiment"] not in ran] + list(new)
+    order = {p.label: i for i, p in enumerate(PARAMS)}
+    first = {e: i for i, e in reversed(list(enumerate(r["experiment"] for r in rows)))}
+    return sorted(rows, key=lambda r: (order.get(r["experiment"], len(order)), first[r["experiment"]]))
+
+
 def run_sensitivity(out_dir, quick: bool = False, seed: int = 0, drops: int | None = None, params=None,
                     progress: bool = True) -> str:
-    """Run the study (resumable), write ``istn-sensitivity.csv``/``.png``, return the table."""
+    """Run the study (resumable), write ``istn-sensitivity.csv``/``.png``, return the table.
+
+    With ``params`` (a subset, ``--params``), the rows of other parameters already in the
+    directory's CSV are kept (:func:`merged_rows`): parameters run one session at a time add up
+    to one CSV and one figure.
+    """
     if drops is not None and drops < 2:
         raise ConfigError(f"--drops: expected an integer >= 2 (confidence intervals), got {drops}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rates, fails, scenario = run_stores(out, quick, seed, drops, params, progress)
     rows = metric_rows(rates, fails, params)
-    tidy.write(out / f"{NAME}.csv", rows)
+    csv_path = out / f"{NAME}.csv"
+    if params is not None and csv_path.exists() and tidy.is_tidy(csv_path):
+        rows = merged_rows(tidy.read(csv_path), rows)
+    tidy.write(csv_path, rows)
     plot(rows, out / f"{NAME}.png", scenario)
     return _table(rows)
 

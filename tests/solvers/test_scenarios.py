@@ -178,10 +178,16 @@ def test_sensitivity_end_to_end_tiny(tmp_path, monkeypatch):
     from solvers.istn import sensitivity as sens
     monkeypatch.setenv("SATISAC_QUICK_COMPILE", "1")  # generator at XLA opt level 0 (see generate_instance)
     sparam = sens.OpenParam("delta_sat", (0.1,), (0.1,), rates=False, radii=(50.0, 100.0))
+    # rows of an earlier run in the directory: another parameter's stay, this one's are replaced
+    earlier = [tidy.row(sens.NAME, k, k, 0.5, "proposed", "fail_gap", "1", 2, 0.25, 0.0, 0.5)
+               for k in ("g_rad_dbi", "delta_sat")]
+    tidy.write(tmp_path / "istn-sensitivity.csv", earlier)
     with use_settings(ConfigSettings("spec", None, tuple(SMALL))):
         text = sens.run_sensitivity(tmp_path, quick=True, seed=0, drops=2, params=(sparam,), progress=False)
     assert "fail_gap" in text
     rows = tidy.read(tmp_path / "istn-sensitivity.csv")
+    assert [(r["experiment"], r["mean"]) for r in rows[:1]] == [("g_rad_dbi", 0.25)]  # kept, PARAMS order
+    rows = [r for r in rows if r["experiment"] == "delta_sat"]
     assert {(float(r["x"]), r["metric"]) for r in rows} == {
         (v, m) for v in (0.1, 1.0) for m in ("fail_gap", "radius_reduction")}
     assert (tmp_path / "istn-sensitivity.png").read_bytes()[:4] == b"\x89PNG"
@@ -194,6 +200,22 @@ def test_sensitivity_end_to_end_tiny(tmp_path, monkeypatch):
     assert manifests["delta_sat_fail_spec_d2_s0_quick_alt"]["sweep"]["delta_sat"] == [0.1]
     base = to_numpy(load_results(runs / "base_fail_spec_d2_s0_quick"))
     assert len(base["drop"]) == 2 * 2 * 3  # drops x radii x methods
+
+
+def test_subset_run_keeps_the_other_parameters_rows():
+    """``merged_rows``: a ``--params`` run replaces its parameters' rows in the directory's CSV,
+    keeps every other parameter's rows, and orders parameters as PARAMS (unknown ones last)."""
+    from solvers.istn import sensitivity as sens
+
+    def rows(key, mean):
+        return [tidy.row(sens.NAME, key, key, v, "proposed", "sut_rate", "bit/s/Hz", 32, mean, 0, 1) for v in (1, 2)]
+
+    kept = rows("clutter_radius_m", 1.0) + rows("g_tut_dbi", 1.0) + rows("custom", 1.0)
+    got = sens.merged_rows(kept, rows("sut_placement", 2.0) + rows("g_tut_dbi", 3.0))
+    assert [r["experiment"] for r in got] == ["g_tut_dbi"] * 2 + ["clutter_radius_m"] * 2 + ["sut_placement"] * 2 \
+        + ["custom"] * 2
+    assert [r["mean"] for r in got if r["experiment"] == "g_tut_dbi"] == [3.0, 3.0]
+    assert [r["x"] for r in got if r["experiment"] == "clutter_radius_m"] == [1, 2]
 
 
 def test_radius_reduction_from_known_curves():
