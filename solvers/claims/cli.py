@@ -12,12 +12,15 @@ with its 95 % CI and n, and the verdict rule of claims.md is applied
 prints the table.  Every requested id gets a row; one that cannot be computed has verdict
 "not measured" and the reason in ``note``.  ``quick`` is true when the run is below paper
 statistics (ISTN >= 200 drops per point; NTN >= 20 frames per point and >= 2 world seeds).
+A run over some claims (``--paper``, ``--ids``) keeps the rows of the other claims already in
+``DIR/claims.csv`` (:func:`merged_ledger`); each row names the command that made it and when.
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import math
+import re
 import sys
 import time
 import traceback
@@ -26,7 +29,7 @@ from pathlib import Path
 from solvers.cli_args import add_config_args
 
 COLUMNS = ("id", "paper", "figure", "metric", "estimate", "ci_low", "ci_high", "n", "band", "verdict", "scenario",
-           "quick", "command", "note")
+           "quick", "command", "note", "written")  # written: when, where and with which seed the row was judged
 
 
 def _fmt(v) -> str:
@@ -71,13 +74,57 @@ def evaluate(claims, src, scenario: str, quick_flag: bool, command: str) -> list
     return rows
 
 
+def merged_ledger(old: list[dict], new: list[dict]) -> list[dict]:
+    """This run's rows plus the rows of every other claim in the ledger already in the
+    directory (a run over some ids or one paper leaves the others as they were), in the
+    order of :data:`solvers.claims.registry.CLAIMS`; rows written before the ``written``
+    column existed get it empty."""
+    from solvers.claims.registry import CLAIMS
+    ran = {r["id"] for r in new}
+    rows = [{k: r.get(k) or "" for k in COLUMNS} for r in old if r.get("id") not in ran] + list(new)
+    order = {c.id: i for i, c in enumerate(CLAIMS)}
+    return sorted(rows, key=lambda r: order.get(r["id"], len(order)))
+
+
+def read_ledger(path: Path) -> list[dict]:
+    """The rows of a ledger CSV (strings), or [] when there is none."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _ids_text(ids: list[str]) -> str:
+    """``I1-I14`` for a run of consecutive ids of one paper, comma-separated otherwise."""
+    out, run = [], []
+    for i in ids + [""]:
+        if run and i and i[0] == run[-1][0] and i[1:].isdigit() and int(i[1:]) == int(run[-1][1:]) + 1:
+            run.append(i)
+            continue
+        if run:
+            out.append(run[0] if len(run) == 1 else f"{run[0]}-{run[-1]}")
+        run = [i] if i else []
+    return ", ".join(out)
+
+
+def provenance_md(rows: list[dict]) -> str:
+    """One line per run that wrote rows of the ledger: the rows, the command, when and where."""
+    groups: dict = {}
+    for r in rows:
+        cmd = re.sub(r" --ids \S+", "", str(r["command"]))
+        groups.setdefault((cmd, r.get("written") or ""), []).append(r["id"])
+    return "\n\n".join(f"Rows {_ids_text(ids)}: `{cmd}`; "
+                        + (f"written {w}." if w else "written before the ledger recorded when (see git log).")
+                        for (cmd, w), ids in groups.items())
+
+
 def write_csv(rows: list[dict], path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=COLUMNS)
         w.writeheader()
         for r in rows:
-            w.writerow({k: _fmt(r[k]) for k in COLUMNS})
+            w.writerow({k: _fmt(r.get(k, "")) for k in COLUMNS})
     tmp.replace(path)
 
 
@@ -174,17 +221,18 @@ def run(args) -> int:
             return 0
     else:
         rows = ledger(out)
-    write_csv(rows, out / "claims.csv")
     import datetime
     import os
     import platform
 
     import jax
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    header = (f"# Claims ledger: scenario `{args.scenario}`{', quick run' if args.quick else ''}\n\n"
-              f"`satisac claims{opts} -o {args.output}` (seed {args.seed}{', --no-run' if args.no_run else ''}); "
-              f"written {when} on {platform.machine()} with {os.cpu_count()} CPUs, JAX {jax.__version__} "
-              f"({jax.default_backend()}). Verdict rule: ../shared/spec/claims.md; 'quick' = below paper statistics.")
+    written = (f"{when} on {platform.machine()} with {os.cpu_count()} CPUs, JAX {jax.__version__} "
+               f"({jax.default_backend()}), seed {args.seed}{', --no-run' if args.no_run else ''}")
+    rows = merged_ledger(read_ledger(out / "claims.csv"), [dict(r, written=written) for r in rows])
+    write_csv(rows, out / "claims.csv")
+    header = (f"# Claims ledger: scenario `{args.scenario}` (rows marked quick are below paper statistics)\n\n"
+              f"{provenance_md(rows)}\n\nVerdict rule: ../shared/spec/claims.md; 'quick' = below paper statistics.")
     write_md(rows, out / "claims.md", header)
     print(table_md(rows))
     print(f"wrote {out / 'claims.csv'} and {out / 'claims.md'} ({time.perf_counter() - t0:.0f} s)")

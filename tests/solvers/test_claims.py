@@ -194,3 +194,34 @@ def test_committed_ledgers_cover_every_claim_and_match_reproduction():
             assert r["verdict"] != NOT_MEASURED or r["note"], r["id"]
     assert all(c.id in notes for c in CLAIMS)
     assert "quick" in text
+
+
+def test_run_over_some_claims_keeps_the_other_rows_of_the_ledger(tmp_path, capsys):
+    """`claims --ids N8` in a directory whose ledger already has I1 (written before the
+    `written` column existed) and an older N8: I1 stays as it was, N8 is replaced, rows in
+    registry order, and claims.md names the command and time of each group of rows."""
+    from solvers.claims.cli import COLUMNS, _ids_text, read_ledger
+    from solvers.cli import main
+    out = tmp_path / "ledger"
+    out.mkdir()
+    old_cols = [c for c in COLUMNS if c != "written"]
+    with open(out / "claims.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=old_cols)
+        w.writeheader()
+        w.writerow({**{c: "" for c in old_cols}, "id": "N8", "paper": "ntn", "verdict": "holds", "n": "3",
+                    "command": "satisac claims --ids N8 --quick -o old", "estimate": "0.5"})
+        w.writerow({**{c: "" for c in old_cols}, "id": "I1", "paper": "istn", "verdict": "differs", "n": "2",
+                    "estimate": "0.937", "ci_low": "0.85", "ci_high": "1.02", "quick": "True",
+                    "command": "satisac claims --ids I1 --quick -o old"})
+    assert main(["claims", "--ids", "N8", "--no-run", "--seed", "3", "-o", str(out)]) == 0
+    capsys.readouterr()
+    rows = read_ledger(out / "claims.csv")
+    assert [r["id"] for r in rows] == ["I1", "N8"]
+    i1, n8 = rows
+    assert (i1["verdict"], i1["estimate"], i1["command"], i1["written"]) == (
+        "differs", "0.937", "satisac claims --ids I1 --quick -o old", "")
+    assert n8["verdict"] == "not measured" and "seed 3, --no-run" in n8["written"]
+    text = (out / "claims.md").read_text()
+    assert "Rows I1: `satisac claims --quick -o old`; written before the ledger recorded when" in text
+    assert f"Rows N8: `satisac claims --scenario paper -o {out}`" in text and "| I1 |" in text and "| N8 |" in text
+    assert _ids_text(["I1", "I2", "I3", "I5", "N1", "N2"]) == "I1-I3, I5, N1-N2"
