@@ -116,5 +116,8 @@ sample. Proposed's mean SUT rate, 32 drops per point, 95 % CI, from
   Random's 0.38 / 0.38 / 0.53 (I10's Random band [0.57, 0.77]); weaker clutter moves I10
   away from the paper, so 1 m^2 is kept. `clutter_radius_m` 2 / 5 / 10 / 20 m: Proposed's
   radius reduction 0.22 / 0.23 / 0.21 / 0.19, Random's 0.55 / 0.53 / 0.49 / 0.45, nothing
-  beyond its CIs, so 5 m is kept.
+  beyond its CIs, so 5 m is kept. `sat_path_gain` paper_literal (6 dB above Friis): SUT rate
+  7.70 -> 8.21 [7.59, 8.83] (further above I7's band), sum-rate ratio 0.89 -> 0.83, no
+  sensing failure changed, so friis is kept. `sut_placement` fixed at 100 m: SUT rate 7.83
+  [7.34, 8.33] against 7.70 uniform, nothing beyond its CIs, so uniform is kept.
 """
