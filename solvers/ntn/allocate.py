@@ -59,6 +59,12 @@ class JmraConfig:
                                 "search, tau_final/1e6, x 20: the algorithm of the solver before 2026-12-05, "
                                 "500-740 steps; its S x S assembly now rounds differently)",
                                 source="assumption (measured, BENCHMARKS.md)", choices=("primal-dual", "primal"))
+    newton_tau_growth: float = param(200.0, "barrier weight growth per stage of the Newton path (float64, "
+                                     "'primal-dual' scaling; float32 keeps x 50, 'primal' x 20): x 200 took 250 "
+                                     "Newton steps per synthetic 100 x 12 frame against 350 at x 50, objective (25) "
+                                     "equal to +-3e-5 (tuning frames; BENCHMARKS.md); a run store written before "
+                                     "this key existed (x 50) is refused, not mixed",
+                                     source="assumption (measured, BENCHMARKS.md)", lo=1.0, lo_open=True)
     max_inner: int = param(200, "cap on inner iterations (Newton steps or FISTA steps) per subproblem (31)",
                            source="assumption", lo=1)
     inner_tol: float = param(1e-8, "inner stop: Newton: duality-gap bound per cell (objective units, "
@@ -89,7 +95,7 @@ class JmraConfig:
         return s._replace(**PRIMAL_NEWTON) if self.newton_scaling == "primal" else s
 
 
-CORE_RENAMES = {"inner_solver": "inner", "newton_scaling": "scaling"}  # JmraConfig key -> JmraSettings field
+CORE_RENAMES = {"inner_solver": "inner", "newton_scaling": "scaling", "newton_tau_growth": "tau_growth"}  # key -> field
 PRIMAL_NEWTON = dict(warm_tau_div=1e6, tau_growth=20.0, tau_growth_f32=20.0)  # path settings of newton_scaling = "primal"
 
 
