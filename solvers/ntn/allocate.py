@@ -54,16 +54,18 @@ class JmraConfig:
                               source="assumption", choices=("newton", "fista"))
     newton_scaling: str = param("primal-dual", "Newton solver variant (jaxcore.ntn.subproblem_newton): "
                                 "'primal-dual' (bound curvature from carried multipliers, slope line search, "
-                                "warm start at tau_final/1e8, tau x 200 per stage (x 50 in float32); 270-430 Newton "
+                                "warm start at tau_final/1e8, tau x newton_tau_growth per stage; 300-620 Newton "
                                 "steps per default 600-cell frame) or 'primal' (the pure barrier Hessian, Armijo line "
                                 "search, tau_final/1e6, x 20: the algorithm of the solver before 2026-12-05, "
                                 "500-740 steps; its S x S assembly now rounds differently)",
                                 source="assumption (measured, BENCHMARKS.md)", choices=("primal-dual", "primal"))
-    newton_tau_growth: float = param(200.0, "barrier weight growth per stage of the Newton path (float64, "
-                                     "'primal-dual' scaling; float32 keeps x 50, 'primal' x 20): x 200 took 250 "
-                                     "Newton steps per synthetic 100 x 12 frame against 350 at x 50, objective (25) "
-                                     "equal to +-3e-5 (tuning frames; BENCHMARKS.md); a run store written before "
-                                     "this key existed (x 50) is refused, not mixed",
+    newton_tau_growth: float = param(50.0, "barrier weight growth per stage of the Newton path (float64, "
+                                     "'primal-dual' scaling; float32 keeps x 50, 'primal' x 20). x 200 takes 250 "
+                                     "instead of 350 Newton steps per synthetic 100 x 12 frame (objective (25) equal "
+                                     "to +-3e-5; 9.8x instead of 7.3x the cvxpy loop, BENCHMARKS.md) but its relaxed "
+                                     "allocation then depends on the batch composition at ~1e-4 (the optimal face of "
+                                     "(31) is not a point), so results would differ between batch sizes and "
+                                     "processes; 50 gave identical results in every batch tested",
                                      source="assumption (measured, BENCHMARKS.md)", lo=1.0, lo_open=True)
     max_inner: int = param(200, "cap on inner iterations (Newton steps or FISTA steps) per subproblem (31)",
                            source="assumption", lo=1)

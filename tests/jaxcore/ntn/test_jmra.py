@@ -165,7 +165,7 @@ def test_primal_scaling_selects_the_earlier_newton_path_settings():
     s = JmraConfig(newton_scaling="primal").settings()
     assert (s.scaling, s.warm_tau_div, s.tau_growth) == ("primal", 1e6, 20.0)
     d = JmraConfig().settings()
-    assert (d.scaling, d.warm_tau_div, d.tau_growth) == ("primal-dual", 1e8, 200.0)
+    assert (d.scaling, d.warm_tau_div, d.tau_growth) == ("primal-dual", 1e8, 50.0)
 
 
 def test_primal_dual_scaling_reaches_the_same_optimum_in_fewer_newton_steps(batch):
