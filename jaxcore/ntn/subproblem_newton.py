@@ -97,10 +97,14 @@ SLOPE_KAPPA = 0.1  # line search: accept a step whose slope along the direction 
 KAPPA_Z = 1e10  # multiplier safeguard: z within [c/kappa, kappa c] of its central value c (IPOPT's kappa_Sigma)
 
 
+def _ratio(v, dv):
+    """Per entry, the step ``al`` at which ``v + al dv`` reaches 0 (inf where ``dv >= 0``)."""
+    return jnp.where(dv < 0, -v / jnp.where(dv < 0, dv, -1.0), jnp.inf)
+
+
 def _to_boundary(v, dv, where):
     """Largest step keeping ``v + al dv > 0`` over the entries in ``where`` (inf if none decrease)."""
-    r = jnp.where(where & (dv < 0), -v / jnp.where(dv < 0, dv, -1.0), jnp.inf)
-    return jnp.min(r)
+    return jnp.min(jnp.where(where, _ratio(v, dv), jnp.inf))
 
 
 def _box_boundary(y, dy, where):
@@ -113,9 +117,7 @@ def _box_boundary(y, dy, where):
 
 def _pair_boundary(v1, d1, v2, d2, where):
     """``min(_to_boundary(v1, d1, where), _to_boundary(v2, d2, where))`` as one reduction."""
-    r1 = jnp.where(d1 < 0, -v1 / jnp.where(d1 < 0, d1, -1.0), jnp.inf)
-    r2 = jnp.where(d2 < 0, -v2 / jnp.where(d2 < 0, d2, -1.0), jnp.inf)
-    return jnp.min(jnp.where(where, jnp.minimum(r1, r2), jnp.inf))
+    return jnp.min(jnp.where(where, jnp.minimum(_ratio(v1, d1), _ratio(v2, d2)), jnp.inf))
 
 
 def _safeguard(z, c):

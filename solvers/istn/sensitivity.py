@@ -388,8 +388,7 @@ def merged_rows(kept: list[dict], new: list[dict]) -> list[dict]:
     ran = {r["experiment"] for r in new}
     rows = [r for r in kept if r["experiment"] not in ran] + list(new)
     order = {p.label: i for i, p in enumerate(PARAMS)}
-    first = {e: i for i, e in reversed(list(enumerate(r["experiment"] for r in rows)))}
-    return sorted(rows, key=lambda r: (order.get(r["experiment"], len(order)), first[r["experiment"]]))
+    return sorted(rows, key=lambda r: order.get(r["experiment"], len(order)))  # stable: groups stay whole
 
 
 def run_sensitivity(out_dir, quick: bool = False, seed: int = 0, drops: int | None = None, params=None,

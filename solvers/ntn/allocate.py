@@ -62,7 +62,7 @@ class JmraConfig:
     newton_tau_growth: float = param(50.0, "barrier weight growth per stage of the Newton path (float64, "
                                      "'primal-dual' scaling; float32 keeps x 50, 'primal' x 20). x 200 takes 250 "
                                      "instead of 350 Newton steps per synthetic 100 x 12 frame (objective (25) equal "
-                                     "to +-3e-5; 9.8x instead of 7.3x the cvxpy loop, BENCHMARKS.md) but its relaxed "
+                                     "to +-3e-5; 9.8x instead of 6.6x the cvxpy loop, BENCHMARKS.md) but its relaxed "
                                      "allocation then depends on the batch composition at ~1e-4 (the optimal face of "
                                      "(31) is not a point), so results would differ between batch sizes and "
                                      "processes; 50 gave identical results in every batch tested",
