@@ -22,6 +22,7 @@ import jax.numpy as jnp
 
 from jaxcore.istn import uma
 from jaxcore.istn.geometry import draw_geometry
+from jaxcore.istn.params import join_params, split_params
 from jaxcore.istn.satellite import satellite_gains, sut_antenna_gain
 from jaxcore.istn.sensing_channels import scatter_channels
 from jaxcore.istn.ula import ula_response
@@ -36,7 +37,7 @@ def draw_cell(key, p) -> dict:
 
     Args:
       key: PRNG key of the cell.
-      p: :class:`jaxcore.istn.params.ChannelParams` (static).
+      p: :class:`jaxcore.istn.params.ChannelParams` (its ``TRACED_FIELDS`` may be tracers).
     Returns:
       dict (complex in ``p.precision``, real float64): ``h_tut`` [K, Nt] (4),
       ``h_sut`` [Nt] (7), ``g_tut`` [K], ``g_sut`` [] (1), ``g_rad`` [R, Nr] (3),
@@ -116,7 +117,30 @@ def _draw_drops(key, p, drop_ids, n_cells: int) -> dict:
 #: (~1e-8 relative in float64), so the chunk-invariance contract holds per variant.
 QUICK_COMPILE = {"xla_backend_optimization_level": 0}
 
-#: jitted :func:`_draw_drops` (``p`` and ``n_cells`` static): optimised build.
-draw_drops = jax.jit(_draw_drops, static_argnums=(1, 3))
-#: the same with :data:`QUICK_COMPILE`.
-draw_drops_quick = jax.jit(_draw_drops, static_argnums=(1, 3), compiler_options=QUICK_COMPILE)
+
+def _draw_drops_split(key, static, values, drop_ids, n_cells: int) -> dict:
+    return _draw_drops(key, join_params(static, values), drop_ids, n_cells)
+
+
+_draw_opt = jax.jit(_draw_drops_split, static_argnums=(1, 4))
+_draw_quick = jax.jit(_draw_drops_split, static_argnums=(1, 4), compiler_options=QUICK_COMPILE)
+
+
+def traced_values(values: dict) -> dict:
+    """The traced numbers of :func:`jaxcore.istn.params.split_params` as float64 scalars
+    (the generator runs under ``jax.enable_x64``)."""
+    return {k: jnp.asarray(v, F64) for k, v in values.items()}
+
+
+def draw_drops(key, p, drop_ids, n_cells: int) -> dict:
+    """Jitted :func:`_draw_drops`, optimised build: one compile per structure of ``p`` and
+    ``n_cells`` (the numbers of ``params.TRACED_FIELDS`` are traced: a sweep over them
+    reuses the program)."""
+    static, values = split_params(p)
+    return _draw_opt(key, static, traced_values(values), drop_ids, n_cells)
+
+
+def draw_drops_quick(key, p, drop_ids, n_cells: int) -> dict:
+    """:func:`draw_drops` built with :data:`QUICK_COMPILE`."""
+    static, values = split_params(p)
+    return _draw_quick(key, static, traced_values(values), drop_ids, n_cells)

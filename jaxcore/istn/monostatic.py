@@ -19,6 +19,7 @@ import jax.numpy as jnp
 
 from jaxcore.istn import drops as _drops
 from jaxcore.istn.geometry import draw_geometry
+from jaxcore.istn.params import join_params, split_params
 from jaxcore.istn.satellite import satellite_gains
 from jaxcore.istn.sensing_channels import scatter_channels
 from jaxcore.istn.ula import ula_response
@@ -49,8 +50,14 @@ def monostatic_cell(key, p) -> dict:
                 alpha_tar=tar["gain"])
 
 
-@partial(jax.jit, static_argnums=(1, 3))
-def monostatic_drops(key, p, drop_ids, n_cells: int) -> dict:
-    """:func:`monostatic_cell` for drops ``drop_ids`` x ``n_cells`` cells ([B, M, ...])."""
+@partial(jax.jit, static_argnums=(1, 4))
+def _monostatic_split(key, static, values, drop_ids, n_cells: int) -> dict:
     keys = _drops.drop_keys(key, jnp.asarray(drop_ids), n_cells)
-    return jax.vmap(jax.vmap(monostatic_cell, (0, None)), (0, None))(keys, p)
+    return jax.vmap(jax.vmap(monostatic_cell, (0, None)), (0, None))(keys, join_params(static, values))
+
+
+def monostatic_drops(key, p, drop_ids, n_cells: int) -> dict:
+    """:func:`monostatic_cell` for drops ``drop_ids`` x ``n_cells`` cells ([B, M, ...]); jitted
+    once per structure of ``p`` (its ``TRACED_FIELDS`` traced, as in ``drops.draw_drops``)."""
+    static, values = split_params(p)
+    return _monostatic_split(key, static, _drops.traced_values(values), drop_ids, n_cells)

@@ -1,9 +1,16 @@
 """Static scenario numbers for the ISTN channel generator (jaxcore side of ``IstnConfig``).
 
 ``jaxcore`` never imports ``solvers``; ``solvers.istn.config.IstnConfig.channel_params()``
-converts the user config into this hashable ``NamedTuple`` of plain numbers and strings,
-which is passed as a static argument to ``jax.jit`` (one compile per scenario).
+converts the user config into this hashable ``NamedTuple`` of plain numbers and strings.
 All lengths in metres, angles in radians, gains linear, powers in watts.
+
+Compile once per sweep: the generator's jitted programs take the structure of the scenario
+(sizes, modes, precision and the numbers that enter Python branches) as a static argument and
+the scenario's other numbers (:data:`TRACED_FIELDS`: gains, radii, RCS, elevation range, ...)
+as traced float64 scalars (:func:`split_params`, :func:`join_params`), so a sweep over any of
+them (Fig. 8's r_sens, the sensitivity study's gains, RCS and radii) reuses one compiled
+program.  Drops are bit-identical to those of a build with every number static (tested:
+``tests/jaxcore/istn/test_traced_params.py``).
 """
 from __future__ import annotations
 
@@ -60,3 +67,27 @@ class ChannelParams(NamedTuple):
     @property
     def n_clutter(self) -> int:
         return self.clutter_per_target * self.n_targets
+
+
+#: Numbers that stay static (compile-time constants) although they are floats: the carrier and
+#: the heights enter Python branches of the 38.901 formulas, ``aging_corr`` selects the
+#: aging branch, and the shadowing spread is folded by XLA into the ``10 ** (.)`` chain (traced,
+#: it moves the satellite gains by 1 ulp: measured), so it stays a constant to keep drops
+#: bit-identical.
+STATIC_FLOATS = ("fc_hz", "wavelength_m", "h_bs_m", "h_ut_m", "aging_corr", "sat_shadow_std_db")
+#: The numbers passed as traced float64 scalars (every other float field).
+TRACED_FIELDS = tuple(k for k, v in ChannelParams._field_defaults.items()
+                      if isinstance(v, float) and k not in STATIC_FLOATS)
+
+
+def split_params(p: ChannelParams) -> tuple[ChannelParams, dict[str, float]]:
+    """``(static, values)``: ``p`` with every :data:`TRACED_FIELDS` entry set to None (the
+    hashable static argument; equal for every value of a sweep) and those values as a dict
+    of Python floats (to be passed traced, as float64 scalars)."""
+    return p._replace(**{k: None for k in TRACED_FIELDS}), {k: float(getattr(p, k)) for k in TRACED_FIELDS}
+
+
+def join_params(static: ChannelParams, values: dict) -> ChannelParams:
+    """Inverse of :func:`split_params` inside a traced function: the static fields with the
+    traced values put back."""
+    return static._replace(**values)

@@ -244,8 +244,10 @@ def _run_locked(run_dir, base_cfg, work, points, n_drops, seed, sweep, mode, met
     t0 = time.perf_counter()
     bar = None
     if progress and todo:
+        # whole drops in the count: chunk_progress moves the bar by fractions of a chunk
         bar = tqdm(total=total, initial=done, unit=unit, desc=desc or Path(run_dir).name,
-                   dynamic_ncols=True, smoothing=0.1)
+                   dynamic_ncols=True, smoothing=0.1,
+                   bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]")
     last_point = None
     ran = busy = 0
     beat = Heartbeat(lease / 8) if shard is not None and todo else None
