@@ -50,6 +50,7 @@ satellite that could be in range (doubled and recomputed otherwise).
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from functools import partial
@@ -126,9 +127,21 @@ def _cell_points(lat_c, lon_c, half):
                                    jnp.radians(lon_c[:, None] + dl[None, :, 1]))  # [C, 5, 3]
 
 
+def _program_cfg(cfg: NtnConfig) -> NtnConfig:
+    """``cfg`` as the static argument of the jitted world programs: T_HO (read on the host only)
+    and T_f (passed traced) set to None, so a sweep over them (Table III, Fig. 11) reuses one
+    compiled program; a program that read either would fail loudly.  Frames are bit-identical
+    to the build with both as constants (``tests/solvers/ntn/test_world.py``)."""
+    c = copy.copy(cfg)
+    object.__setattr__(c, "t_ho_s", None)
+    object.__setattr__(c, "t_frame_s", None)
+    return c
+
+
 @partial(jax.jit, static_argnums=0)
-def _make_device(cfg: NtnConfig, key, lat_c, lon_c):
-    """Constellation elements, rain cells, cover matrix and initial rain state (one compile)."""
+def _make_device(cfg: NtnConfig, t_frame_s, key, lat_c, lon_c):
+    """Constellation elements, rain cells, cover matrix and initial rain state (one compile;
+    ``cfg`` from ``_program_cfg``, ``t_frame_s`` traced)."""
     el = orbits.concat_elements([
         orbits.walker_delta(cfg.shell_altitude_km[j] * 1e3, math.radians(cfg.shell_inclination_deg[j]),
                             cfg.shell_planes[j], cfg.shell_sats_per_plane[j], cfg.shell_phasing[j])
@@ -138,7 +151,7 @@ def _make_device(cfg: NtnConfig, key, lat_c, lon_c):
     rc = rain.sample_rain_cells(k_cells, n_max, lat0, lat1, lon0, lon1, cfg.rain_density_per_km2,
                                 cfg.rain_mean_radius_km)
     cover = rain.cell_cover(jnp.radians(lat_c), jnp.radians(lon_c), rc)
-    p10, p01 = rain.transition_probs(cfg.t_frame_s, cfg.rain_mean_duration_h * 3600, cfg.rain_mean_gap_h * 3600)
+    p10, p01 = rain.transition_probs(t_frame_s, cfg.rain_mean_duration_h * 3600, cfg.rain_mean_gap_h * 3600)
     st0 = rain.init_rain_state(k_init, n_max, rain.stationary_active(p10, p01), cfg.rain_mean_intensity_mmh)
     return el, rc, cover, st0
 
@@ -149,7 +162,8 @@ def make_world(cfg: NtnConfig, seed: int) -> World:
         lat_c, lon_c = grid_centres(cfg)
         cell_points = np.asarray(_cell_points(jnp.asarray(lat_c), jnp.asarray(lon_c), cfg.cell_deg / 2))
         pop = cell_population(cfg)
-        el, rc, cover, st0 = _make_device(cfg, jax.random.PRNGKey(seed), jnp.asarray(lat_c), jnp.asarray(lon_c))
+        el, rc, cover, st0 = _make_device(_program_cfg(cfg), jnp.asarray(cfg.t_frame_s, jnp.float64),
+                                          jax.random.PRNGKey(seed), jnp.asarray(lat_c), jnp.asarray(lon_c))
         el = orbits.Elements(*(np.asarray(a) for a in el))
         counts = [p * q for p, q in zip(cfg.shell_planes, cfg.shell_sats_per_plane)]
         sat_shell = np.repeat(np.arange(cfg.n_shells), counts)
@@ -179,9 +193,9 @@ def make_world(cfg: NtnConfig, seed: int) -> World:
                      _initial_cand_k(cfg, d_max, box_radius), centre, box_radius)
 
 
-def _frame_geometry(cfg: NtnConfig, shells: tuple, s_cap: int, w: dict, t0, rain_rate, key):
-    """One frame: candidates, worst-case geometry, (3)-(6), compaction to ``s_cap`` columns."""
-    tf = cfg.t_frame_s
+def _frame_geometry(cfg: NtnConfig, shells: tuple, s_cap: int, tf, w: dict, t0, rain_rate, key):
+    """One frame: candidates, worst-case geometry, (3)-(6), compaction to ``s_cap`` columns
+    (``cfg`` from ``_program_cfg``; ``tf`` = T_f, traced)."""
     times = t0 + jnp.array([0.0, tf / 2, tf])  # [3]
     pos = orbits.ecef_positions(w["el"], times)  # [3, N, 3]
     d_centre = jnp.linalg.norm(pos[1] - w["centre"], axis=-1)  # [N]
@@ -224,17 +238,18 @@ def _frame_geometry(cfg: NtnConfig, shells: tuple, s_cap: int, w: dict, t0, rain
     return out, jnp.all(jnp.array(ok)), any_in.sum()
 
 
-_frames_jit = jax.jit(lambda cfg, shells, s_cap, w, t0s, rr, keys: jax.lax.map(
-    lambda a: _frame_geometry(cfg, shells, s_cap, w, *a), (t0s, rr, keys)), static_argnums=(0, 1, 2))
+_frames_jit = jax.jit(lambda cfg, shells, s_cap, tf, w, t0s, rr, keys: jax.lax.map(
+    lambda a: _frame_geometry(cfg, shells, s_cap, tf, w, *a), (t0s, rr, keys)), static_argnums=(0, 1, 2))
 
 
 @partial(jax.jit, static_argnums=0)
-def _rain_jit(cfg: NtnConfig, key, frames, st, cover):
-    """Rain chain over the frames (lax.scan), R_c(k) (10) and the per-frame sensing keys."""
+def _rain_jit(cfg: NtnConfig, t_frame_s, key, frames, st, cover):
+    """Rain chain over the frames (lax.scan), R_c(k) (10) and the per-frame sensing keys
+    (``cfg`` from ``_program_cfg``, ``t_frame_s`` traced)."""
     k_rain, k_sense = jax.random.fold_in(key, 2), jax.random.fold_in(key, 3)
     keys_r = jax.vmap(lambda k: jax.random.fold_in(k_rain, k))(frames)
     keys_s = jax.vmap(lambda k: jax.random.fold_in(k_sense, k))(frames)
-    p10, p01 = rain.transition_probs(cfg.t_frame_s, cfg.rain_mean_duration_h * 3600, cfg.rain_mean_gap_h * 3600)
+    p10, p01 = rain.transition_probs(t_frame_s, cfg.rain_mean_duration_h * 3600, cfg.rain_mean_gap_h * 3600)
     st_end, hist = rain.evolve_rain(st, keys_r, p10, p01, cfg.rain_mean_intensity_mmh, cfg.rain_redraw == "frame")
     return st_end, hist, rain.cell_rain_rate(cover, hist.active, hist.intensity), keys_s
 
@@ -265,7 +280,8 @@ def evolve(world: World, start: int, n_frames: int, rain_state: rain.RainState |
         rain_state = world.rain_state0
     with jax.enable_x64(True):
         frames = np.arange(start, start + n_frames)
-        st_end, hist, rr, keys_s = _rain_jit(cfg, jax.random.PRNGKey(world.seed), jnp.asarray(frames),
+        pcfg, tf = _program_cfg(cfg), jnp.asarray(cfg.t_frame_s, jnp.float64)
+        st_end, hist, rr, keys_s = _rain_jit(pcfg, tf, jax.random.PRNGKey(world.seed), jnp.asarray(frames),
                                              rain.RainState(*(jnp.asarray(a) for a in rain_state)),
                                              jnp.asarray(world.cover))
         t0s = cfg.epoch_offset_s + frames * cfg.t_frame_s
@@ -281,7 +297,7 @@ def evolve(world: World, start: int, n_frames: int, rain_state: rain.RainState |
             sl = np.minimum(np.arange(a, a + chunk), n_frames - 1)
             n_real = min(chunk, n_frames - a)
             while True:
-                out, ok, n_in = _frames_jit(cfg, tuple(zip(world.shell_offsets, counts, cand_k)), s_cap, w,
+                out, ok, n_in = _frames_jit(pcfg, tuple(zip(world.shell_offsets, counts, cand_k)), s_cap, tf, w,
                                             jnp.asarray(t0s[sl]), rr[sl], keys_s[sl])
                 if not bool(np.all(ok)):
                     cand_k = tuple(min(2 * k, n) for k, n in zip(cand_k, counts))

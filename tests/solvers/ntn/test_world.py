@@ -170,3 +170,35 @@ def test_config_overrides_and_population(tmp_path):
         load_population_file(small, tmp_path / "bad.csv")
     with pytest.raises(ConfigError, match="not found"):
         load_population_file(small, tmp_path / "missing.npy")
+
+
+def test_sweep_over_frame_length_and_handover_reuses_the_world_programs():
+    """T_HO is host-side and T_f traced (``world._program_cfg``): a Table III sweep compiles
+    each world program once, and the traced T_f gives the bits of T_f as a constant."""
+    import jax.numpy as jnp
+
+    from solvers.ntn import world as W
+
+    sizes = lambda: (W._make_device._cache_size(), W._rain_jit._cache_size(), W._frames_jit._cache_size())  # noqa: E731
+    outs = {}
+    for tf, tho in ((10.0, 0.02), (10.0, 0.05), (20.0, 0.02)):
+        cfg = NtnConfig(**SMALL, t_frame_s=tf, t_ho_s=tho)
+        before = sizes()
+        outs[tf, tho] = evolve(make_world(cfg, 3), 0, 3)[0]
+        if (tf, tho) != (10.0, 0.02):
+            assert sizes() == before  # no new program for another T_f or T_HO
+    for key in ("rate", "rain_rate", "sat_id"):
+        np.testing.assert_array_equal(outs[10.0, 0.02][key], outs[10.0, 0.05][key])  # T_HO: not a world input
+    assert not np.array_equal(outs[10.0, 0.02]["sat_id"], outs[20.0, 0.02]["sat_id"])  # T_f moves the frames
+    # the traced T_f against T_f as a compile-time constant (the build before the split)
+    cfg = NtnConfig(**SMALL, t_frame_s=20.0)
+    pcfg = W._program_cfg(cfg)
+    const = jax.jit(lambda key, frames, st, cover: W._rain_jit.__wrapped__(pcfg, 20.0, key, frames, st, cover))
+    w = make_world(cfg, 3)
+    with jax.enable_x64(True):
+        args = (jax.random.PRNGKey(3), jnp.arange(4), W.rain.RainState(*(jnp.asarray(a) for a in w.rain_state0)),
+                jnp.asarray(w.cover))
+        a = jax.device_get(const(*args))
+        b = jax.device_get(W._rain_jit(pcfg, jnp.asarray(20.0, jnp.float64), *args))
+    for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+        np.testing.assert_array_equal(x, y)
