@@ -48,3 +48,16 @@ def test_failure_flags_equal_the_three_certificates_on_every_cell(cells):
     # the satellite only adds interference: no drop fails without it that passes with it
     free = SF.failure_flags(inst, "satellite-free", np.arange(12), 4)
     assert not (free & ~got).any()
+
+
+def test_noise_bound_never_rules_out_a_cell_a_certificate_meets(cells):
+    """The bound is an upper bound: every cell a certificate makes feasible is 'possible', and
+    it rules out some of the rest (so Phase I is skipped there)."""
+    inst, prob, p_sat = cells
+    every = np.asarray(SF.sensing_feasible_cells(prob, p_sat)) | SF._phase1_feasible(prob, p_sat)
+    possible = np.asarray(SF.noise_bound_possible(prob, p_sat))
+    assert possible[every].all()
+    assert (~possible).any()
+    # with a tenth of the power budget more cells are ruled out, never fewer
+    weak = np.asarray(SF.noise_bound_possible(prob._replace(p_bs=prob.p_bs / 10), p_sat))
+    assert (possible | ~weak).all() and (~weak).sum() > (~possible).sum()
