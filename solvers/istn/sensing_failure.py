@@ -122,9 +122,9 @@ def _phase1_feasible(prob_flat: CellProblem, p_sat, cells=None):
     iteration budget and a batch pays for its slowest member.  A cell's answer does not depend
     on the batch it is solved in (per-instance masks, ``qos_wmmse.solve_cells``).
     """
-    n = int(p_sat.shape[0])
     if cells is None:
         return np.asarray(sensing_feasible(jax.vmap(_sensing_only)(prob_flat), p_sat), bool)
+    n = int(p_sat.shape[0])
     out = np.zeros(n, bool)
     cells = np.asarray(cells, np.int64)
     if cells.size == 0:
