@@ -111,7 +111,7 @@ class SolverConfig:
         "P_LEO/1000 to P_LEO (plus P1's own power) with P1's beamformers fixed: the largest sum rate (26) whose "
         "QoS holds replaces P1's power (0 = off)", source="measured (benchmarks/istn_power.py)", lo=0, hi=1000)
     slots: int = param(0, "cells solved at once (continuous batching: a finished cell's slot takes the next "
-                       "queued cell); 0 = auto (16 on CPU, 4096 on accelerators)", source="measured", lo=0)
+                       "queued cell); 0 = auto (1 on CPU, 4096 on accelerators)", source="measured", lo=0)
     sync_rounds: int = param(2, "solver rounds (<= one warm transmit step each) between two refills of the "
                              "slots", source="derived", lo=1, hi=1000)
     rate_rtol: float = param(1e-5, "relative tolerance on R_min for status 4", source="assumption", lo=0, hi=0.1)

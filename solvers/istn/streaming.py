@@ -32,9 +32,19 @@ from solvers.interrupts import raise_if_pending
 
 
 def default_slots() -> int:
-    """Cells in flight: 16 on CPU (a 2-core CPU gains nothing from wider batches: 9.7 vs
-    11.4 ms per cell-round at 1 vs 32 slots, measured), 4096 on accelerators."""
-    return 16 if jax.default_backend() == "cpu" else 4096
+    """Cells in flight: 1 on CPU, 4096 on accelerators.
+
+    On a CPU the lanes of a batch do not run in parallel, and a batch pays per round for its
+    slowest lane and for every rare branch (``jaxcore.loops.when``) any lane takes, so one cell
+    at a time costs least.  Measured (``benchmarks.istn_perdrop --batches 33 --seeds 11``,
+    paper size, quiet 2-core x86_64 CPU, 2026-12-06): 1 slot 731 / 556 ms per drop (float32 /
+    float64; CPU 881 / 690 ms), 16 slots 1,082 / 780 ms (CPU 2,006 / 1,412 ms); one thread, 30
+    drops of a Fig. 4 point: 1 / 4 / 16 slots 759 / 854 / 1,857 ms per drop.  In float32 the
+    iterates of a cell depend on the slot count through the rounding of the batched kernels
+    (the same 30 drops: mean sum rate 20.34 / 20.69 / 20.38), so a run is reproduced bit for
+    bit at the same slot count and device type; float64 agrees to the solver tolerance.
+    """
+    return 1 if jax.default_backend() == "cpu" else 4096
 
 
 def _take(tree, rows):
