@@ -118,23 +118,31 @@ def feasibility_panel(ax, curves, ylabel="feasible\nshare"):
 
 def caption(n, scenario: str | None = None, quick: bool | None = None, paper_n: int | None = None,
             unit: str = "drops", means: str | None = "all drops", extra: str = "",
-            ci: str = "bars: 95 % CI") -> str:
+            ci: str = "bars: 95 % CI", n_run=None) -> str:
     """The line under a figure: ``n = 6 drops/point | scenario 'paper' | means over all drops | QUICK``.
 
-    ``n`` is one count or the counts of every point (shown as a range when they differ);
-    ``quick`` (or ``n`` below ``paper_n``) stamps ``QUICK (paper: N unit)``.
+    ``n`` is one count or the counts of every point that the means cover (shown as a range
+    when they differ); ``n_run`` the counts run per point when the means cover a subset of
+    them (e.g. the drops where Proposed is feasible; default ``n``).  ``quick`` (or ``n_run``
+    below ``paper_n``) stamps ``QUICK (paper: N unit)``.
     """
-    ns = np.atleast_1d(np.asarray(n, float))
-    ns = ns[np.isfinite(ns)]
-    lo, hi = (int(ns.min()), int(ns.max())) if ns.size else (0, 0)
+    def _range(values):
+        v = np.atleast_1d(np.asarray(values, float))
+        v = v[np.isfinite(v)]
+        return (int(v.min()), int(v.max())) if v.size else (0, 0)
+
+    lo, hi = _range(n)
+    run_lo, run_hi = _range(n if n_run is None else n_run)
     parts = [f"n = {lo} {unit}/point" if lo == hi else f"n = {lo}-{hi} {unit}/point"]
+    if (run_lo, run_hi) != (lo, hi):
+        parts[0] += f" of {run_lo}" + ("" if run_lo == run_hi else f"-{run_hi}") + " run"
     if scenario:
         parts.append(f"scenario '{scenario}'")
     if means:
         parts.append(f"means over {means}" + (f", {ci}" if ci else ""))
     if extra:
         parts.append(extra)
-    below = paper_n is not None and ns.size and hi < paper_n
+    below = paper_n is not None and run_hi < paper_n
     if quick or below:
         parts.append("QUICK" + (f" (paper: {paper_n} {unit})" if paper_n else ""))
     else:

@@ -247,7 +247,8 @@ def _finish(fig, axes, feas, rows, xlabel, ylabel, caption, ncol=2, means=None, 
     plotting.legend_outside(fig if len(axes) > 1 else axes[0], *axes[0].get_legend_handles_labels(), ncol=ncol)
     c = dict(caption or {})
     line = plotting.caption([r.get("n", np.nan) for r in rows], c.get("scenario"), c.get("quick"),
-                            c.get("paper_n", DEFAULT_DROPS), means=means)
+                            c.get("paper_n", DEFAULT_DROPS), means=means,
+                            n_run=[r.get("n_all", r.get("n", np.nan)) for r in rows])
     plotting.add_caption(fig, (_tex(c["title"]) + "\n" if c.get("title") else "") + line)
 
 

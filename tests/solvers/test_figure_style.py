@@ -30,6 +30,11 @@ def test_caption_states_n_scenario_means_and_quick():
     assert "QUICK (paper: 200 drops)" in c  # below the paper's statistics even without --quick
     assert "full statistics" in plotting.caption([200, 200], "spec", quick=False, paper_n=200)
     assert "n = 4-6 frames/point" in plotting.caption([4, 6], unit="frames")
+    # means over a subset of the drops run (the drops where Proposed is feasible): the QUICK
+    # stamp reads the drops run per point, the range the drops the means cover
+    sub = plotting.caption([110, 197], "paper", quick=False, paper_n=200, n_run=[200, 200])
+    assert "n = 110-197 drops/point of 200 run" in sub and "full statistics" in sub and "QUICK" not in sub
+    assert "QUICK (paper: 200 drops)" in plotting.caption([3, 6], quick=False, paper_n=200, n_run=[6, 6])
 
 
 def test_errorbar_whiskers_match_ci():
