@@ -27,6 +27,12 @@ reports the loop's mean seconds per drop, ``ratio`` = that / ours per drop, and 
 = relative difference of the summed sum rate (25a), ours minus the loop, on the drops both
 solved (the first min(b, N)).
 
+With ``--each N`` the first N drops of each seed are also solved one drop per solve in every
+precision, the precisions side by side on the same drop (``istn_perdrop_each.csv``: seed,
+drop, precision, ms, status, Phase-II iterations of the cell, sum rate), which shows which
+drops a precision pays for (a float32 Phase I that runs to its cap where float64 solves the
+drop, say) rather than a mean.
+
 The counters wrap ``solvers.istn.streaming``'s module functions for the duration of one solve
 (:class:`StreamMeter`); results are unchanged.  Writes ``istn_perdrop.csv`` and
 ``istn_perdrop.md`` into ``-o``.
@@ -206,6 +212,8 @@ def run(args) -> list[dict]:
     meta = dict(cells=args.cells, device=jax.devices()[0].device_kind, cpus=len(os.sched_getaffinity(0)),
                 jax=jax.__version__, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 machine=platform.machine())
+    if args.each:
+        each_drop(scen, cfg, args)
     rows = []
     for seed in args.seeds:
         for prec in args.precisions:
@@ -232,6 +240,44 @@ def run(args) -> list[dict]:
                     r.update(ref_columns(r, sr, ref))
                 md = write(rows, meta, args.output)
     print(md)
+    return rows
+
+
+EACH_COLUMNS = ("seed", "drop", "precision", "ms", "status", "iterations", "sum_rate")
+
+
+def each_drop(scen, cfg, args) -> list[dict]:
+    """``--each N``: drops 0..N-1 of each seed, one per solve, every precision on the same drop
+    (after one untimed solve per precision that compiles the one-drop programs); writes
+    ``istn_perdrop_each.csv`` after every drop."""
+    from solvers.istn.generate import generate_instance
+    from solvers.istn.pipeline import solve_istn
+
+    os.makedirs(args.output, exist_ok=True)
+    path = os.path.join(args.output, "istn_perdrop_each.csv")
+    rows = []
+    for seed in args.seeds:
+        sets = {p: generate_instance(scen, args.each, seed, args.cells, precision=p, progress=False)
+                for p in args.precisions}
+        one = {p: [{k: v[d:d + 1] for k, v in full.items()} for d in range(args.each)] for p, full in sets.items()}
+        for p in args.precisions:
+            solve_istn(one[p][0], cfg, "proposed", seed)  # compile
+        for d in range(args.each):
+            for p in args.precisions:
+                t0 = time.perf_counter()
+                sol = solve_istn(one[p][d], cfg, "proposed", seed)
+                ms = 1e3 * (time.perf_counter() - t0)
+                rows.append(dict(seed=seed, drop=d, precision=p, ms=round(ms, 1),
+                                 status=" ".join(str(int(x)) for x in np.asarray(sol["status"]).ravel()),
+                                 iterations=" ".join(str(int(x)) for x in np.asarray(sol["iterations"]).ravel()),
+                                 sum_rate=float(np.asarray(sol["sum_rate"])[0])))
+            print("istn_perdrop --each: " + " | ".join(f"seed {r['seed']} drop {r['drop']} {r['precision']} "
+                                                         f"{r['ms']:.0f} ms SR {r['sum_rate']:.3f} status {r['status']}"
+                                                         for r in rows[-len(args.precisions):]), file=sys.stderr, flush=True)
+            with open(path, "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=list(EACH_COLUMNS))
+                w.writeheader()
+                w.writerows(rows)
     return rows
 
 
@@ -272,10 +318,15 @@ def main(argv=None) -> int:
     p.add_argument("--ref-budget-s", type=float, default=600.0,
                    help="stop the cvxpy loop after this many seconds, at least one drop (default 600)")
     p.add_argument("--scenario", type=_scenario, default=(), help="IstnConfig overrides, e.g. n_tx=8,n_tut=2 (tests)")
+    p.add_argument("--each", type=int, default=0,
+                   help="also solve the first N drops of each seed one per solve in every precision "
+                        "(istn_perdrop_each.csv; default 0: not)")
     p.add_argument("-o", "--output", required=True)
     args = p.parse_args(argv)
     if args.cells < 1 or args.slots < 0:
         p.error(f"--cells: expected a positive integer and --slots >= 0, got {args.cells} and {args.slots}")
+    if args.each < 0:
+        p.error(f"--each: expected an integer >= 0, got {args.each}")
     if args.ref_drops < 0 or not args.ref_budget_s > 0:
         p.error(f"--ref-drops: expected >= 0 and --ref-budget-s > 0, got {args.ref_drops} and {args.ref_budget_s}")
     run(args)

@@ -14,7 +14,7 @@ TINY = "n_tx=8,n_tut=2,n_targets=2,n_radar=2,n_rx=2,clutter_per_target=1"
 
 @pytest.mark.parametrize("argv", [["--batches", "0,3"], ["--batches", "x"], ["--seeds", "-1"],
                                   ["--precisions", "float16"], ["--cells", "0"], ["--scenario", "n_tx"],
-                                  ["--ref-drops", "-1"], ["--ref-budget-s", "0"]])
+                                  ["--ref-drops", "-1"], ["--ref-budget-s", "0"], ["--each", "-1"]])
 def test_bad_arguments_rejected_before_any_work(argv, tmp_path):
     with pytest.raises(SystemExit) as e:
         istn_perdrop.main(argv + ["-o", str(tmp_path / "out")])
@@ -65,3 +65,25 @@ def test_table_counts_and_meter_leaves_results_unchanged(tmp_path):
     assert len(meter.solutions["p1"]) == len(meter.solutions["p3"]) == 1
     assert meter.slot_calls == int(r["slot_calls"]) and meter.idle <= meter.slot_calls
     assert float(r["mean_sum_rate"]) == pytest.approx(float(np.mean(plain["sum_rate"])), rel=1e-12)
+
+
+@pytest.mark.slow
+def test_each_drop_rows_match_one_drop_solves(tmp_path):
+    from solvers.istn.config import IstnConfig
+    from solvers.istn.generate import generate_instance
+    from solvers.istn.pipeline import SolverConfig, solve_istn
+
+    assert istn_perdrop.main(["--batches", "1", "--each", "2", "--seeds", "5", "--precisions", "float32,float64",
+                              "--scenario", TINY, "-o", str(tmp_path)]) == 0
+    with open(tmp_path / "istn_perdrop_each.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    # every drop in every precision, the precisions side by side
+    assert [(int(r["drop"]), r["precision"]) for r in rows] == [(0, "float32"), (0, "float64"), (1, "float32"),
+                                                                (1, "float64")]
+    assert all(float(r["ms"]) > 0 and r["status"] in {"0", "1", "2", "3", "4"} for r in rows)
+    # the float64 row of drop 1 is that drop solved alone
+    inst = generate_instance(IstnConfig(**dict(istn_perdrop._scenario(TINY))), 2, 5, 1, precision="float64",
+                             progress=False)
+    alone = solve_istn({k: v[1:2] for k, v in inst.items()}, SolverConfig(progress=False), "proposed", 5)
+    assert float(rows[3]["sum_rate"]) == pytest.approx(float(alone["sum_rate"][0]), rel=1e-12)
+    assert float(rows[2]["sum_rate"]) == pytest.approx(float(rows[3]["sum_rate"]), rel=0.05)
