@@ -274,20 +274,21 @@ def each_drop(scen, cfg, args) -> list[dict]:
             print("istn_perdrop --each: " + " | ".join(f"seed {r['seed']} drop {r['drop']} {r['precision']} "
                                                          f"{r['ms']:.0f} ms SR {r['sum_rate']:.3f} status {r['status']}"
                                                          for r in rows[-len(args.precisions):]), file=sys.stderr, flush=True)
-            with open(path, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=list(EACH_COLUMNS))
-                w.writeheader()
-                w.writerows(rows)
+            _write_rows(path, EACH_COLUMNS, rows)
     return rows
+
+
+def _write_rows(path: str, columns, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(columns))
+        w.writeheader()
+        w.writerows(rows)
 
 
 def write(rows: list[dict], meta: dict, out: str) -> str:
     """(Re)write ``istn_perdrop.csv`` and ``istn_perdrop.md`` in ``out``; returns the markdown."""
     os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "istn_perdrop.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(COLUMNS))
-        w.writeheader()
-        w.writerows(rows)
+    _write_rows(os.path.join(out, "istn_perdrop.csv"), COLUMNS, rows)
     md = markdown(rows, meta)
     with open(os.path.join(out, "istn_perdrop.md"), "w") as f:
         f.write(md)
