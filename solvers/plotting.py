@@ -129,10 +129,11 @@ def caption(n, scenario: str | None = None, quick: bool | None = None, paper_n: 
     def _range(values):
         v = np.atleast_1d(np.asarray(values, float))
         v = v[np.isfinite(v)]
-        return (int(v.min()), int(v.max())) if v.size else (0, 0)
+        return (int(v.min()), int(v.max())) if v.size else None
 
-    lo, hi = _range(n)
-    run_lo, run_hi = _range(n if n_run is None else n_run)
+    lo, hi = _range(n) or (0, 0)
+    run = _range(n if n_run is None else n_run)
+    run_lo, run_hi = run or (0, 0)
     parts = [f"n = {lo} {unit}/point" if lo == hi else f"n = {lo}-{hi} {unit}/point"]
     if (run_lo, run_hi) != (lo, hi):
         parts[0] += f" of {run_lo}" + ("" if run_lo == run_hi else f"-{run_hi}") + " run"
@@ -142,7 +143,7 @@ def caption(n, scenario: str | None = None, quick: bool | None = None, paper_n: 
         parts.append(f"means over {means}" + (f", {ci}" if ci else ""))
     if extra:
         parts.append(extra)
-    below = paper_n is not None and run_hi < paper_n
+    below = paper_n is not None and run is not None and run_hi < paper_n
     if quick or below:
         parts.append("QUICK" + (f" (paper: {paper_n} {unit})" if paper_n else ""))
     else:
