@@ -41,15 +41,17 @@ cvxpy-driven loop on (25), Newton 0.005 % above it; on the 600-cell frame Jain's
 0.005 (FISTA) -> 0.55 (Newton).  FISTA stays available (``inner="fista"``;
 tests/jaxcore/ntn/test_jmra.py checks that it stays feasible and above the optimum).  The Newton
 solve is warm-started across outer iterations at ``tau_final / warm_tau_div`` with the
-previous solution mixed ``warm_mix`` toward the centre point.  With the primal-dual scaling of
-the Newton matrix, ``warm_tau_div = 1e8`` and ``tau_growth = 50`` took 300-620 Newton steps
-per default 600-cell frame (the primal barrier at (1e6, 20): 500-740) and 350 per synthetic
-100 x 12 frame (world seed 5 and ``random_frames(8, 100, 12, seed=5)``, the frames these
-values were chosen on; BENCHMARKS.md reports fresh frames).  ``tau_growth = 200`` takes 250
-per synthetic frame with objective (25) equal to +-3e-5, but the relaxed allocation then
-depends on the batch composition (measured: 0.05 on a share of 703 between batches of 3 and
-4): the optimal face of (31) is not a point and the larger jumps leave the final iterate
-less centred on it.  float32 runs the primal scaling with ``tau_growth_f32 = 50``.
+previous solution mixed ``warm_mix`` toward the centre point.  ``warm_tau_div = 1e8`` and
+``tau_growth = 50`` were chosen with the primal-dual scaling on world seed 5 and
+``random_frames(8, 100, 12, seed=5)`` (356 Newton steps per synthetic frame then; the primal
+barrier at (1e6, 20) took 1.2-1.7x as many).  Each Newton solve is refined once (``refine``,
+float64; :mod:`jaxcore.ntn.subproblem_newton` says why): on 8 fresh synthetic frames (seed
+59) 1,761 Newton steps against 2,223 without, 18 % of them stalled at a budget against 40 %
+(``benchmarks/jmra_newton_steps.py``).  ``tau_growth = 200`` then saves nothing (1,797) and
+its relaxed allocation depends on the batch composition (measured without refinement: 0.05
+on a share of 703 between batches of 3 and 4): the optimal face of (31) is not a point and
+the larger jumps leave the final iterate less centred on it.  float32 runs the primal scaling
+with ``tau_growth_f32 = 50`` and no refinement.
 """
 from __future__ import annotations
 
@@ -110,6 +112,8 @@ class JmraSettings(NamedTuple):
     warm_mix: float = 1e-2  # newton: warm start mixed this much toward the centre point
     tol_change: float = 1e-2  # line 4: epsilon_tol on the per-cell change of x / N_com
     scaling: str = "primal-dual"  # newton: Newton-matrix curvature of the bounds (subproblem_newton)
+    refine: int = 1  # newton, float64: iterative-refinement rounds per Newton solve (float32: 0; it diverged)
+    step_hook: object = None  # newton: host function per Newton step (diagnostics; solve_subproblem_barrier)
 
 
 #: interfaces.md §3 fields in the positional order of :func:`prepare` (and ``jaxcore.ntn.dmrab.dmrab``)
@@ -182,7 +186,8 @@ def solve_subproblem(d: JmraData, w, lam, mu, y_init, L_init, s: JmraSettings):
         growth = s.tau_growth if g.dtype == jnp.float64 else s.tau_growth_f32
         y, tau, it = solve_subproblem_barrier(g, w, d.a, lam, mu, d.eps_k, d.nb, live, y_init,
                                               s.max_inner, gap, tau_init=L_init / s.warm_tau_div, tau_growth=growth,
-                                              warm_mix=s.warm_mix, loop=s.loop, scaling=s.scaling)
+                                              warm_mix=s.warm_mix, loop=s.loop, scaling=s.scaling,
+                                              refine=s.refine if g.dtype == jnp.float64 else 0, step_hook=s.step_hook)
         return y, tau, it
     return solve_subproblem_fista(d, w, lam, mu, y_init, L_init, s)
 

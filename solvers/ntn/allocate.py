@@ -54,19 +54,25 @@ class JmraConfig:
                               source="assumption", choices=("newton", "fista"))
     newton_scaling: str = param("primal-dual", "Newton solver variant (jaxcore.ntn.subproblem_newton): "
                                 "'primal-dual' (bound curvature from carried multipliers, slope line search, "
-                                "warm start at tau_final/1e8, tau x newton_tau_growth per stage; 300-620 Newton "
-                                "steps per default 600-cell frame) or 'primal' (the pure barrier Hessian, Armijo line "
-                                "search, tau_final/1e6, x 20: the algorithm of the solver before 2026-12-05, "
-                                "500-740 steps; its S x S assembly now rounds differently)",
+                                "warm start at tau_final/1e8, tau x newton_tau_growth per stage) or 'primal' (the "
+                                "pure barrier Hessian, Armijo line search, tau_final/1e6, x 20: the algorithm of the "
+                                "solver before 2026-12-05, 1.2-1.7x the Newton steps on the tuning frames; its "
+                                "S x S assembly now rounds differently)",
                                 source="assumption (measured, BENCHMARKS.md)", choices=("primal-dual", "primal"))
     newton_tau_growth: float = param(50.0, "barrier weight growth per stage of the Newton path (float64, "
-                                     "'primal-dual' scaling; float32 keeps x 50, 'primal' x 20). x 200 takes 250 "
-                                     "instead of 350 Newton steps per synthetic 100 x 12 frame (objective (25) equal "
-                                     "to +-3e-5; 9.8x instead of 6.6x the cvxpy loop, BENCHMARKS.md) but its relaxed "
-                                     "allocation then depends on the batch composition at ~1e-4 (the optimal face of "
-                                     "(31) is not a point), so results would differ between batch sizes and "
-                                     "processes; 50 gave identical results in every batch tested",
+                                     "'primal-dual' scaling; float32 keeps x 50, 'primal' x 20). With the refined "
+                                     "Newton solve (newton_refine) x 200 saves nothing: 1,797 Newton steps against "
+                                     "1,761 at x 50 on 8 fresh synthetic 100 x 12 frames (benchmarks/"
+                                     "jmra_newton_steps.py, BENCHMARKS.md), and its relaxed allocation depends on the "
+                                     "batch composition at ~1e-4 (the optimal face of (31) is not a point); 50 gave "
+                                     "identical results in every batch tested",
                                      source="assumption (measured, BENCHMARKS.md)", lo=1.0, lo_open=True)
+    newton_refine: int = param(1, "rounds of iterative refinement of each Newton solve in float64 (float32: 0). "
+                               "Near an active satellite budget (32c) the barrier weight reaches 1e16 and the "
+                               "two-level Woodbury solve loses the budget rows, so steps stall at the budget "
+                               "boundary: on 8 fresh synthetic 100 x 12 frames 40 % of 2,223 Newton steps without, "
+                               "18 % of 1,761 with one round (benchmarks/jmra_newton_steps.py, BENCHMARKS.md); a "
+                               "second round diverged on some systems; 0 restores the solver before 2026-12-06", source="assumption (measured, BENCHMARKS.md)", lo=0, hi=4)
     max_inner: int = param(200, "cap on inner iterations (Newton steps or FISTA steps) per subproblem (31)",
                            source="assumption", lo=1)
     inner_tol: float = param(1e-8, "inner stop: Newton: duality-gap bound per cell (objective units, "
@@ -97,7 +103,8 @@ class JmraConfig:
         return s._replace(**PRIMAL_NEWTON) if self.newton_scaling == "primal" else s
 
 
-CORE_RENAMES = {"inner_solver": "inner", "newton_scaling": "scaling", "newton_tau_growth": "tau_growth"}  # key -> field
+CORE_RENAMES = {"inner_solver": "inner", "newton_scaling": "scaling", "newton_tau_growth": "tau_growth",
+                "newton_refine": "refine"}  # key -> field
 PRIMAL_NEWTON = dict(warm_tau_div=1e6, tau_growth=20.0, tau_growth_f32=20.0)  # path settings of newton_scaling = "primal"
 
 
