@@ -112,7 +112,7 @@ def budget_step(d: np.ndarray, r: dict) -> float:
 
 def run(args) -> tuple[list[dict], list[dict]]:
     """Measure, then write the CSVs and the markdown under ``args.output`` (see the module docstring)."""
-    for key in ("frames", "cells", "sats"):
+    for key in ("frames", "cells", "sats"):  # (--precision: argparse choices)
         if getattr(args, key) < 1:
             raise ValueError(f"--{key}: expected a positive integer, got {getattr(args, key)}")
     if args.check < 0:
@@ -124,15 +124,16 @@ def run(args) -> tuple[list[dict], list[dict]]:
     from benchmarks.ntn_bench import random_frames
     from jaxcore.ntn import jmra as J
     from solvers.configio import load_config
-    from solvers.ntn.allocate import JmraConfig
+    from solvers.ntn.allocate import JmraConfig, to_device
 
     arrays = random_frames(args.frames, args.cells, args.sats, seed=args.seed)
+    inst = to_device(arrays, np.dtype(args.precision))
     log = StepLog(args.check)
     settings = load_config(JmraConfig, overrides=args.overrides).settings()._replace(step_hook=log)
     solve = jax.jit(lambda d: J.jmra_relaxed(d, settings))
     frames, checks = [], []
     for f in range(args.frames):
-        d = J.prepare(*[jnp.asarray(np.asarray(arrays[k])[f]) for k in J.INSTANCE_KEYS])
+        d = J.prepare(*[v[f] for v in (inst[k] for k in J.INSTANCE_KEYS)])
         log.reset()
         t0 = time.perf_counter()
         res = jax.block_until_ready(solve(d))
@@ -141,6 +142,7 @@ def run(args) -> tuple[list[dict], list[dict]]:
         jammed = [s for s in steps if s["al"] < JAM]
         frames.append(dict(
             frame=f, outer=int(res.iterations), newton_steps=len(steps), solver_steps=int(res.inner_iterations),
+            relaxed_share=float(jnp.sum(res.y)),
             jammed=len(jammed), jammed_share=len(jammed) / max(len(steps), 1),
             jammed_by_budget=sum(s["limit"] == "budget" for s in jammed),
             steps_tau_ge_1e6=sum(s["tau"] >= 1e6 for s in steps),
@@ -182,18 +184,19 @@ def markdown(frames: list[dict], checks: list[dict], args) -> str:
     lines = [f"# JMRA Newton steps: {args.frames} synthetic {args.cells} x {args.sats} frames, seed {args.seed}", "",
              f"`python -m benchmarks.jmra_newton_steps --frames {args.frames} --seed {args.seed} --cells {args.cells} "
              f"--sats {args.sats} --check {args.check}"
+             + ("" if args.precision == "float64" else f" --precision {args.precision}")
              + "".join(f" --set {kv}" for kv in args.overrides) + "`, "
              + f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-             f"{platform.machine()} CPU x {os.cpu_count()}, float64, solver settings: defaults"
+             f"{platform.machine()} CPU x {os.cpu_count()}, {args.precision}, solver settings: defaults"
              + "".join(f", {kv}" for kv in args.overrides) + ".", "",
              f"Newton steps {tot}, jammed (step < {JAM}) {jam} ({100 * jam / max(tot, 1):.0f} %), of which at a "
              f"budget (32c) {sum(f['jammed_by_budget'] for f in frames)} and at tau >= 1e6 "
              f"{sum(f['jammed_tau_ge_1e6'] for f in frames)}.", "",
-             "| frame | outer | Newton steps | jammed | share | at a budget | steps at tau >= 1e6 |",
-             "|---|---|---|---|---|---|---|"]
+             "| frame | outer | Newton steps | jammed | share | at a budget | steps at tau >= 1e6 | sum of y |",
+             "|---|---|---|---|---|---|---|---|"]
     for f in frames:
         lines.append(f"| {f['frame']} | {f['outer']} | {f['newton_steps']} | {f['jammed']} | {f['jammed_share']:.2f} | "
-                     f"{f['jammed_by_budget']} | {f['steps_tau_ge_1e6']} |")
+                     f"{f['jammed_by_budget']} | {f['steps_tau_ge_1e6']} | {f['relaxed_share']:.1f} |")
     if checks:
         lines += ["", "First step of each jammed run: the budget step of our direction (`kkt_solver`: two-level "
                   "Woodbury and the run's refinement) and of a dense pivoted float64 solve of the same Newton "
@@ -216,6 +219,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=41)
     p.add_argument("--cells", type=int, default=100)
     p.add_argument("--sats", type=int, default=12)
+    p.add_argument("--precision", choices=("float64", "float32"), default="float64",
+                   help="dtype of the instance and the solver (the dense check runs float64 on its system)")
     p.add_argument("--check", type=int, default=8, help="jammed runs per frame whose Newton system is re-solved densely")
     p.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
                    help="override one JMRA solver key (CONFIG.md, JmraConfig), e.g. newton_refine=0; may be repeated")
