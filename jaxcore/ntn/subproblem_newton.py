@@ -156,7 +156,7 @@ def _safeguard(z, c):
 
 
 def kkt_solver(dy, dx, u1y, u2y, u2x, sb, live):
-    """Factor the Newton matrix of (31)-(33) once; returns ``solve(ry, rx) -> (dy, dxi)``.
+    """Factor the Newton matrix of (31)-(33) once; returns ``solve(ry, rx, refine=0) -> (dy, dxi)``.
 
     ``H = blockdiag_c(D_c + U_c U_c^T) + sum_s sb_s^2 e_s e_s^T`` with ``D_c = diag(dy_c, dx_c)``
     ([C, S] and [C]), ``U_c = [u1y_c, u2y_c; 0, u2x_c]`` (two columns per cell: the log term
@@ -164,7 +164,8 @@ def kkt_solver(dy, dx, u1y, u2y, u2x, sb, live):
     = sqrt of its weight).  Woodbury twice: per cell a 2 x 2 system
     (``H_c^-1 = D^-1 - P K^-1 P^T``, ``P = D^-1 U``, ``K = I + U^T D^-1 U``), then one dense
     S x S system ``M = I + B^1/2 (sum_c [H_c^-1]_yy) B^1/2``, factored once (Cholesky in
-    float64, LU in float32).  O(C S^2 + S^3) to factor, O(C S + S^2) per solve.
+    float64, LU in float32).  O(C S^2 + S^3) to factor, O(C S + S^2) per solve; each of the
+    ``refine`` rounds of iterative refinement (module docstring) is one more solve.
     """
     dt = dy.dtype
     C, S = dy.shape

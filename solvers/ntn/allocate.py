@@ -56,7 +56,7 @@ class JmraConfig:
                                 "'primal-dual' (bound curvature from carried multipliers, slope line search, "
                                 "warm start at tau_final/1e8, tau x newton_tau_growth per stage) or 'primal' (the "
                                 "pure barrier Hessian, Armijo line search, tau_final/1e6, x 20: the algorithm of the "
-                                "solver before 2026-12-05, 1.2-1.7x the Newton steps on the tuning frames; its "
+                                "solver before 2026-12-05 when newton_refine = 0, 1.2-1.7x the Newton steps on the tuning frames; its "
                                 "S x S assembly now rounds differently)",
                                 source="assumption (measured, BENCHMARKS.md)", choices=("primal-dual", "primal"))
     newton_tau_growth: float = param(50.0, "barrier weight growth per stage of the Newton path (float64, "
@@ -72,7 +72,8 @@ class JmraConfig:
                                "two-level Woodbury solve loses the budget rows, so steps stall at the budget "
                                "boundary: on 8 fresh synthetic 100 x 12 frames 40 % of 2,223 Newton steps without, "
                                "18 % of 1,761 with one round (benchmarks/jmra_newton_steps.py, BENCHMARKS.md); a "
-                               "second round diverged on some systems; 0 restores the solver before 2026-12-06", source="assumption (measured, BENCHMARKS.md)", lo=0, hi=4)
+                               "second round diverged on some systems; 0 restores the solver before 2026-12-06",
+                               source="assumption (measured, BENCHMARKS.md)", lo=0, hi=4)
     max_inner: int = param(200, "cap on inner iterations (Newton steps or FISTA steps) per subproblem (31)",
                            source="assumption", lo=1)
     inner_tol: float = param(1e-8, "inner stop: Newton: duality-gap bound per cell (objective units, "
