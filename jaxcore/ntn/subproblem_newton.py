@@ -249,8 +249,9 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
         ``tau``, decrement ``dec``, fraction-to-the-boundary step ``amax``, accepted step ``al``,
         the boundary step of each bound (``box``, ``xi``, ``budget``), the budget ``slack``
         and the Newton system with its solution (``dy, dx, u1y, u2y, u2x, sb, live, gy, gx,
-        ddy, ddx``: :func:`kkt_solver`'s arguments, right-hand side ``-(gy, gx)``).  Diagnostics
-        only (``benchmarks/jmra_newton_steps.py``); call it on one unbatched instance.
+        ddy, ddx``: :func:`kkt_solver`'s arguments, right-hand side ``-(gy, gx)``), in step
+        order.  Diagnostics only (``benchmarks/jmra_newton_steps.py``); call it on one
+        unbatched instance (ordered callbacks do not batch).
       tau_init: starting barrier weight (1 = cold start from near the analytic centre; a
         larger value warm-starts the path at that tau with ``y_init`` mixed ``warm_mix`` toward
         the centre point).
@@ -361,7 +362,7 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
                 tau=tau, dec=dec, amax=amax, al=al, box=_box_boundary(ys, ddy, live),
                 xi=_to_boundary(xi, ddx, True), budget=_to_boundary(slack, -dsum, sat_on), slack=slack,
                 sat_on=sat_on, dy=dy, dx=dx, u1y=u1y, u2y=u2y, u2x=u2x, sb=sb, live=live, gy=gy, gx=gx,
-                ddy=ddy, ddx=ddx))
+                ddy=ddy, ddx=ddx), ordered=True)
         y_new = jnp.where(live, y + al * ddy, 0.0)
         xi_new = xi + al * ddx
         # near the central path (or stuck at rounding level): raise tau
