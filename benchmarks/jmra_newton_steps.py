@@ -133,7 +133,7 @@ def run(args) -> tuple[list[dict], list[dict]]:
     solve = jax.jit(lambda d: J.jmra_relaxed(d, settings))
     frames, checks = [], []
     for f in range(args.frames):
-        d = J.prepare(*[v[f] for v in (inst[k] for k in J.INSTANCE_KEYS)])
+        d = J.prepare(*[inst[k][f] for k in J.INSTANCE_KEYS])
         log.reset()
         t0 = time.perf_counter()
         res = jax.block_until_ready(solve(d))
