@@ -65,6 +65,21 @@ class StepLog:
         self.steps.append(row)
 
 
+def newton_factors(r: dict):
+    """``(pairs [L, 2], U [L + C, 2C], diag [L + C])``: the live (cell, satellite) pairs and
+    ``H0 = U U^T + diag(diag)`` over the unknowns (live ``y``, then ``xi``), the block matrix that
+    :func:`jaxcore.ntn.subproblem_newton.kkt_solver` factors by Woodbury (``r``: its arguments)."""
+    live = r["live"]
+    C = live.shape[0]
+    pairs = np.argwhere(live)
+    L = len(pairs)
+    U = np.zeros((L + C, 2 * C))
+    U[np.arange(L), 2 * pairs[:, 0]] = r["u1y"][live]
+    U[np.arange(L), 2 * pairs[:, 0] + 1] = r["u2y"][live]
+    U[L + np.arange(C), 2 * np.arange(C) + 1] = r["u2x"]
+    return pairs, U, np.concatenate([r["dy"][live], r["dx"]])
+
+
 def dense_direction(r: dict) -> np.ndarray:
     """The Newton direction of ``y`` [C, S] from a dense solve of the augmented system.
 
@@ -77,16 +92,10 @@ def dense_direction(r: dict) -> np.ndarray:
 
     live, dy = r["live"], r["dy"]
     C, S = dy.shape
-    pairs = np.argwhere(live)  # # [L, 2]
-    L = len(pairs)
-    n = L + C
-    cell = pairs[:, 0]
-    U = np.zeros((n, 2 * C))
-    U[np.arange(L), 2 * cell] = r["u1y"][live]
-    U[np.arange(L), 2 * cell + 1] = r["u2y"][live]
-    U[L + np.arange(C), 2 * np.arange(C) + 1] = r["u2x"]
+    pairs, U, diag = newton_factors(r)
+    L, n = len(pairs), len(diag)
     H0 = U @ U.T
-    H0[np.arange(n), np.arange(n)] += np.concatenate([dy[live], r["dx"]])
+    H0[np.arange(n), np.arange(n)] += diag
     on = r["sb"] > 0
     E = np.zeros((n, S))
     E[np.arange(L), pairs[:, 1]] = 1.0

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from benchmarks.jmra_newton_steps import newton_factors
 from jaxcore.ntn.subproblem_newton import kkt_solver
 
 
@@ -42,17 +43,12 @@ def _exact_direction(m: dict) -> np.ndarray:
     rationals), H = blockdiag_c(D_c + U_c U_c^T) + sum_s sb_s^2 e_s e_s^T."""
     live = m["live"]
     C, S = live.shape
-    pairs = np.argwhere(live)
-    L = len(pairs)
-    n = L + C
-    U = np.zeros((n, 2 * C))
-    U[np.arange(L), 2 * pairs[:, 0]] = m["u1y"][live]
-    U[np.arange(L), 2 * pairs[:, 0] + 1] = m["u2y"][live]
-    U[L + np.arange(C), 2 * np.arange(C) + 1] = m["u2x"]
+    pairs, U, diag = newton_factors(m)
+    L, n = len(pairs), len(diag)
     Uf = [[Fraction(float(v)) for v in row] for row in U]
     A = [[sum((Uf[i][k] * Uf[j][k] for k in range(2 * C) if Uf[i][k] and Uf[j][k]), Fraction(0))
           for j in range(n)] for i in range(n)]
-    for i, v in enumerate(np.concatenate([m["dy"][live], m["dx"]])):
+    for i, v in enumerate(diag):
         A[i][i] += Fraction(float(v))
     for i in range(L):
         for j in range(L):
