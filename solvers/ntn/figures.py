@@ -6,18 +6,22 @@ table/figure and returns a printable table.  Simulation-based items (Table III, 
 go through the resumable runner store under ``out_dir/<name>_runs/<experiment>`` (the
 experiment is the sensing mode: ``perfect``, ``pilots``, ``none``; re-running resumes; a
 store under the old name ``out_dir/<name>_run[_<mode>]`` is still found, :data:`LEGACY_RUNS`).
+Fig. 7 keeps each (rho, I_max) point in a store too (``ntn-fig7_runs/points``).
 ``--quick`` uses 1-degree cells (150 cells) and 2 frames per point; the full run uses the
 default 0.5-degree grid (600 cells) and 10 frames per point; ``--drops`` overrides the
 number of frames per point (an episode of consecutive frames).
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from jaxcore.ntn import sensing
@@ -35,7 +39,7 @@ from solvers.plotting import pyplot, save_figure
 from solvers.runner.montecarlo import run_sweep
 from solvers.runtime import scenario_batch
 from solvers.runner.stats import mean_ci
-from solvers.runner.store import load_results, to_numpy
+from solvers.runner.store import RunStore, load_results, to_numpy
 from solvers.scenarios import current_settings
 
 QUICK = dict(cell_deg=1.0)
@@ -204,12 +208,13 @@ def fig6(out_dir: Path, quick: bool, seed: int, drops) -> str:
     """Fig. 6: the CDF of Algorithm 1's iterations per rho.  CSV: one row per rho x frame x metric
     (``iterations``, ``converged`` 1/0; extra column ``frame``), n = 1: the CDF is of frames."""
     inst, _ = _instances(quick, seed, drops)
+    jcfg = _configs({})[1]  # the --config/--set solver, with the figure's rho and I_max
     rhos = (1.5, 2.0, 5.0)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(plotting.COLUMN_IN, 2.4))
     rows, text = [], ["rho  mean_iter  max_iter  converged"]
     for rho in rhos:
-        sol = allocate.solve_allocation(inst, "jmra", JmraConfig(rho=rho, max_outer=200))
+        sol = allocate.solve_allocation(inst, "jmra", dataclasses.replace(jcfg, rho=rho, max_outer=200))
         it = np.sort(sol["iterations"])
         ax.step(it, np.arange(1, it.size + 1) / it.size, where="post", label=f"ρ = {rho:g}")
         for f, (i, s) in enumerate(zip(sol["iterations"], sol["status"])):
@@ -226,36 +231,69 @@ def fig6(out_dir: Path, quick: bool, seed: int, drops) -> str:
     return "\n".join(text)
 
 
+FIG7_RHOS = (2.0, 5.0)
+
+
+def _fig7_point(inst: dict, jc: JmraConfig) -> pa.Table:
+    """One (rho, I_max) point of Fig. 7: a warm-up solve (it compiles: ``rho`` and ``max_outer``
+    are static settings), then one timed solve of the whole batch.  One row per frame."""
+    B = inst["rate"].shape[0]
+    allocate.solve_allocation(inst, "jmra", jc)  # compile + warm-up (same shapes as the timed call)
+    t = time.perf_counter()
+    sol = allocate.solve_allocation(inst, "jmra", jc)
+    dt = (time.perf_counter() - t) / B
+    return pa.table({"frame": np.arange(B, dtype=np.int64),
+                     "violating_cells": np.asarray(sol["multi_served_before_rounding"], np.float64),
+                     "iterations": np.asarray(sol["iterations"], np.int64),
+                     "time_per_frame_s": np.full(B, dt)})
+
+
 def fig7(out_dir: Path, quick: bool, seed: int, drops) -> str:
     """Fig. 7: time per frame and cells violating (30) vs I_max.  CSV: experiment ``rho=<rho>``
     (extra column ``rho``), x = I_max; ``time_per_frame_s`` is one timed batch (n = frames, no CI),
-    ``violating_cells`` and ``mean_outer_iterations`` means over the frames with 95 % CIs."""
+    ``violating_cells`` and ``mean_outer_iterations`` means over the frames with 95 % CIs.
+
+    Resumable: each (rho, I_max) point is written to the run store ``out_dir/ntn-fig7_runs/points``
+    as it finishes (one row per frame, the batch's time on every row); a re-run solves only the
+    missing points and refuses a store of other settings.  The solver is the ``--config/--set``
+    one with the figure's rho and I_max."""
     inst, _ = _instances(quick, seed, drops)
     B = inst["rate"].shape[0]
     caps = (1, 3, 10, 40) if quick else (1, 2, 3, 5, 10, 20, 40, 100)
+    cfg, jcfg = _configs({**(QUICK if quick else {}), "sensing_mode": "perfect"})
+    points = [(rho, cap) for rho in FIG7_RHOS for cap in caps]
+    store = RunStore(runs_dir(out_dir, "ntn-fig7", "points"), {
+        "figure": "ntn-fig7", "seed": int(seed), "frames": int(B), "quick": bool(quick),
+        "scenario": current_settings().scenario_name(NtnConfig), "config": to_dict(cfg),
+        "solver": {k: v for k, v in to_dict(jcfg).items() if k not in ("rho", "max_outer")},
+        "sweep": {"rho": list(FIG7_RHOS), "i_max": list(caps)}})
+    bar = tqdm(total=len(points), desc="ntn-fig7", unit="point", disable=None)
+    tables = {}
+    for k, (rho, cap) in enumerate(points):
+        if not store.has_chunk(k, 0):
+            store.write_chunk(k, 0, _fig7_point(inst, dataclasses.replace(jcfg, rho=rho, max_outer=cap)))
+        tables[rho, cap] = pq.read_table(store.chunk_path(k, 0)).to_pydict()
+        bar.update(1)
+    bar.close()
     plt = _plt()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(plotting.PAGE_IN, 2.4), gridspec_kw={"wspace": 0.35})
     rows, text = [], ["rho  I_max  time_per_frame_s  violating_cells  mean_outer_iterations"]
-    for rho in (2.0, 5.0):
+    for rho in FIG7_RHOS:
         ts, vs = [], []
         for cap in caps:
-            jc = JmraConfig(rho=rho, max_outer=cap)
-            allocate.solve_allocation(inst, "jmra", jc)  # compile + warm-up (same shapes as the timed call)
-            t = time.perf_counter()
-            sol = allocate.solve_allocation(inst, "jmra", jc)
-            dt = (time.perf_counter() - t) / B
+            tab = tables[rho, cap]
+            dt = float(tab["time_per_frame_s"][0])
             ts.append(dt)
-            v = mean_ci(np.asarray(sol["multi_served_before_rounding"], float))
+            v = mean_ci(np.asarray(tab["violating_cells"], float))
             vs.append(v[0])
-            it = mean_ci(np.asarray(sol["iterations"], float))  # a count: the load-free proxy of the time
-            its = it[0]
+            it = mean_ci(np.asarray(tab["iterations"], float))  # a count: the load-free proxy of the time
             exp = f"rho={rho:g}"
             rows += [tidy.row("ntn-fig7", exp, "i_max", cap, "jmra", "time_per_frame_s", "s", B, dt, rho=rho),
                      tidy.row("ntn-fig7", exp, "i_max", cap, "jmra", "violating_cells", "1", v[3], v[0], v[1], v[2],
                               rho=rho),
                      tidy.row("ntn-fig7", exp, "i_max", cap, "jmra", "mean_outer_iterations", "1", it[3], it[0], it[1],
                               it[2], rho=rho)]
-            text.append(f"{rho:<4g} {cap:5d}  {dt:16.3f}  {vs[-1]:15.2f}  {its:8.2f}")
+            text.append(f"{rho:<4g} {cap:5d}  {dt:16.3f}  {vs[-1]:15.2f}  {it[0]:8.2f}")
         mk = "o" if rho == 2.0 else "s"
         a1.plot(caps, ts, mk + "-", label=f"ρ = {rho:g}")
         a2.plot(caps, vs, mk + "-", label=f"ρ = {rho:g}")
@@ -268,7 +306,7 @@ def fig7(out_dir: Path, quick: bool, seed: int, drops) -> str:
         a.legend()
         a.grid(alpha=0.3)
     _caption(fig, B, quick, "frames", means="the frames", paper_n=20,
-             extra="time: one timed batch on this machine, after a warm-up")
+             extra="time: one timed batch per point on this machine, after a warm-up")
     save_figure(fig, out_dir / "ntn-fig7.png", pdf=True)
     return "\n".join(text)
 

@@ -101,6 +101,38 @@ def test_fig6_to_fig9_csv_schema_and_claims_read_back(tmp_path, fakes):
     assert got["NMSE/CRB at lowest SNR - at highest SNR"] == pytest.approx(ratio[lo] - ratio[hi], rel=1e-4)
 
 
+def test_fig7_resumes_from_its_point_store_with_the_command_solver(tmp_path, fakes, monkeypatch):
+    """Fig. 7 is resumable: an interrupted run keeps its finished (rho, I_max) points and a re-run
+    solves only the others; the solver is the --set one; a store of other settings is refused."""
+    from solvers.configio import ConfigError
+    from solvers.scenarios import ConfigSettings, use_settings
+    fake, calls, stop = allocate.solve_allocation, [], [7]
+
+    def counting(inst, method, jc):
+        calls.append((jc.rho, jc.max_outer, jc.newton_refine))
+        if len(calls) == stop[0]:  # the warm-up of the 4th point: an interrupt
+            raise KeyboardInterrupt
+        return fake(inst, method, jc)
+    monkeypatch.setattr(allocate, "solve_allocation", counting)
+    with use_settings(ConfigSettings(overrides=("newton_refine=0",))):
+        with pytest.raises(KeyboardInterrupt):
+            F.fig7(tmp_path / "a", quick=True, seed=0, drops=None)
+        assert not (tmp_path / "a" / "ntn-fig7.csv").exists()
+        assert len(list((tmp_path / "a").glob("ntn-fig7_runs/points/point-*/chunk-*.parquet"))) == 3
+        calls.clear()
+        stop[0] = 0
+        F.fig7(tmp_path / "a", quick=True, seed=0, drops=None)
+        assert [c[:2] for c in calls[::2]] == [(2.0, 40), (5.0, 1), (5.0, 3), (5.0, 10), (5.0, 40)]
+        assert {c[2] for c in calls} == {0}  # --set newton_refine=0 reached every solve
+        F.fig7(tmp_path / "b", quick=True, seed=0, drops=None)  # one uninterrupted run
+    a, b = tidy.read(tmp_path / "a" / "ntn-fig7.csv"), tidy.read(tmp_path / "b" / "ntn-fig7.csv")
+    key = lambda rows: [(r["rho"], r["x"], r["metric"], r["mean"], r["n"]) for r in rows  # noqa: E731
+                        if r["metric"] != "time_per_frame_s"]
+    assert key(a) == key(b) and len(a) == 2 * 4 * 3
+    with pytest.raises(ConfigError, match="newton_refine"):  # default settings, the same folder
+        F.fig7(tmp_path / "a", quick=True, seed=0, drops=None)
+
+
 def test_old_layout_csv_is_not_read_as_data(tmp_path):
     """A figure CSV of the former per-figure columns is refused with a message, not misread."""
     (tmp_path / "ntn-fig6.csv").write_text("rho,iterations,converged\n1.5,9,True\n")
