@@ -260,24 +260,27 @@ def test_newton_certifies_infeasible_qos_and_stops(states, cvxpy_ref):
     """With an unattainable SUT MSE bound the projected Newton step with ``certify`` stops long
     before its 50-iteration cap on a dual value above ``primal_upper_bound`` (weak duality: no
     feasible point exists; cvxpy's point misses the bound too); without it the step runs its
-    cap; on the 20 feasible cells the certificate never fires (same iterations)."""
+    cap; on feasible cells the certificate never fires (same iterations), also beside
+    infeasible ones in the same batch (per-cell stops; the batch keeps the 20-cell programs)."""
     prob, rx, wts, co, F, q = states
     plain = _newton(prob, co, wts, F, q)
     feasible = _newton(prob, co, wts, F, q, certify=True)
     assert np.all(np.asarray(feasible.feasible))
     np.testing.assert_array_equal(np.asarray(feasible.iterations), np.asarray(plain.iterations))
     n = 4
+    # e_S = 1e-4 on the first n cells: at these receivers the SUT MSE cannot go below ~3.8e-4
+    # (the cvxpy point below); the other cells keep their attainable bound
+    hard = prob._replace(e_sut=prob.e_sut.at[:n].set(1e-4))
+    res = _newton(hard, co, wts, F, q, certify=True)
+    assert not np.any(np.asarray(res.feasible)[:n]) and np.all(np.asarray(res.feasible)[n:])
+    assert np.all(np.asarray(res.iterations)[:n] < 25), np.asarray(res.iterations)
+    np.testing.assert_array_equal(np.asarray(res.iterations)[n:], np.asarray(plain.iterations)[n:])
+    full = _newton(hard, co, wts, F, q)  # certify off: the ascent runs its cap
+    assert np.all(np.asarray(full.iterations)[:n] == 50)
     sl = lambda t: jax.tree_util.tree_map(lambda x: x[:n], t)  # noqa: E731
-    # e_S = 1e-4: at these receivers the SUT MSE cannot go below ~3.8e-4 (the cvxpy point below)
-    hard = sl(prob)._replace(e_sut=jnp.full((n,), 1e-4))
-    res = _newton(hard, sl(co), sl(wts), F[:n], q[:n], certify=True)
-    assert not np.any(np.asarray(res.feasible))
-    assert np.all(np.asarray(res.iterations) < 25), np.asarray(res.iterations)
-    full = _newton(hard, sl(co), sl(wts), F[:n], q[:n])  # certify off: the ascent runs its cap
-    assert np.all(np.asarray(full.iterations) == 50)
-    ctxs = jax.vmap(step_context)(hard, sl(co), sl(wts), F[:n], q[:n])
-    U = jax.vmap(lambda p, c: primal_upper_bound(p, c, RHO, False))(hard, ctxs)
-    assert np.all(np.asarray(res.dual_bound) > np.asarray(U))
+    ctxs = jax.vmap(step_context)(sl(hard), sl(co), sl(wts), F[:n], q[:n])
+    U = jax.vmap(lambda p, c: primal_upper_bound(p, c, RHO, False))(sl(hard), ctxs)
+    assert np.all(np.asarray(res.dual_bound)[:n] > np.asarray(U))
     # cvxpy/Clarabel does not flag it (it says "optimal_inaccurate") but its point misses the bound
     cell = cell_arrays(_cell(hard, 0))
     Fc, qc, _, status = solve_transmit_cvxpy(cell, _rx(rx, 0), (np.asarray(wts.mu_tut[0]), float(wts.mu_sut[0])),
