@@ -260,7 +260,7 @@ def fig7(out_dir: Path, quick: bool, seed: int, drops) -> str:
     inst, _ = _instances(quick, seed, drops)
     B = inst["rate"].shape[0]
     caps = (1, 3, 10, 40) if quick else (1, 2, 3, 5, 10, 20, 40, 100)
-    cfg, jcfg = _configs({**(QUICK if quick else {}), "sensing_mode": "perfect"})
+    cfg, jcfg = _cfg(quick, sensing_mode="perfect"), _configs({})[1]  # _instances' world; the --set solver
     points = [(rho, cap) for rho in FIG7_RHOS for cap in caps]
     store = RunStore(runs_dir(out_dir, "ntn-fig7", "points"), {
         "figure": "ntn-fig7", "seed": int(seed), "frames": int(B), "quick": bool(quick),
