@@ -157,7 +157,8 @@ def _fail_rows(res: dict, spec: FigureSpec) -> list[dict]:
 
 
 def _normalised_rows(res: dict, spec: FigureSpec) -> list[dict]:
-    """Sum rate / interference-free sum rate (ratio of means; delta-method 95 % CI, paired)."""
+    """Sum rate / interference-free sum rate (ratio of means; delta-method 95 % CI, paired) over
+    the drops the means keep (``n``), with the drops run at each x (``n_all``)."""
     out = []
     means = _means()
     for exp in spec.experiments:
@@ -165,6 +166,7 @@ def _normalised_rows(res: dict, spec: FigureSpec) -> list[dict]:
         xs = c[exp.sweep_key]
         kept = means_mask(c, exp, means)
         for x in sorted(set(xs.tolist())):
+            n_all = len(set(c["drop"][xs == x].tolist()))  # drops run at x (the caption's "of N run")
             sel = (xs == x) & kept
             ref = {int(d): v for d, v, m in zip(c["drop"][sel], c["sum_rate"][sel], c["method"][sel])
                    if m == "interference-free"}
@@ -178,6 +180,7 @@ def _normalised_rows(res: dict, spec: FigureSpec) -> list[dict]:
                 n = len(a)
                 se = np.std(a - ratio * b, ddof=1) / (np.sqrt(n) * b.mean()) if n > 1 else np.nan
                 out.append({"experiment": exp.key, "x_name": exp.sweep_key, "x": x, "method": m, "means": means, "n": n,
+                            "n_all": n_all,
                             "normalised_sum_rate": ratio, "normalised_sum_rate_lo": ratio - 1.96 * se,
                             "normalised_sum_rate_hi": ratio + 1.96 * se,
                             "sum_rate": a.mean(), "interference_free_sum_rate": b.mean()})

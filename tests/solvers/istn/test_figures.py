@@ -78,6 +78,7 @@ def test_radius_at_and_normalised_reduction():
     assert out["proposed"]["normalised_sum_rate"] == pytest.approx(27.0 / 30.0)
     assert out["interference-free"]["normalised_sum_rate"] == pytest.approx(1.0)
     assert out["proposed"]["normalised_sum_rate_lo"] == pytest.approx(0.9)  # exact proportionality: zero spread
+    assert out["proposed"]["n"] == out["proposed"]["n_all"] == 2  # the caption's "of N run" (not QUICK at paper n)
 
 
 def test_means_cover_the_drops_where_proposed_is_feasible():
@@ -134,7 +135,7 @@ def test_every_istn_figure_csv_is_tidy(name, tmp_path, monkeypatch):
     figures.run_figure(name, tmp_path, quick=True, drops=3)
     with open(tmp_path / f"{name}.csv") as fh:
         header = next(csv.reader(fh))
-    extra = {figures._rate_rows: ["means", "n_all"], figures._normalised_rows: ["means"],
+    extra = {figures._rate_rows: ["means", "n_all"], figures._normalised_rows: ["means", "n_all"],
              figures._fail_rows: []}[spec.reduce]
     assert header == ["figure", "experiment", "x_name", "x", "method", "metric", "unit", "n", "mean", "ci_low",
                       "ci_high"] + extra
