@@ -60,7 +60,7 @@ FULL = dict(
 TINY = dict(
     e2e_drops=6, e2e_cells=1, e2e_chunk=3, e2e_budget_s=60.0,
     wmmse_cells=4, wmmse_budget_s=20.0,
-    jmra_C=8, jmra_S=4, jmra_batches=(1, 2, 4), jmra_budget_s=30.0,
+    jmra_C=8, jmra_S=4, jmra_batches=(1, 4), jmra_budget_s=30.0,
     ref_istn_drops=3, ref_jmra_frames=1, ref_budget_s=30.0,  # 3 drops: the 3-slot programs of istn_e2e
     scen_batches=(1, 2), scen_frames=1, scen_cell_deg=2.5,
 )

@@ -27,6 +27,19 @@ def _quick_xla_compiles() -> None:
 _quick_xla_compiles()
 
 
+def _quick_drop_generator() -> None:
+    """Build the ISTN drop generator at XLA optimisation level 0 for the whole session
+    (``SATISAC_QUICK_COMPILE=1``, solvers/istn/generate.py; child processes inherit it): the
+    suite compiles it for about 20 scenario shapes, each ~9 s at level 1 and a fraction of
+    that at level 0, and the drops it makes differ from the default build by float round-off
+    only (tests/jaxcore/istn/test_traced_params.py compares the two builds).  An exported
+    ``SATISAC_QUICK_COMPILE`` is kept."""
+    os.environ.setdefault("SATISAC_QUICK_COMPILE", "1")
+
+
+_quick_drop_generator()
+
+
 def _load_independent_threads() -> None:
     """Pin the thread count of every ``satisac`` the tests run (in process and as child
     processes) to the CPUs available, so that no test depends on the load average

@@ -291,14 +291,20 @@ def line4_converged(q, y_new, y_old, s: JmraSettings):
     return (jnp.max(jnp.maximum(q, 0.0)) <= s.tol) & (jnp.max(allocation_change(y_new, y_old)) <= s.tol_change)
 
 
-def jmra_relaxed(d: JmraData, s: JmraSettings) -> JmraResult:
+def jmra_relaxed(d: JmraData, s: JmraSettings, rho=None, max_outer=None) -> JmraResult:
     """Algorithm 1 (SCA + method of multipliers) for ONE instance; vmap over frames.
 
     Lines: 1 init (equal share, lambda0, mu0); 3 solve (31)-(33) warm-started; 4 converged
     when max_c max(q_c, 0) <= tol and max |y^(i) - y^(i-1)| <= tol_change
     (:func:`line4_converged`); 5 w <- 1/(y + delta) and
     lambda, mu <- rho * (lambda, mu) on cells violating (30); 6 stop at ``max_outer``.
+
+    ``rho`` and ``max_outer`` (scalars, may be traced) replace ``s.rho`` / ``s.max_outer``
+    when given, so that a sweep over them (Figs. 6, 7) runs one compiled program; a traced
+    ``max_outer`` needs ``s.loop == "while"`` (a scan's length is static).
     """
+    rho = s.rho if rho is None else rho
+    max_outer = s.max_outer if max_outer is None else max_outer
     dt = d.rk.dtype
     C, S = d.rk.shape
     y0 = jnp.where(d.usable, equal_share(d), 0.0).astype(dt)
@@ -312,11 +318,11 @@ def jmra_relaxed(d: JmraData, s: JmraSettings) -> JmraResult:
         q = jnp.sum(st.w * y, axis=1) - 1.0  # # [C]
         viol = q > s.tol
         conv = line4_converged(q, y, st.y, s)
-        grow = jnp.where(viol, s.rho, 1.0)
+        grow = jnp.where(viol, jnp.asarray(rho, dt), 1.0)
         w = jnp.where(d.usable, 1.0 / (y + s.delta), 0.0)
         return JmraState(y, w, st.lam * grow, st.mu * grow, L, jnp.sum(viol).astype(jnp.int32),
                          conv, st.inner + it)
 
-    res = masked_scan(step, lambda st: st.conv, st, s.max_outer, mode=s.loop)
+    res = masked_scan(step, lambda st: st.conv, st, max_outer, mode=s.loop)
     f = res.state
     return JmraResult(f.y, res.iterations, f.conv, f.n_viol, f.inner)

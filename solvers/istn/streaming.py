@@ -58,16 +58,16 @@ def _init_lane(inp, cfg, mode):
     return cell_init(prob, cfg, F0, q0, mode)
 
 
+def _init_lanes(inp, cfg: QosWmmseConfig, mode: str):
+    return jax.vmap(lambda i: _init_lane(i, cfg, mode))(inp)
+
+
 @partial(jax.jit, static_argnames=("cfg", "mode"))
 def _fresh(inp, st, fresh, cfg: QosWmmseConfig, mode: str):
-    """Lanes with ``fresh`` restart from ``cell_init`` on their (new) inputs."""
-    new = jax.vmap(lambda i: _init_lane(i, cfg, mode))(inp)
-    return _select(fresh, new, st)
-
-
-@partial(jax.jit, static_argnames=("cfg", "mode"))
-def _start(inp, cfg: QosWmmseConfig, mode: str):
-    return jax.vmap(lambda i: _init_lane(i, cfg, mode))(inp)
+    """Lanes with ``fresh`` restart from ``cell_init`` on their (new) inputs.  Also the first
+    fill (every lane fresh, ``st`` zeros): one initialisation program per slot count and mode,
+    not one for the start and one for the refills (each seconds of XLA compilation)."""
+    return _select(fresh, _init_lanes(inp, cfg, mode), st)
 
 
 @partial(jax.jit, static_argnames=("cfg", "mode", "n_rounds"))
@@ -138,7 +138,9 @@ def solve_cells_streaming(prob, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None,
     live = np.arange(S) < N  # slot holds a cell whose result is still to be harvested
     nxt = min(S, N)  # next cell of the queue
     inp = place(_take(inputs, idx))
-    st = _start(inp, cfg, mode)
+    shapes = jax.eval_shape(partial(_init_lanes, cfg=cfg, mode=mode), inp)
+    zeros = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes)
+    st = _fresh(inp, place(zeros), place(np.ones(S, bool)), cfg, mode)
     while live.any():
         st, stop = _advance(inp, st, cfg, mode, sync_rounds)
         done = np.asarray(stop) & live

@@ -109,17 +109,33 @@ CORE_RENAMES = {"inner_solver": "inner", "newton_scaling": "scaling", "newton_ta
 PRIMAL_NEWTON = dict(warm_tau_div=1e6, tau_growth=20.0, tau_growth_f32=20.0)  # path settings of newton_scaling = "primal"
 
 
+#: JmraSettings fields that travel as traced per-frame values (``_sweep_values``), not in
+#: the static settings: a sweep over them (NTN Figs. 6, 7: rho x I_max) compiles once
+SWEPT = ("rho", "max_outer")
+
+
+def _sweep_values(settings: J.JmraSettings, B: int, dtype):
+    """(static settings with the swept fields at their defaults, {field: [B] array});
+    ``max_outer`` stays static under ``loop="scan"`` (a scan's length is static)."""
+    keys = [k for k in SWEPT if k != "max_outer" or settings.loop == "while"]
+    vals = {"rho": jnp.full((B,), settings.rho, dtype), "max_outer": jnp.full((B,), settings.max_outer, jnp.int32)}
+    return (settings._replace(**{k: J.JmraSettings._field_defaults[k] for k in keys}),
+            {k: vals[k] for k in keys})
+
+
 @partial(jax.jit, static_argnames=("settings", "charge_ho"))
 def _jmra_batch(inst: dict, settings: J.JmraSettings, charge_ho: bool):
-    def one(*fields):
+    """JMRA (Algorithm 1 + rounding) over the frames of ``inst`` (interfaces.md §3 fields
+    [B, ...], plus the optional [B] ``rho`` / ``max_outer`` of :func:`_sweep_values`)."""
+    def one(swept, *fields):
         d = J.prepare(*fields, charge_handover=charge_ho)
-        res = J.jmra_relaxed(d, settings)
+        res = J.jmra_relaxed(d, settings, **swept)
         f = dict(zip(J.INSTANCE_KEYS, fields))
         t_ho_true = jnp.asarray(f["t_ho"], d.rk.dtype) * (1.0 - jnp.asarray(f["prev_served"], d.rk.dtype))
         x = round_allocation(res.y, f["rate"], f["prev_served"], t_ho_true, f["n_com"], f["n_beams"],
                              f["t_ofdma"], d.usable)
         return x, res
-    return jax.vmap(one)(*[inst[k] for k in J.INSTANCE_KEYS])
+    return jax.vmap(one)({k: inst[k] for k in SWEPT if k in inst}, *[inst[k] for k in J.INSTANCE_KEYS])
 
 
 @jax.jit
@@ -227,11 +243,12 @@ def _solve(arrays, method, cfg, dtype, metric, mesh) -> NtnSolution:
         iters = np.zeros(B, np.int64)
         multi = np.zeros(B, np.int64)
     else:
+        settings, swept = _sweep_values(cfg.settings(), B, dtype)
+        inst, charge = {**inst, **swept}, method == "jmra"
         if mesh is not None and mesh.size > 1:
-            settings, charge = cfg.settings(), method == "jmra"
             x, res = sharded(lambda b: _jmra_batch(b, settings, charge), mesh)(inst)
         else:
-            x, res = _jmra_batch(inst, cfg.settings(), method == "jmra")
+            x, res = _jmra_batch(inst, settings, charge)
         x = np.asarray(x, np.int64)
         x_rel = np.asarray(res.y, np.float64) * np.asarray(arrays["n_com"], np.float64)[:, None, None]
         status = np.where(np.asarray(res.converged), Status.CONVERGED, Status.ITERATION_CAP).astype(np.int8)

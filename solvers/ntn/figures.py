@@ -235,8 +235,9 @@ FIG7_RHOS = (2.0, 5.0)
 
 
 def _fig7_point(inst: dict, jc: JmraConfig) -> pa.Table:
-    """One (rho, I_max) point of Fig. 7: a warm-up solve (it compiles: ``rho`` and ``max_outer``
-    are static settings), then one timed solve of the whole batch.  One row per frame."""
+    """One (rho, I_max) point of Fig. 7: a warm-up solve (the first point compiles the one
+    program every point runs: ``rho`` and ``max_outer`` are traced, ``solvers.ntn.allocate.SWEPT``),
+    then one timed solve of the whole batch.  One row per frame."""
     B = inst["rate"].shape[0]
     allocate.solve_allocation(inst, "jmra", jc)  # compile + warm-up (same shapes as the timed call)
     t = time.perf_counter()

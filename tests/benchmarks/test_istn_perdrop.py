@@ -40,7 +40,8 @@ def test_table_counts_and_meter_leaves_results_unchanged(tmp_path):
     from solvers.istn.pipeline import SolverConfig, solve_istn
 
     # 2 drops through 2 slots: one slot count, so every solve below reuses the same programs
-    assert istn_perdrop.main(["--batches", "2", "--seeds", "5", "--precisions", "float64", "--slots", "2",
+    # the default slot count (1 on a CPU): the float64 programs of the --each test below
+    assert istn_perdrop.main(["--batches", "2", "--seeds", "5", "--precisions", "float64",
                               "--ref-drops", "1", "--scenario", TINY, "-o", str(tmp_path)]) == 0
     with open(tmp_path / "istn_perdrop.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -58,7 +59,7 @@ def test_table_counts_and_meter_leaves_results_unchanged(tmp_path):
     # the meter only observes: the same sum rates with and without it, and the table reports them
     inst = generate_instance(IstnConfig(**dict(istn_perdrop._scenario(TINY))), 2, 5, 1, precision="float64",
                              progress=False)
-    cfg = SolverConfig(progress=False, slots=2)
+    cfg = SolverConfig(progress=False)
     res, meter = istn_perdrop.measure(inst, cfg, 5)
     plain = solve_istn(inst, cfg, "proposed", 5)
     np.testing.assert_array_equal(res["sol"]["sum_rate"], plain["sum_rate"])

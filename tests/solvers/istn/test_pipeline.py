@@ -74,16 +74,27 @@ def _take(a, idx):
 
 
 def test_batch_equals_one_by_one(small):
-    # every drop solved alone (as a batch of copies of itself, so the compiled shape is
-    # reused) and in a permuted batch gives exactly its result in the original batch
+    # every drop solved without the others (twice, 2 drops: >= 3 cells keep the 3-slot
+    # programs) and in a permuted batch gives exactly its result in the original batch; the
+    # whole-batch programs (power search, merge, metrics) run on padded batches
+    # (pipeline.bucket): 2 and 3 drops share them, nothing compiles again
+    from solvers.istn import pipeline
     a, sol = small
+    progs = (pipeline._power_search, pipeline._merge, pipeline._metrics)
+    n0 = [f._cache_size() for f in progs]
     for b in range(3):
-        one = solve_istn(_take(a, [b, b, b]), CFG)
+        one = solve_istn(_take(a, [b, b]), CFG)
         np.testing.assert_allclose(one["sum_rate"], sol["sum_rate"][b], rtol=1e-10)
         np.testing.assert_allclose(one["F"][0], sol["F"][b], atol=1e-10)
         np.testing.assert_array_equal(one["status"][0], sol["status"][b])
     perm = solve_istn(_take(a, [2, 0, 1]), CFG)
     np.testing.assert_allclose(perm["sum_rate"], sol["sum_rate"][[2, 0, 1]], rtol=1e-10)
+    assert [f._cache_size() for f in progs] == n0
+
+
+def test_bucket_sizes():
+    from solvers.istn.pipeline import bucket
+    assert [bucket(n) for n in (1, 3, 8, 9, 1000, 1024, 1025, 5000)] == [8, 8, 8, 16, 1024, 1024, 2048, 5120]
 
 
 def test_infeasible_drops_flagged_without_nan_leak(small):
