@@ -32,8 +32,8 @@ def _quick_drop_generator() -> None:
     (``SATISAC_QUICK_COMPILE=1``, solvers/istn/generate.py; child processes inherit it): the
     suite compiles it for about 20 scenario shapes, each ~9 s at level 1 and a fraction of
     that at level 0, and the drops it makes differ from the default build by float round-off
-    only (tests/jaxcore/istn/test_traced_params.py compares the two builds).  An exported
-    ``SATISAC_QUICK_COMPILE`` is kept."""
+    only (jaxcore/istn/drops.py: one traced function, two compiler options).  The suite thus
+    runs the level-0 build; ``SATISAC_QUICK_COMPILE=0`` exported runs it on the default build."""
     os.environ.setdefault("SATISAC_QUICK_COMPILE", "1")
 
 

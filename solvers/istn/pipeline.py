@@ -46,6 +46,7 @@ from jaxcore.istn.merge import merge_p2
 from jaxcore.istn.problem import batch_cells
 from jaxcore.istn.qos_wmmse import QosWmmseConfig, qos_met
 from jaxcore.istn.transmit_lagrangian import N_NEWTON
+from jaxcore.sharding import pad_batch, unpad
 from jaxcore.status import Status
 from solvers.configio import ConfigError, param, validate
 from solvers.istn import streaming  # streaming.solve_cells_streaming read at call time: benchmarks wrap it
@@ -149,18 +150,12 @@ def bucket(n: int) -> int:
 
 def _on_bucket(fn, *args, **static):
     """``fn(*args, **static)`` with every array leaf of ``args`` padded along axis 0 to
-    :func:`bucket` (the last row repeated: real, finite inputs) and every output leaf cut back
-    to the true length.  Rows are independent in these programs, so the kept rows are the
-    unpadded call's."""
+    :func:`bucket` (``jaxcore.sharding.pad_batch``: the last row repeated, real and finite) and
+    every output leaf cut back to the true length, as numpy.  Rows are independent in these
+    programs, so the kept rows are the unpadded call's."""
     n = int(np.shape(jax.tree_util.tree_leaves(args)[0])[0])
-    m = bucket(n)
-
-    def pad(x):
-        x = np.asarray(x)
-        return x if m == n else np.concatenate([x, np.repeat(x[-1:], m - n, axis=0)])
-
-    out = fn(*jax.tree_util.tree_map(pad, args), **static)
-    return jax.tree_util.tree_map(lambda y: np.asarray(y)[:n], out)
+    padded, _ = pad_batch(args, bucket(n))
+    return jax.tree_util.tree_map(np.asarray, unpad(fn(*padded, **static), n))
 
 
 @partial(jax.jit, static_argnames=("n_bisect", "rate_rtol"))

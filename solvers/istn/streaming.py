@@ -59,6 +59,7 @@ def _init_lane(inp, cfg, mode):
 
 
 def _init_lanes(inp, cfg: QosWmmseConfig, mode: str):
+    """``cell_init`` of every lane (traced inside :func:`_fresh`; its shapes via ``eval_shape``)."""
     return jax.vmap(lambda i: _init_lane(i, cfg, mode))(inp)
 
 
