@@ -61,10 +61,9 @@ TINY = dict(
     e2e_drops=6, e2e_cells=1, e2e_chunk=3, e2e_budget_s=60.0,
     wmmse_cells=4, wmmse_budget_s=20.0,
     jmra_C=8, jmra_S=4, jmra_batches=(1, 4), jmra_budget_s=30.0,
-    ref_istn_drops=3, ref_jmra_frames=1, ref_budget_s=30.0,  # 3 drops: the 3-slot programs of istn_e2e
+    ref_istn_drops=3, ref_jmra_frames=1, ref_budget_s=30.0,  # 3 drops: the programs of istn_e2e's chunks
     scen_batches=(1, 2), scen_frames=1, scen_cell_deg=2.5,
 )
-TINY_SCENARIO = dict(n_tx=8, n_tut=2, n_targets=2, n_radar=2, n_rx=2, clutter_per_target=1)
 TINY_CELL = dict(Nt=8, K=2, T=2, R=2, Nr=2, L=2)
 
 
@@ -96,12 +95,13 @@ def part_istn_e2e(rep: Report, s: dict, seed: int) -> None:
     """Generation + solve of ``e2e_drops`` drops in chunks of ``e2e_chunk``."""
     import numpy as np
 
+    from benchmarks.istn_bench import QUICK_SCENARIO
     from solvers.istn.config import IstnConfig
     from solvers.istn.generate import generate_instance
     from solvers.istn.pipeline import SolverConfig, solve_istn
 
     part = "istn_e2e"
-    cfg = IstnConfig(**TINY_SCENARIO) if rep.tiny else IstnConfig()
+    cfg = IstnConfig(**QUICK_SCENARIO) if rep.tiny else IstnConfig()  # --tiny: bench --quick's cell
     solver = SolverConfig(progress=False)
     N, C, M = s["e2e_drops"], s["e2e_chunk"], s["e2e_cells"]
     t_start = time.perf_counter()
@@ -230,6 +230,7 @@ def part_cvxpy_ratio(rep: Report, s: dict, seed: int) -> None:
     """Ours vs the cvxpy reference on the same few instances (ISTN drops, JMRA frames)."""
     import numpy as np
 
+    from benchmarks.istn_bench import QUICK_SCENARIO
     from benchmarks.ntn_bench import random_frames
     from solvers.istn.config import IstnConfig
     from solvers.istn.generate import generate_instance
@@ -239,7 +240,7 @@ def part_cvxpy_ratio(rep: Report, s: dict, seed: int) -> None:
 
     part = "cvxpy_ratio"
     t_start = time.perf_counter()
-    cfg = IstnConfig(**TINY_SCENARIO) if rep.tiny else IstnConfig()
+    cfg = IstnConfig(**QUICK_SCENARIO) if rep.tiny else IstnConfig()  # --tiny: bench --quick's cell
     n = s["ref_istn_drops"]
     # float32 as in istn_e2e (one-cell drops: the programs of a 1-slot batch are shared with it)
     inst = generate_instance(cfg, n, seed, 1, precision="float32", progress=False)

@@ -349,7 +349,10 @@ def bench_pipeline(ctx) -> None:
     # continuous batching over the cells (solvers/istn/streaming.py) with the default slot
     # count: the per-drop cost should not depend on the batch (one program per slot count)
     chunk = 2 if q else 8  # drops of the float32/float64 and cvxpy comparisons
-    scfg = SolverConfig(progress=False, slots=2 if q else 0)  # quick: one slot count, few compiles
+    # the default slot count (1 on a CPU: one program per mode for every batch; in --quick the
+    # programs of the suite's other QUICK_SCENARIO runs, benchmarks.gpu_check --tiny and
+    # benchmarks.istn_perdrop, so a persistent compilation cache serves them)
+    scfg = SolverConfig(progress=False)
     M = 1 if q else 4
     batches = [2, 4] if q else [1, 8, 32]
     solve = lambda a: solve_istn(a, scfg, "proposed", ctx.seed)  # noqa: E731

@@ -19,7 +19,7 @@ Per-cell results do not depend on the slot count, the slot a cell lands in or th
 """
 from __future__ import annotations
 
-from functools import partial
+from functools import lru_cache, partial
 
 import jax
 import jax.numpy as jnp
@@ -61,6 +61,21 @@ def _init_lane(inp, cfg, mode):
 def _init_lanes(inp, cfg: QosWmmseConfig, mode: str):
     """``cell_init`` of every lane (traced inside :func:`_fresh`; its shapes via ``eval_shape``)."""
     return jax.vmap(lambda i: _init_lane(i, cfg, mode))(inp)
+
+
+@lru_cache(maxsize=64)
+def _state_shapes(sig: tuple, treedef, cfg: QosWmmseConfig, mode: str):
+    """Shapes of the lane states for inputs of signature ``sig`` (cached: tracing ``cell_init``
+    costs ~0.7 s of Python, measured, and a figure sweep calls the solver hundreds of times)."""
+    inp = jax.tree_util.tree_unflatten(treedef, [jax.ShapeDtypeStruct(sh, dt) for sh, dt in sig])
+    return jax.eval_shape(partial(_init_lanes, cfg=cfg, mode=mode), inp)
+
+
+def _zero_state(inp, cfg: QosWmmseConfig, mode: str):
+    """Zeros shaped like the lane states of ``inp`` (the first fill's ``st`` for :func:`_fresh`)."""
+    leaves, treedef = jax.tree_util.tree_flatten(inp)
+    sig = tuple((tuple(x.shape), np.dtype(x.dtype)) for x in leaves)
+    return jax.tree_util.tree_map(lambda a: np.zeros(a.shape, a.dtype), _state_shapes(sig, treedef, cfg, mode))
 
 
 @partial(jax.jit, static_argnames=("cfg", "mode"))
@@ -139,9 +154,7 @@ def solve_cells_streaming(prob, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None,
     live = np.arange(S) < N  # slot holds a cell whose result is still to be harvested
     nxt = min(S, N)  # next cell of the queue
     inp = place(_take(inputs, idx))
-    shapes = jax.eval_shape(partial(_init_lanes, cfg=cfg, mode=mode), inp)
-    zeros = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes)
-    st = _fresh(inp, place(zeros), place(np.ones(S, bool)), cfg, mode)
+    st = _fresh(inp, place(_zero_state(inp, cfg, mode)), place(np.ones(S, bool)), cfg, mode)
     while live.any():
         st, stop = _advance(inp, st, cfg, mode, sync_rounds)
         done = np.asarray(stop) & live

