@@ -464,8 +464,14 @@ def test_ntn_solve_float32_file_zero_rate_frame(tmp_path):
 def test_istn_float64_precision_on_float32_file(tmp_path):
     """``satisac --precision float64 istn solve`` on a complex64 file computes and writes
     complex128/float64 (it used to keep complex64 and be bit-identical to the default)."""
+    from benchmarks.istn_bench import QUICK_SCENARIO
+    from solvers.istn.config import IstnConfig
+    from solvers.istn.generate import generate_instance
+    from solvers.istn.instance import save_instance
     p = tmp_path / "inst32.npz"
-    np.savez(p, **istn_instance(single=True))
+    # bench --quick's cell: the child runs the float64 programs of the suite's other
+    # QUICK_SCENARIO solves (loaded from the session's compilation cache)
+    save_instance(p, generate_instance(IstnConfig(**QUICK_SCENARIO), 2, 0, precision="float32", progress=False))
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
     proc = satisac("--precision", "float64", "istn", "solve", p, "-o", tmp_path / "sol.npz", cwd=tmp_path,
                    timeout=1200)

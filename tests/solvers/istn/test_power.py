@@ -12,7 +12,8 @@ from solvers.istn.pipeline import SolverConfig, solve_istn
 
 pytestmark = pytest.mark.slow  # the fixed-power grid: 8 powers x 5 drops in float64
 
-# the tiny scenario of tests/solvers/istn/test_baselines.py (shared jit compiles), P_BS = 40 dBm
+# the tiny scenario of tests/solvers/istn/test_baselines.py at its solver settings (the default slot
+# count: the same compiled programs), P_BS = 40 dBm
 TINY = dict(n_tx=12, n_tut=3, n_targets=2, n_radar=2, n_rx=4, clutter_per_target=2, p_bs_dbm=40.0)
 
 
@@ -31,10 +32,10 @@ def _check_against_grid(inst, cfg, seed=0):
 
 def test_proposed_power_matches_the_best_fixed_power_small():
     inst = generate_instance(IstnConfig(**TINY), 4, 5, precision="float64", progress=False)
-    cfg = SolverConfig(progress=False, slots=4)
+    cfg = SolverConfig(progress=False)
     sol, best = _check_against_grid(inst, cfg)
     # the search never ends below the spec §3.4 pipeline (P1's own power kept) on these drops
-    old = solve_istn(inst, SolverConfig(progress=False, slots=4, p_sat_search=0), "proposed", 0)
+    old = solve_istn(inst, SolverConfig(progress=False, p_sat_search=0), "proposed", 0)
     assert np.all(sol["sum_rate"] >= old["sum_rate"] * (1 - 1e-3) - 1e-6)
 
 
@@ -49,10 +50,10 @@ def test_power_search_equals_reference_and_improves_p1():
     from functools import partial
 
     inst = generate_instance(IstnConfig(**TINY), 4, 7, precision="float64", progress=False)
-    cfg = SolverConfig(progress=False, slots=4)
+    cfg = SolverConfig(progress=False)
     a, assoc = prepare(inst, "proposed", 0)
     flat, _ = batch_cells(cell_problems(a, assoc, pre=True))
-    stream = partial(solve_cells_streaming, cfg=_core_cfg(cfg), slots=4, sync_rounds=cfg.sync_rounds)
+    stream = partial(solve_cells_streaming, cfg=_core_cfg(cfg), sync_rounds=cfg.sync_rounds)
     r1 = _p1_multistart(stream, flat, cfg.p_sat_starts, np.float64)
     p1 = np.asarray(r1.q, np.float64) ** 2
     p = np.asarray(_power_search(flat, r1.F, p1, 16))

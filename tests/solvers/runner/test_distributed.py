@@ -111,18 +111,17 @@ def test_ntn_solve_two_processes_equals_one(tmp_path):
 @pytest.mark.slow  # compiles the ISTN pipeline in three processes (minutes on a loaded 2-core CPU)
 def test_istn_solve_two_processes_equals_one(cli, tmp_path):
     inst = tmp_path / "inst.npz"
-    small = ["n_tut=2", "n_tx=4", "n_targets=1", "n_radar=2", "n_rx=2", "clutter_per_target=1"]
-    # the instance is written in-process (float32 file); only the solves are real processes
+    from benchmarks.istn_bench import QUICK_SCENARIO
+    # the instance is written in-process (float32 file); only the solves are real processes.
+    # bench --quick's cell at the default slot count: the three processes run the programs of
+    # the suite's other QUICK_SCENARIO solves (loaded from the session's compilation cache)
     code, _, err = cli("istn", "generate", "--drops", 3, "--seed", 1, "--cells", 2,
-                       *[x for kv in small for x in ("--set", kv)], "-o", inst)
+                       *[x for k, v in QUICK_SCENARIO.items() for x in ("--set", f"{k}={v}")], "-o", inst)
     assert code == 0, err
-    # a fixed slot count: the three processes run the same programs, so the pair loads what
-    # the single process compiled from the session's persistent compilation cache
-    slots = ("--set", "slots=2")
-    one = subprocess.run(_satisac("istn", "solve", inst, "-o", tmp_path / "one.npz", *slots), cwd=REPO,
+    one = subprocess.run(_satisac("istn", "solve", inst, "-o", tmp_path / "one.npz"), cwd=REPO,
                          capture_output=True, text=True, timeout=WAIT_S)
     assert one.returncode == 0, one.stderr
-    res = _pair(_satisac("istn", "solve", inst, "-o", tmp_path / "two.npz", "--distributed", *slots), tmp_path)
+    res = _pair(_satisac("istn", "solve", inst, "-o", tmp_path / "two.npz", "--distributed"), tmp_path)
     assert [r[0] for r in res] == [0, 0], res
     a, b = np.load(tmp_path / "one.npz"), np.load(tmp_path / "two.npz")
     assert np.array_equal(a["status"], b["status"]) and np.array_equal(a["assoc"], b["assoc"])
