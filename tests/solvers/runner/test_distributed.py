@@ -113,8 +113,9 @@ def test_istn_solve_two_processes_equals_one(cli, tmp_path):
     inst = tmp_path / "inst.npz"
     from benchmarks.istn_bench import QUICK_SCENARIO
     # the instance is written in-process (float32 file); only the solves are real processes.
-    # bench --quick's cell at the default slot count: the three processes run the programs of
-    # the suite's other QUICK_SCENARIO solves (loaded from the session's compilation cache)
+    # bench --quick's cell at the default slot count: the single process loads the programs of
+    # the suite's other QUICK_SCENARIO solves from the session's compilation cache; the pair
+    # compiles its own (a 2-process run's executables have other cache keys, measured)
     code, _, err = cli("istn", "generate", "--drops", 3, "--seed", 1, "--cells", 2,
                        *[x for k, v in QUICK_SCENARIO.items() for x in ("--set", f"{k}={v}")], "-o", inst)
     assert code == 0, err
