@@ -59,12 +59,11 @@ FULL = dict(
 )
 TINY = dict(
     e2e_drops=6, e2e_cells=1, e2e_chunk=3, e2e_budget_s=60.0,
-    wmmse_cells=4, wmmse_budget_s=20.0,
+    wmmse_cells=8, wmmse_budget_s=20.0,  # 8 cells: bench --quick's largest WMMSE batch (its program)
     jmra_C=8, jmra_S=4, jmra_batches=(1, 4), jmra_budget_s=30.0,
     ref_istn_drops=3, ref_jmra_frames=1, ref_budget_s=30.0,  # 3 drops: the programs of istn_e2e's chunks
     scen_batches=(1, 2), scen_frames=1, scen_cell_deg=2.5,
 )
-TINY_CELL = dict(Nt=8, K=2, T=2, R=2, Nr=2, L=2)
 
 
 class Report:
@@ -149,7 +148,7 @@ def part_wmmse_roofline(rep: Report, s: dict, seed: int) -> None:
     from benchmarks.timing import time_fn
 
     part = "wmmse_roofline"
-    sizes = dict(TINY_CELL) if rep.tiny else dict(istn_bench.PAPER)
+    sizes = dict(istn_bench.QUICK_CELL) if rep.tiny else dict(istn_bench.PAPER)
     rep.say(part, "measuring device peaks")
     peaks = roofline.measure_peaks(quick=rep.tiny, seed=seed)
     rep.add(part, "peak_matmul_f32", peaks.matmul_flops_f32 / 1e9, "GFLOP/s", f"{peaks.matmul_n}^3 float32 GEMM")

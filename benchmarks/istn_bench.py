@@ -37,6 +37,8 @@ PIPE_TOL = 1e-2  # relative sum-rate gap of the pipeline vs the cvxpy pipeline
 WARM_ITERS = 3
 RHO = 1e-4
 PAPER = dict(Nt=30, K=5, T=4, R=4, Nr=4, L=12)
+#: the synthetic cell of the quick WMMSE-iteration benchmark (also ``benchmarks.gpu_check --tiny``'s)
+QUICK_CELL = dict(Nt=8, K=2, T=2, R=2, Nr=2, L=2)
 
 
 # ----------------------------------------------------------------------------------------
@@ -145,7 +147,7 @@ def bench_wmmse(ctx) -> None:
 
     q = ctx.quick
     f32, f64 = jnp.float32, jnp.float64
-    sizes = dict(PAPER) if not q else dict(Nt=8, K=2, T=2, R=2, Nr=2, L=2)
+    sizes = dict(PAPER) if not q else dict(QUICK_CELL)
     batches = [1, 8] if q else [1, 10, 100, 1000]
     Bs = 8 if q else 32  # batch of the precision, reference and scaling runs
     fns = _iter_fns()
