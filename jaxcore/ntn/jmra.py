@@ -44,14 +44,17 @@ solve is warm-started across outer iterations at ``tau_final / warm_tau_div`` wi
 previous solution mixed ``warm_mix`` toward the centre point.  ``warm_tau_div = 1e8`` and
 ``tau_growth = 50`` were chosen with the primal-dual scaling on world seed 5 and
 ``random_frames(8, 100, 12, seed=5)`` (356 Newton steps per synthetic frame then; the primal
-barrier at (1e6, 20) took 1.2-1.7x as many).  Each Newton solve is refined once (``refine``,
-float64; :mod:`jaxcore.ntn.subproblem_newton` says why): on 8 fresh synthetic frames (seed
-59) 1,761 Newton steps against 2,223 without, 18 % of them stalled at a budget against 40 %
-(``benchmarks/jmra_newton_steps.py``).  ``tau_growth = 200`` then saves nothing (1,797) and
-its relaxed allocation depends on the batch composition (measured without refinement: 0.05
-on a share of 703 between batches of 3 and 4): the optimal face of (31) is not a point and
-the larger jumps leave the final iterate less centred on it.  float32 runs the primal scaling
-with ``tau_growth_f32 = 50`` and no refinement.
+barrier at (1e6, 20) took 1.2-1.7x as many).  A barrier stage ends at a full Newton step in
+the quadratic phase (``centre_dec = 1000``) or at a stall (``stall_step = 0.01``), chosen on
+the same tuning frames, and each Newton solve is refined once (``refine``, float64), which also
+keeps the stalls genuine (:mod:`jaxcore.ntn.subproblem_newton`): 292 -> 192 Newton steps per
+synthetic frame, 17.4 -> 11.1 ms per frame, 0.68 -> 0.57 s per 600-cell frame, objective (25)
+within 0.0003 % of the former rule.  ``tau_growth = 200`` saved nothing under the former rules
+(1,797 against 1,761 steps on ``random_frames(8, 100, 12, seed=59)``) and its relaxed
+allocation depended on the batch composition (0.05 on a share of 703 between batches of 3
+and 4): the optimal face of (31) is not a point and the larger jumps leave the final iterate
+less centred on it.  float32 runs the primal scaling with the former stage rules,
+``tau_growth_f32 = 50`` and no refinement.
 """
 from __future__ import annotations
 
@@ -113,6 +116,8 @@ class JmraSettings(NamedTuple):
     tol_change: float = 1e-2  # line 4: epsilon_tol on the per-cell change of x / N_com
     scaling: str = "primal-dual"  # newton: Newton-matrix curvature of the bounds (subproblem_newton)
     refine: int = 1  # newton, float64: iterative-refinement rounds per Newton solve (float32: 0; it diverged)
+    centre_dec: float = 1000.0  # newton, float64: a full step with decrement^2 <= this ends the barrier stage
+    stall_step: float = 0.01  # newton, float64: a step this short ends the stage (the solve at tau_max)
     step_hook: object = None  # newton: host function per Newton step (diagnostics; solve_subproblem_barrier)
 
 
@@ -183,11 +188,14 @@ def solve_subproblem(d: JmraData, w, lam, mu, y_init, L_init, s: JmraSettings):
         live = g > 0
         eps_d = float(jnp.finfo(g.dtype).eps)
         gap = max(s.inner_tol, 100 * eps_d) * d.rk.shape[0]
-        growth = s.tau_growth if g.dtype == jnp.float64 else s.tau_growth_f32
+        f64 = g.dtype == jnp.float64  # float32 keeps the former path rules (subproblem_newton)
+        growth = s.tau_growth if f64 else s.tau_growth_f32
         y, tau, it = solve_subproblem_barrier(g, w, d.a, lam, mu, d.eps_k, d.nb, live, y_init,
                                               s.max_inner, gap, tau_init=L_init / s.warm_tau_div, tau_growth=growth,
                                               warm_mix=s.warm_mix, loop=s.loop, scaling=s.scaling,
-                                              refine=s.refine if g.dtype == jnp.float64 else 0, step_hook=s.step_hook)
+                                              refine=s.refine if f64 else 0, step_hook=s.step_hook,
+                                              centre_dec=s.centre_dec if f64 else 0.5,
+                                              stall_step=s.stall_step if f64 else 0.0)
         return y, tau, it
     return solve_subproblem_fista(d, w, lam, mu, y_init, L_init, s)
 

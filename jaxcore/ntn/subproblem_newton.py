@@ -42,10 +42,11 @@ One round of refinement on the augmented system ``H0 d + E nu = r``, ``E^T d = n
 step within 5e-6..4e-2 of the budget slack against an exact rational solve, from 1.6-14
 slacks off (tests/jaxcore/ntn/test_kkt_refinement.py); other entries of the step may lose
 up to two digits, which the line search absorbs, and a second round diverged on some
-systems.  With one round: 1,761 Newton steps on the same frames, 18 % of them short, all
-at tau >= 1e6 and mostly in the last barrier stage (budget weights 1e16 and above, where the dense
-solve is no reference either).  float32 keeps ``refine=0``: there refinement lowered
-objective (25) further.
+systems.  Under the stage rules below (a stall ends the stage) refinement also keeps the
+stalls genuine: without it, Algorithm 1 took up to 5 more outer iterations than the
+cvxpy-driven loop (``reference.ntn_jmra``) on 2 of 30 small random instances (C = 10, S = 4,
+seeds 0-29), with it the same number on all 30.  float32 keeps ``refine=0``: there
+refinement lowered objective (25) further.
 
 Primal-dual scaling (default ``scaling="primal-dual"``).  The barrier's own curvature
 (``1/y^2 + 1/(1-y)^2``, ``1/xi^2``, ``1/slack^2``) is right only on the central path; after
@@ -70,11 +71,38 @@ float64: until the slope along the direction at the trial point is at most ``SLO
 ``phi``; the slope costs one pass over the pairs and no logarithms (a barrier value per trial
 cost ~40 % of a step).  float32 and ``scaling="primal"``: halving until Armijo holds or the slope is <= 0 (the
 slope alone is too noisy in float32: measured, it let Algorithm 1 collapse on a random
-instance).  ``tau`` is multiplied by ``tau_growth`` whenever the Newton decrement says we are
-near the central path, from ``tau0 = 1`` until the barrier duality-gap bound ``m / tau`` is
-at most ``gap`` (absolute, objective units: ``inner_tol * C`` with ``m`` the number of
-barrier terms), and the iteration stops there (the stop test is on the certified gap, not on
-iterate motion).  ``inner_tol`` is raised to ~100 machine epsilons in float32.
+instance).  ``tau`` is multiplied by ``tau_growth`` at the end of a stage, from ``tau0 = 1``
+until the barrier duality-gap bound ``m / tau`` is at most ``gap`` (absolute, objective
+units: ``inner_tol * C`` with ``m`` the number of barrier terms), and the iteration stops
+there (the stop test is on the certified gap, not on iterate motion).  ``inner_tol`` is
+raised to ~100 machine epsilons in float32.
+
+When a stage ends (``centre_dec``, ``stall_step``).  A stage ends when the Newton decrement^2
+of the last step is <= 0.5 (near the central path), when that step was a full one
+(``al = 1``) with decrement^2 <= ``centre_dec`` (Newton is in its quadratic phase: the next
+decrement is orders smaller, and the next stage's first step starts from there), or when the
+step was no longer than ``stall_step`` (stalled: at a budget whose weight is 1e13 and above
+the Newton system has lost the digits that would move the iterate; at ``tau_max`` this ends
+the solve).  The last two stages do not take the ``centre_dec`` shortcut: they are centred to
+0.5 so that the final iterate sits near the central path, i.e. near the analytic centre of the
+optimal face of (31) (not a point: the objective sees ``y_c`` only through ``g.y_c`` and
+``w.y_c``), not at a point of that face that depends on the path.  Line 4 of Algorithm 1
+compares consecutive relaxed allocations, so a wandering point costs outer iterations:
+without the exception 9.75 outer iterations per default 600-cell frame (world seed 5, 4
+frames), with it 8.75 (8.0 under the former rule).  The last digits of the relaxed allocation
+still follow the rounding of the program: a one-process and a two-process run of the same
+frames (tests/solvers/runner/test_distributed.py, XLA optimisation level 1) differ by 7e-6 of
+N_com in it (by 0 under the former rule), with the same integer allocation.  With the former rule
+alone (0.5, and only a zero step a stall) on 4 frames of ``random_frames(.., 100, 12,
+seed=5)``, 21 % of all Newton steps came after a step shorter than 0.01 in the same stage --
+stalls that went on until a step of exactly zero -- and every stage spent one or two full
+steps only to certify the decrement its last full step had already reached.  With
+``centre_dec = 1000`` and ``stall_step = 0.01`` (float64, one refinement round): 292 -> 192
+Newton steps and 17.4 -> 11.1 ms per synthetic frame (8 frames, seed 5), 0.68 -> 0.57 s per
+default 600-cell frame (world seed 5), objective (25) within 0.0003 % of the former rule on
+both, every subproblem of ``tests/jaxcore/ntn/test_jmra.py`` within 1e-7 of Clarabel's
+optimum.  The function's defaults (0.5, 0) keep the former rule; float32 keeps it (the new
+rules lost up to 1.2 % of objective (25) there).
 """
 from __future__ import annotations
 
@@ -235,7 +263,7 @@ def kkt_solver(dy, dx, u1y, u2y, u2x, sb, live):
 def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter: int,
                              gap_tol: float, tau_init=1.0, tau_growth: float = 20.0,
                              warm_mix: float = 1e-2, loop: str = "while", scaling: str = "primal-dual",
-                             refine: int = 1, step_hook=None):
+                             refine: int = 1, step_hook=None, centre_dec: float = 0.5, stall_step: float = 0.0):
     """Minimise F(y, xi) = -sum a log(eps + g.y) + sum(lam h + mu/2 h^2) over (32a), (32c), (32e).
 
     Args:
@@ -255,6 +283,10 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
       tau_init: starting barrier weight (1 = cold start from near the analytic centre; a
         larger value warm-starts the path at that tau with ``y_init`` mixed ``warm_mix`` toward
         the centre point).
+      centre_dec: a full Newton step (``al = 1``) with decrement^2 <= ``centre_dec`` ends the
+        barrier stage (besides decrement^2 <= 0.5); stall_step: a step of at most this length
+        ends the stage, and the solve at ``tau_max`` (module docstring; 0.5 and 0 give the rule
+        that only a zero step counts as a stall).
 
     Returns:
       ``(y [C, S], tau, iterations)``; ``y`` is strictly feasible for (32a), (32c) and 0 off
@@ -365,8 +397,11 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
                 ddy=ddy, ddx=ddx), ordered=True)
         y_new = jnp.where(live, y + al * ddy, 0.0)
         xi_new = xi + al * ddx
-        # near the central path (or stuck at rounding level): raise tau
-        centred = (dec <= 0.5) | (al == 0.0)
+        # end of the stage: near the central path, a full step in Newton's quadratic phase (not in
+        # the last two stages), or stalled (module docstring); at tau_max a stall ends the solve
+        stalled = al <= stall_step
+        quadratic = (al >= 1.0) & (dec <= centre_dec) & (tau * tau_growth * tau_growth < tau_max)
+        centred = (dec <= 0.5) | stalled | quadratic
         tau_new = jnp.where(centred & (tau < tau_max), jnp.minimum(tau * tau_growth, tau_max), tau)
         if scaling == "primal":  # the multipliers are not used
             zl_n, zu_n, zx_n, zb_n = st.zl, st.zu, st.zx, st.zb
@@ -388,8 +423,8 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
             zu_n = r * _safeguard(st.zu + ad * dzu, 1.0 / (1.0 - ys_n))
             zx_n = r * _safeguard(st.zx + ad * dzx, 1.0 / xi_new)
             zb_n = r * _safeguard(st.zb + ad * dzb, 1.0 / sl_n)
-        # at tau_max: stop once centred to dec_final (or when no step is possible any more)
-        return BarrierState(y_new, xi_new, tau_new, jnp.where((tau >= tau_max) & (al == 0.0), 0.0, dec),
+        # at tau_max: stop once centred to dec_final, or at a stall
+        return BarrierState(y_new, xi_new, tau_new, jnp.where((tau >= tau_max) & stalled, 0.0, dec),
                             zl_n, zu_n, zx_n, zb_n)
 
     # final centring: tight in float64 (the optimal face of (31) need not be a point -- the

@@ -60,20 +60,38 @@ class JmraConfig:
                                 "S x S assembly now rounds differently)",
                                 source="assumption (measured, BENCHMARKS.md)", choices=("primal-dual", "primal"))
     newton_tau_growth: float = param(50.0, "barrier weight growth per stage of the Newton path (float64, "
-                                     "'primal-dual' scaling; float32 keeps x 50, 'primal' x 20). With the refined "
-                                     "Newton solve (newton_refine) x 200 saves nothing: 1,797 Newton steps against "
-                                     "1,761 at x 50 on 8 fresh synthetic 100 x 12 frames (benchmarks/"
-                                     "jmra_newton_steps.py, BENCHMARKS.md), and its relaxed allocation depends on the "
-                                     "batch composition at ~1e-4 (the optimal face of (31) is not a point); 50 gave "
-                                     "identical results in every batch tested",
+                                     "'primal-dual' scaling; float32 keeps x 50, 'primal' x 20). x 200 saved nothing: "
+                                     "1,797 Newton steps against 1,761 at x 50 on 8 synthetic 100 x 12 frames (seed 59, "
+                                     "the stage rules before 2026-12-07; benchmarks/jmra_newton_steps.py, "
+                                     "BENCHMARKS.md); under today's stage rules x 100 and x 200 took 202 and 186 "
+                                     "steps per synthetic frame against 192 (seed 5) and x 100 307 against 277 per "
+                                     "default 600-cell frame (world seed 5); and x 200's relaxed allocation depends on the batch composition "
+                                     "at ~1e-4 (the optimal face of (31) is not a point)",
                                      source="assumption (measured, BENCHMARKS.md)", lo=1.0, lo_open=True)
     newton_refine: int = param(1, "rounds of iterative refinement of each Newton solve in float64 (float32: 0). "
                                "Near an active satellite budget (32c) the barrier weight reaches 1e16 and the "
                                "two-level Woodbury solve loses the budget rows, so steps stall at the budget "
                                "boundary: on 8 fresh synthetic 100 x 12 frames 40 % of 2,223 Newton steps without, "
-                               "18 % of 1,761 with one round (benchmarks/jmra_newton_steps.py, BENCHMARKS.md); a "
-                               "second round diverged on some systems; 0 restores the solver before 2026-12-06",
+                               "18 % of 1,761 with one round (the stage rules before 2026-12-07; "
+                               "benchmarks/jmra_newton_steps.py, BENCHMARKS.md); with today's stage rules it also "
+                               "keeps the stalls genuine (without it Algorithm 1 took up to 5 more outer "
+                               "iterations than the cvxpy-driven loop on 2 of 30 small instances). A second round "
+                               "diverged on some systems; 0 restores the solver before 2026-12-06",
                                source="assumption (measured, BENCHMARKS.md)", lo=0, hi=4)
+    newton_centre_dec: float = param(1000.0, "float64 Newton path: a full Newton step (step length 1) whose "
+                                     "decrement^2 is at most this ends the barrier stage (Newton is in its quadratic "
+                                     "phase), besides decrement^2 <= 0.5; not in the last two stages, which are centred so "
+                                     "that the relaxed allocation does not depend on the path. 0.5 restores the rule "
+                                     "before 2026-12-07. With newton_stall_step: 292 -> 192 Newton steps per synthetic "
+                                     "100 x 12 frame (seed 5), objective (25) within 0.0003 % "
+                                     "(jaxcore.ntn.subproblem_newton)",
+                                     source="assumption (measured, BENCHMARKS.md)", lo=0.5)
+    newton_stall_step: float = param(0.01, "float64 Newton path: a step no longer than this (a fraction of the "
+                                     "Newton direction) counts as a stall: it ends the barrier stage, and the solve "
+                                     "at the last stage. 0 restores the rule before 2026-12-07 (only a zero step), "
+                                     "under which 21 % of the Newton steps came after such a stall in the same stage "
+                                     "(synthetic 100 x 12 frames, seed 5)",
+                                     source="assumption (measured, BENCHMARKS.md)", lo=0.0, hi=0.5)
     max_inner: int = param(200, "cap on inner iterations (Newton steps or FISTA steps) per subproblem (31)",
                            source="assumption", lo=1)
     inner_tol: float = param(1e-8, "inner stop: Newton: duality-gap bound per cell (objective units, "
@@ -105,7 +123,8 @@ class JmraConfig:
 
 
 CORE_RENAMES = {"inner_solver": "inner", "newton_scaling": "scaling", "newton_tau_growth": "tau_growth",
-                "newton_refine": "refine"}  # key -> field
+                "newton_refine": "refine", "newton_centre_dec": "centre_dec",
+                "newton_stall_step": "stall_step"}  # key -> field
 PRIMAL_NEWTON = dict(warm_tau_div=1e6, tau_growth=20.0, tau_growth_f32=20.0)  # path settings of newton_scaling = "primal"
 
 

@@ -104,8 +104,14 @@ def test_ntn_solve_two_processes_equals_one(tmp_path):
     a, b = np.load(tmp_path / "one.npz"), np.load(tmp_path / "two.npz")
     assert sorted(a.files) == sorted(b.files)
     assert np.array_equal(a["x"], b["x"]) and np.array_equal(a["status"], b["status"])  # integers identical
-    for k in ("x_relaxed", "objective", "throughput_per_user", "multi_served_before_rounding", "iterations"):
+    for k in ("objective", "throughput_per_user", "multi_served_before_rounding", "iterations"):
         np.testing.assert_allclose(a[k], b[k], rtol=1e-9, atol=0, err_msg=k)
+    # the relaxed allocation is a point of the optimal face of (31), which need not be a point;
+    # the two-process program rounds differently and the barrier's stage rules leave its last
+    # digits path-dependent (jaxcore.ntn.subproblem_newton, "When a stage ends"; measured 7e-6
+    # of N_com on frame 2 at XLA optimisation level 1, 0 at the default level)
+    n_com = np.asarray(np.load(inst)["n_com"], np.float64)[:, None, None]
+    np.testing.assert_allclose(a["x_relaxed"] / n_com, b["x_relaxed"] / n_com, rtol=0, atol=1e-4, err_msg="x_relaxed")
 
 
 @pytest.mark.slow  # compiles the ISTN pipeline in three processes (minutes on a loaded 2-core CPU)
