@@ -14,6 +14,7 @@ evaluates (24)-(25) and builds the typed solution.
 """
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -83,19 +84,22 @@ def allocate_frames_reference(arrays, method: str, settings: J.JmraSettings, met
     status = np.zeros(B, np.int8)
     iters = np.zeros(B, np.int64)
     multi = np.zeros(B, np.int64)
-    for b in tqdm(range(B), desc=f"reference {method}", disable=B < 2 or not progress):
-        f = _frame(arrays, b)
-        n_com = float(arrays["n_com"][b])
-        if method == "dmrab":
-            res = _dmrab_frame(arrays, b, f, np.asarray(metric)[b])
-            x[b] = np.asarray(res.x)
-            x_rel[b] = np.asarray(res.y) * n_com
-            status[b] = Status.CONVERGED if bool(res.feasible) else Status.INFEASIBLE
-        else:
-            d = J.prepare(*f, charge_handover=(method == "jmra"))
-            y, it, conv, nv = jmra_reference(d, settings)
-            t_ho_true = f[3] * (1.0 - f[2].astype(jnp.float64))
-            x[b] = np.asarray(round_allocation(jnp.asarray(y), f[0], f[2], t_ho_true, f[4], f[5], f[6], d.usable))
-            x_rel[b] = y * n_com
-            status[b], iters[b], multi[b] = (Status.CONVERGED if conv else Status.ITERATION_CAP), it, nv
+    # float64 whatever the process precision: the loop prepares its data and surrogate
+    # coefficients with jaxcore functions, which would round them to float32 with x64 off
+    with jax.enable_x64(True):
+        for b in tqdm(range(B), desc=f"reference {method}", disable=B < 2 or not progress):
+            f = _frame(arrays, b)
+            n_com = float(arrays["n_com"][b])
+            if method == "dmrab":
+                res = _dmrab_frame(arrays, b, f, np.asarray(metric)[b])
+                x[b] = np.asarray(res.x)
+                x_rel[b] = np.asarray(res.y) * n_com
+                status[b] = Status.CONVERGED if bool(res.feasible) else Status.INFEASIBLE
+            else:
+                d = J.prepare(*f, charge_handover=(method == "jmra"))
+                y, it, conv, nv = jmra_reference(d, settings)
+                t_ho_true = f[3] * (1.0 - f[2].astype(jnp.float64))
+                x[b] = np.asarray(round_allocation(jnp.asarray(y), f[0], f[2], t_ho_true, f[4], f[5], f[6], d.usable))
+                x_rel[b] = y * n_com
+                status[b], iters[b], multi[b] = (Status.CONVERGED if conv else Status.ITERATION_CAP), it, nv
     return dict(x=x, x_relaxed=x_rel, status=status, iterations=iters, multi_served_before_rounding=multi)

@@ -57,3 +57,21 @@ def test_malformed_instance_rejected(cli, inst_file, tmp_path, what, needle):
     assert code == 2
     assert "error" in err and needle in err
     assert not out_file.exists()
+
+
+def test_reference_loop_runs_float64_in_a_float32_process():
+    """``solve_allocation_reference`` (the cvxpy-driven Algorithm 1 behind ``--reference``)
+    prepares its data and surrogate coefficients (29) with jaxcore functions: with x64 off
+    (the CLI's default float32 process) they must not be rounded to float32, so the loop gives
+    the same answer as in a float64 process."""
+    import jax
+
+    from solvers.ntn.allocate import JmraConfig, solve_allocation_reference
+    inst = random_instances(1, C=6, S=3, seed=11)
+    cfg = JmraConfig(max_outer=6)
+    with jax.enable_x64(False):
+        lo = solve_allocation_reference(inst, "jmra", cfg)
+    with jax.enable_x64(True):
+        hi = solve_allocation_reference(inst, "jmra", cfg)
+    np.testing.assert_array_equal(lo.x_relaxed, hi.x_relaxed)
+    np.testing.assert_array_equal(lo.x, hi.x)
