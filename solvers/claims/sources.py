@@ -7,9 +7,10 @@ both: the Monte-Carlo stores (``DIR/<figure>_runs/<experiment>``: ``DIR/istn-fig
 resumed -- a finished store does no work -- and each figure's CSV and PNG are (re)written
 beside them.  ISTN claims read the per-drop rows of the stores (paired comparisons need
 the drops); NTN claims read the stores of Table III / Figs. 10-11 and the tidy CSVs
-(:mod:`solvers.tidy`) of Figs. 6-9 (figures without a store; their CSV is reused when
-``claims-sources.json`` shows it was made with the same settings and it has the tidy header,
-or when ``satisac reproduce`` made it).
+(:mod:`solvers.tidy`) of Figs. 6-9 and the real-time figure (their CSV is reused when
+``claims-sources.json`` shows it was made with the same settings -- every resolved NTN and
+JMRA config value, defaults included, so a CSV of another solver is run again -- and it has the
+tidy header, or when ``satisac reproduce`` made it).
 
 NTN at paper statistics needs >= 2 world seeds: seed ``s`` of the figure runs in ``DIR``
 itself, every further seed in ``DIR/ntn-seed<s>/``.
@@ -23,13 +24,16 @@ from pathlib import Path
 import numpy as np
 
 from solvers import tidy
+from solvers.configio import load_configs, to_dict
 from solvers.istn import figures as istn_figures
 from solvers.istn.config import IstnConfig
 from solvers.istn.figures import DEFAULT_DROPS, QUICK_DROPS, SPECS, experiment_dir
+from solvers.ntn.allocate import JmraConfig
+from solvers.ntn.config import NtnConfig
 from solvers.ntn.figures import MAIN_RUN, run_dir
 from solvers.reproduce import registry
 from solvers.runner.store import chunk_files, load_results, read_manifest, to_numpy
-from solvers.scenarios import ConfigSettings, use_settings
+from solvers.scenarios import ConfigSettings, current_settings, use_settings
 
 PAPER_ISTN_DROPS = 200
 PAPER_NTN_FRAMES = 20
@@ -63,6 +67,14 @@ class Sources:
     # ------------------------------------------------------------------ running figures
     def _settings_ctx(self):
         return use_settings(self.settings if self.settings is not None else ConfigSettings())
+
+    def _ntn_configs(self) -> dict:
+        """Every resolved NTN and JMRA config value of this run (scenario, --config, --set and
+        the defaults), as JSON reads it back: the settings a reused figure CSV must have."""
+        with self._settings_ctx():
+            st = current_settings()
+            cfgs = load_configs((NtnConfig, JmraConfig), st.config, st.overrides, st.scenario_name(NtnConfig))
+        return json.loads(json.dumps({type(c).__name__: to_dict(c) for c in cfgs}))
 
     def ntn_dirs(self) -> list[tuple[int, Path]]:
         seeds = [self.seed + k for k in range(self.world_seeds)]
@@ -101,6 +113,8 @@ class Sources:
                     "scenario": getattr(self.settings, "scenario", None),
                     "config": getattr(self.settings, "config", None),
                     "overrides": list(getattr(self.settings, "overrides", ()))}
+            if name.startswith("ntn"):
+                want["configs"] = self._ntn_configs()
             csv_path = d / f"{name}.csv"
             if (name.startswith("ntn") and name not in NTN_STORE_FIGURES and tidy.is_tidy(csv_path)
                     and self._sidecar().get(key, want) == want):

@@ -225,3 +225,35 @@ def test_run_over_some_claims_keeps_the_other_rows_of_the_ledger(tmp_path, capsy
     assert "Rows I1: `satisac claims --quick -o old`; written before the ledger recorded when" in text
     assert f"Rows N8: `satisac claims --scenario paper -o {out}`" in text and "| I1 |" in text and "| N8 |" in text
     assert _ids_text(["I1", "I2", "I3", "I5", "N1", "N2"]) == "I1-I3, I5, N1-N2"
+
+
+def test_ntn_figure_csv_is_reused_only_when_made_with_the_same_solver(tmp_path, monkeypatch):
+    """The NTN figures without a store (Figs. 6-9, the real-time figure) are reused from their
+    CSV only when ``claims-sources.json`` shows every resolved config value equal: another
+    JMRA setting -- a --set, or a default that changed since the CSV was made -- runs it again."""
+    import json
+    from types import SimpleNamespace
+
+    from solvers import tidy
+    from solvers.claims import sources as S
+    from solvers.scenarios import ConfigSettings
+    runs = []
+
+    def run(out_dir, quick, seed, drops):
+        runs.append(seed)
+        tidy.write(out_dir / "ntn-fig6.csv", [tidy.row("ntn-fig6", "rho=2", "rho", 2.0, "jmra", "iterations", "1",
+                                                        3, 8.0, 7.0, 9.0)])
+    monkeypatch.setattr(S, "registry", lambda: {"ntn-fig6": SimpleNamespace(run=run)})
+    same = ConfigSettings(scenario="paper")
+    S.Sources(tmp_path, quick=True, world_seeds=1, settings=same).ensure("ntn-fig6")
+    S.Sources(tmp_path, quick=True, world_seeds=1, settings=same).ensure("ntn-fig6")
+    assert runs == [0]  # the second run reads the CSV
+    other = ConfigSettings(scenario="paper", overrides=("newton_centre_dec=0.5",))
+    S.Sources(tmp_path, quick=True, world_seeds=1, settings=other).ensure("ntn-fig6")
+    assert runs == [0, 0]
+    side = tmp_path / "claims-sources.json"  # a CSV recorded without the solver's values (an older ledger)
+    d = json.loads(side.read_text())
+    del d["ntn-fig6@."]["configs"]
+    side.write_text(json.dumps(d))
+    S.Sources(tmp_path, quick=True, world_seeds=1, settings=other).ensure("ntn-fig6")
+    assert runs == [0, 0, 0]
