@@ -24,16 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from solvers import tidy
-from solvers.configio import load_configs, to_dict
+from solvers.configio import to_dict
 from solvers.istn import figures as istn_figures
 from solvers.istn.config import IstnConfig
 from solvers.istn.figures import DEFAULT_DROPS, QUICK_DROPS, SPECS, experiment_dir
-from solvers.ntn.allocate import JmraConfig
-from solvers.ntn.config import NtnConfig
-from solvers.ntn.figures import MAIN_RUN, run_dir
+from solvers.ntn.figures import MAIN_RUN, resolved_configs, run_dir
 from solvers.reproduce import registry
 from solvers.runner.store import chunk_files, load_results, read_manifest, to_numpy
-from solvers.scenarios import ConfigSettings, current_settings, use_settings
+from solvers.scenarios import ConfigSettings, use_settings
 
 PAPER_ISTN_DROPS = 200
 PAPER_NTN_FRAMES = 20
@@ -70,10 +68,10 @@ class Sources:
 
     def _ntn_configs(self) -> dict:
         """Every resolved NTN and JMRA config value of this run (scenario, --config, --set and
-        the defaults), as JSON reads it back: the settings a reused figure CSV must have."""
+        the defaults, as the NTN figures resolve them), as JSON reads it back: the settings a
+        reused figure CSV must have."""
         with self._settings_ctx():
-            st = current_settings()
-            cfgs = load_configs((NtnConfig, JmraConfig), st.config, st.overrides, st.scenario_name(NtnConfig))
+            cfgs = resolved_configs({})
         return json.loads(json.dumps({type(c).__name__: to_dict(c) for c in cfgs}))
 
     def ntn_dirs(self) -> list[tuple[int, Path]]:
@@ -106,6 +104,7 @@ class Sources:
         else:
             targets = self.ntn_dirs()
             n = None if name == "ntn-fig9" else self.frames  # Fig. 9 reads `drops` as estimator samples
+        configs = self._ntn_configs() if name.startswith("ntn") else None
         for s, d in targets:
             d.mkdir(parents=True, exist_ok=True)
             key = f"{name}@{d.relative_to(self.out) if d != self.out else '.'}"
@@ -113,8 +112,8 @@ class Sources:
                     "scenario": getattr(self.settings, "scenario", None),
                     "config": getattr(self.settings, "config", None),
                     "overrides": list(getattr(self.settings, "overrides", ()))}
-            if name.startswith("ntn"):
-                want["configs"] = self._ntn_configs()
+            if configs is not None:
+                want["configs"] = configs
             csv_path = d / f"{name}.csv"
             if (name.startswith("ntn") and name not in NTN_STORE_FIGURES and tidy.is_tidy(csv_path)
                     and self._sidecar().get(key, want) == want):

@@ -47,10 +47,10 @@ QUICK = dict(cell_deg=1.0)
 
 def _cfg(quick: bool, **kw):
     """The NTN config of a figure point: scenario, then the figure's values, then --config/--set."""
-    return _configs({**(QUICK if quick else {}), **kw})[0]
+    return resolved_configs({**(QUICK if quick else {}), **kw})[0]
 
 
-def _configs(fixed: dict):
+def resolved_configs(fixed: dict):
     """(NtnConfig, JmraConfig) from ``satisac reproduce --scenario/--config/--set`` (solvers.scenarios)."""
     st = current_settings()
     return load_configs((NtnConfig, JmraConfig), st.config, st.overrides, st.scenario_name(NtnConfig), fixed=fixed)
@@ -90,7 +90,7 @@ def _plt():
 
 
 def _simulate(run_dir: Path, cfg, sweep, methods, n_frames, seed, jcfg=None):
-    jcfg = jcfg or _configs({})[1]
+    jcfg = jcfg or resolved_configs({})[1]
     scenario = current_settings().scenario_name(type(cfg))
     run_sweep(run_dir, cfg, make_work(jcfg, n_frames, methods), n_drops=1, seed=seed, sweep=sweep,
               methods=methods, chunk_size=1, extra=dict(frames=n_frames, solver=to_dict(jcfg), scenario=scenario),
@@ -208,7 +208,7 @@ def fig6(out_dir: Path, quick: bool, seed: int, drops) -> str:
     """Fig. 6: the CDF of Algorithm 1's iterations per rho.  CSV: one row per rho x frame x metric
     (``iterations``, ``converged`` 1/0; extra column ``frame``), n = 1: the CDF is of frames."""
     inst, _ = _instances(quick, seed, drops)
-    jcfg = _configs({})[1]  # the --config/--set solver, with the figure's rho and I_max
+    jcfg = resolved_configs({})[1]  # the --config/--set solver, with the figure's rho and I_max
     rhos = (1.5, 2.0, 5.0)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(plotting.COLUMN_IN, 2.4))
@@ -261,7 +261,7 @@ def fig7(out_dir: Path, quick: bool, seed: int, drops) -> str:
     inst, _ = _instances(quick, seed, drops)
     B = inst["rate"].shape[0]
     caps = (1, 3, 10, 40) if quick else (1, 2, 3, 5, 10, 20, 40, 100)
-    cfg, jcfg = _cfg(quick, sensing_mode="perfect"), _configs({})[1]  # _instances' world; the --set solver
+    cfg, jcfg = _cfg(quick, sensing_mode="perfect"), resolved_configs({})[1]  # _instances' world; the --set solver
     points = [(rho, cap) for rho in FIG7_RHOS for cap in caps]
     store = RunStore(runs_dir(out_dir, "ntn-fig7", "points"), {
         "figure": "ntn-fig7", "seed": int(seed), "frames": int(B), "quick": bool(quick),
@@ -553,7 +553,7 @@ def realtime(out_dir: Path, quick: bool, seed: int, drops) -> str:
     and ``budget_s``.  Times are of this machine: the caption says so."""
     tfs = (10.0, 30.0) if quick else REALTIME_TF
     n = int(drops) if drops else (4 if quick else 20)
-    jcfg = _configs({})[1]
+    jcfg = resolved_configs({})[1]
     rows, text, curves = [], ["T_f[s]  budget[s]  median[s]  max[s]  over_budget"], {}
     bar = tqdm(total=len(tfs) * n, desc="ntn-realtime", unit="frame", disable=None)
     for tf in tfs:
