@@ -56,7 +56,8 @@ def satisac_command() -> list[str]:
 
 
 def run_timed(cmd: list[str]) -> tuple[float, float]:
-    """Run ``cmd`` to completion -> (wall s, CPU s of the child); a failure raises with its stderr."""
+    """Run ``cmd`` to completion -> (wall s, CPU s of the child); a failing command is a
+    ``ValueError`` naming it with the last line of its stderr (one ``error:`` line, nothing written)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -64,7 +65,7 @@ def run_timed(cmd: list[str]) -> tuple[float, float]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         last = (p.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {last}")
+        raise ValueError(f"{' '.join(cmd)} exited {p.returncode}: {last}")
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
@@ -103,9 +104,8 @@ def check(args, run=run_timed, say=print) -> dict:
     """Run the check (module docstring); ``run(cmd) -> (wall, cpu)`` is injectable for tests.
     Returns ``{"rows": [...], "summary": [...]}`` and writes the CSV and markdown."""
     out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
     if getattr(args, "keep_files", False):
-        (out / "files").mkdir(exist_ok=True)
+        (out / "files").mkdir(parents=True, exist_ok=True)
         return _check(args, out, out / "files", run, say)
     with tempfile.TemporaryDirectory(prefix="cli_check_") as tmp:
         return _check(args, out, Path(tmp), run, say)
@@ -131,7 +131,7 @@ def _check(args, out: Path, work: Path, run, say) -> dict:
             + (["--reference"] if reference else []) + solve_args + ["-o", str(sol)]
         wall, cpu = run(cmd)
         rows.append(dict(solver=tag, items=n, seconds=round(wall, 3), cpu_seconds=round(cpu, 3),
-                         command=" ".join(cmd[len(sat):])))
+                         command=" ".join(cmd[len(sat):]).replace(str(work), "WORK")))
         say(f"  {tag} {n} {paper['item']}(s): {wall:.2f} s")
         return wall, sol
 
@@ -169,6 +169,7 @@ def _check(args, out: Path, work: Path, run, say) -> dict:
 
 
 def _write(args, out: Path, rows: list[dict], summary: list[dict], ref) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     with open(out / "cli_check.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["solver", "items", "seconds", "cpu_seconds", "command"])
         w.writeheader()

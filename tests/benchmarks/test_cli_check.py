@@ -66,3 +66,14 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, argv, msg):
     assert cli_check.main(["--seed", "1", "-o", str(out)] + argv) == 2
     assert capsys.readouterr().err.strip() == f"error: {msg}"
     assert not out.exists()
+
+
+def test_a_failing_command_is_one_line_and_writes_nothing(tmp_path, capsys):
+    """A real ``satisac`` process refusing its arguments (an unknown generate key) ends the
+    check with one ``error:`` line naming the command; no output folder is made."""
+    out = tmp_path / "o"
+    assert cli_check.main(["--seed", "1", "--generate-args", "--set no_such_key=1", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "istn generate --drops 1" in err[0]
+    assert "no_such_key" in err[0]
+    assert not out.exists()
