@@ -164,11 +164,11 @@ def _check(args, out: Path, work: Path, run, say) -> dict:
         if ref is not None:
             s.update(ref_per_added_s=ref["per_item"], ratio=ref["per_item"] / s["per_added_s"])
         summary.append(s)
-    _write(args, out, rows, summary, ref)
+    _write(args, out, rows, summary)
     return dict(rows=rows, summary=summary)
 
 
-def _write(args, out: Path, rows: list[dict], summary: list[dict], ref) -> None:
+def _write(args, out: Path, rows: list[dict], summary: list[dict]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "cli_check.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["solver", "items", "seconds", "cpu_seconds", "command"])
