@@ -57,6 +57,20 @@ import pytest  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 
 
+def _library_matmul_precision() -> None:
+    """Full-precision matrix products for the whole session, as every ``satisac`` command and
+    benchmark sets them (``jaxcore.precision.set_precision``).  On a CPU the numbers do not
+    change; the compiled programs do (the precision is written into each dot of the program,
+    hence into its compilation-cache key): without it a solve in the test process misses the
+    programs of the same solve in a ``satisac`` child process, and an in-process CLI call half
+    way through the session switches the rest of that worker over."""
+    from jaxcore.precision import MATMUL_PRECISION
+    jax.config.update("jax_default_matmul_precision", MATMUL_PRECISION)
+
+
+_library_matmul_precision()
+
+
 def _session_compilation_cache() -> None:
     """One persistent compilation cache for this test session, in a fresh temporary directory
     (removed at exit; never the user's cache, solvers/runtime.py).  The suite compiles the
@@ -93,6 +107,13 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+#: Slow modules whose programs another slow module compiles first (same cells, precisions and
+#: solver settings): ``gpu_check --tiny`` and ``istn_perdrop`` solve ``bench --quick``'s ISTN
+#: cell (and gpu_check its JMRA frames).  Run beside ``bench --quick`` they compiled the same
+#: programs at the same time (2026-12-07, 2-core VM: gpu_check 103 s beside it, 45 s after it).
+_REUSES_EARLIER_PROGRAMS = frozenset({"test_gpu_check.py", "test_istn_perdrop.py"})
+
+
 def pytest_collection_modifyitems(config, items):
     """Order whole modules (a stable sort on a per-module key, so module-scoped fixtures are
     still built once).  One process: quick modules first so ``pytest -q`` shows progress from
@@ -106,7 +127,11 @@ def pytest_collection_modifyitems(config, items):
 
     def rank(it):
         r = (str(it.fspath) in slow_modules, Path(str(it.fspath)).parent.name == "benchmarks")
-        return tuple(not x for x in r) if parallel else r
+        if parallel:
+            # a slow module that loads its programs from an earlier one's compilation cache
+            # last among the slow ones, not beside it (both compiling the same programs)
+            return (not r[0], Path(str(it.fspath)).name in _REUSES_EARLIER_PROGRAMS, not r[1])
+        return r
 
     items.sort(key=rank)
 

@@ -14,6 +14,7 @@ from jaxcore.precision import MATMUL_PRECISION, set_precision
 def test_set_precision_asks_for_full_precision_products(precision):
     before = jax.config.jax_default_matmul_precision
     try:
+        jax.config.update("jax_default_matmul_precision", None)  # JAX's default (the suite sets "highest")
         set_precision(precision)
         assert jax.config.jax_default_matmul_precision == MATMUL_PRECISION == "highest"
         assert jax.config.jax_enable_x64  # the suite runs with x64 on; float64 must keep it on

@@ -33,10 +33,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # --------------------------------------------------------------------------- helpers
-def _env() -> dict[str, str]:
+def _env(one_thread: bool = True) -> dict[str, str]:
     env = dict(os.environ)
     # the compilation cache: the session's own (tests/conftest.py), never the user's
-    env["SATISAC_THREADS"] = "1"  # cases run in parallel
+    if one_thread:
+        env["SATISAC_THREADS"] = "1"  # cases run in parallel
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
@@ -47,8 +48,11 @@ def _default_sigint():
     os.umask(0o022)
 
 
-def satisac(*argv, cwd: Path, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "solvers.cli", *map(str, argv)], cwd=cwd, env=_env(),
+def satisac(*argv, cwd: Path, one_thread: bool = True, **kw) -> subprocess.CompletedProcess:
+    """``satisac *argv`` in a child process; ``one_thread`` for cases run in parallel.  The thread
+    count is in every compiled program's cache key: a child that solves what the suite solves
+    elsewhere keeps the session's count (tests/conftest.py) to load those programs."""
+    return subprocess.run([sys.executable, "-m", "solvers.cli", *map(str, argv)], cwd=cwd, env=_env(one_thread),
                           capture_output=True, text=True, preexec_fn=_default_sigint, **kw)
 
 
@@ -474,7 +478,7 @@ def test_istn_float64_precision_on_float32_file(tmp_path):
     save_instance(p, generate_instance(IstnConfig(**QUICK_SCENARIO), 2, 0, precision="float32", progress=False))
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
     proc = satisac("--precision", "float64", "istn", "solve", p, "-o", tmp_path / "sol.npz", cwd=tmp_path,
-                   timeout=1200)
+                   one_thread=False, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-2000:]
     with np.load(tmp_path / "sol.npz") as z:
         assert z["F"].dtype == np.complex128
