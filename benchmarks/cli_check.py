@@ -87,15 +87,31 @@ def quality_gap(ours: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 def is_prefix(small: Path, big: Path) -> bool:
     """Whether every array of instance file ``small`` equals the leading rows of ``big``'s
-    (or the whole array, for fields without an item axis)."""
+    (or the whole array, for fields without an item axis).
+
+    NTN files pad the satellite (last) axis to the most satellites in view in any of their
+    frames (``sat_id = -1`` columns of rate 0, ``solvers/ntn/instance.py``), so a longer file
+    may hold the same frames with more padding columns: a field whose last axis is the
+    satellite axis of both files then matches on the small file's columns, and the big
+    file's extra columns of those frames must all be padding."""
     a, b = np.load(small), np.load(big)
+    s_a = a["sat_id"].shape[-1] if "sat_id" in a.files else None
+    s_b = b["sat_id"].shape[-1] if "sat_id" in b.files else None
     for k in a.files:
         x, y = a[k], b[k] if k in b.files else None
         if y is None:
             return False
         if x.shape == y.shape and np.array_equal(x, y):
             continue
-        if not (x.ndim and y.ndim == x.ndim and y.shape[1:] == x.shape[1:] and np.array_equal(x, y[:len(x)])):
+        if not (x.ndim and y.ndim == x.ndim and y.shape[1:-1] == x.shape[1:-1] and len(y) >= len(x)):
+            return False
+        y = y[:len(x)]
+        if y.shape[-1] != x.shape[-1]:
+            if not (s_a is not None and s_b is not None and x.shape[-1] == s_a < y.shape[-1] == s_b
+                    and np.all(b["sat_id"][:len(x), s_a:] == -1)):
+                return False
+            y = y[..., :s_a]
+        if not np.array_equal(x, y):
             return False
     return True
 

@@ -54,6 +54,24 @@ def test_prefix_check_guards_the_quality_comparison(tmp_path):
     assert not cli_check.is_prefix(tmp_path / "a.npz", tmp_path / "c.npz")
 
 
+def test_prefix_check_allows_extra_padding_satellites(tmp_path):
+    """NTN: a longer file may pad its frames to more satellite columns (sat_id -1, rate 0);
+    the same frames still match, but not when an extra column is a real satellite or when
+    the shared columns differ."""
+    rate1 = np.array([[[1.0, 2.0], [3.0, 0.0]]])  # [B=1, C=2, S=2]
+    sid1 = np.array([[4, 9]])
+    rate2 = np.concatenate([np.pad(rate1, ((0, 0), (0, 0), (0, 1))), np.ones((1, 2, 3))])  # [2, 2, 3]
+    np.savez(tmp_path / "a.npz", rate=rate1, sat_id=sid1, t_ho=np.array([0.1]))
+    np.savez(tmp_path / "b.npz", rate=rate2, sat_id=np.array([[4, 9, -1], [4, 9, 11]]), t_ho=np.array([0.1, 0.1]))
+    np.savez(tmp_path / "c.npz", rate=rate2, sat_id=np.array([[4, 9, 12], [4, 9, 11]]), t_ho=np.array([0.1, 0.1]))
+    rate3 = rate2.copy()
+    rate3[0, 1, 0] = 5.0
+    np.savez(tmp_path / "d.npz", rate=rate3, sat_id=np.array([[4, 9, -1], [4, 9, 11]]), t_ho=np.array([0.1, 0.1]))
+    assert cli_check.is_prefix(tmp_path / "a.npz", tmp_path / "b.npz")
+    assert not cli_check.is_prefix(tmp_path / "a.npz", tmp_path / "c.npz")  # frame 0 gained a satellite
+    assert not cli_check.is_prefix(tmp_path / "a.npz", tmp_path / "d.npz")  # a shared column differs
+
+
 @pytest.mark.parametrize("argv, msg", [
     (["--items", "1"], "--items: expected >= 2, got 1"),
     (["--ref-items", "1"], "--ref-items: expected 0 or 2..--items (33), got 1"),
