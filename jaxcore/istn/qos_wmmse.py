@@ -228,13 +228,12 @@ class CellState(NamedTuple):
     cap: jax.Array  # [] int32 iteration cap of this transmit step
 
 
-def _method(cfg: QosWmmseConfig, fix_q: bool):
+def _method(cfg: QosWmmseConfig):
     if cfg.strategy == "dual":
-        return DualMethod(rho=cfg.rho, fix_q=fix_q, n_newton=cfg.n_newton, gap_tol=cfg.gap_tol)
+        return DualMethod(rho=cfg.rho, n_newton=cfg.n_newton, gap_tol=cfg.gap_tol)
     if cfg.strategy == "newton":
-        return NewtonMethod(rho=cfg.rho, fix_q=fix_q, n_newton=cfg.n_newton, gap_tol=cfg.gap_tol,
-                            certify=cfg.phase1_certify)
-    return PgdMethod(rho=cfg.rho, fix_q=fix_q)
+        return NewtonMethod(rho=cfg.rho, n_newton=cfg.n_newton, gap_tol=cfg.gap_tol, certify=cfg.phase1_certify)
+    return PgdMethod(rho=cfg.rho)
 
 
 def round_length(cfg: QosWmmseConfig) -> int:
@@ -285,7 +284,7 @@ def _restore(prob: CellProblem, F_s, q_s, F_I, q_I):
     return jnp.where(ok[i], Fg[i], F_I), jnp.where(ok[i], qg[i], q_I)
 
 
-def _begin_step(prob: CellProblem, cfg: QosWmmseConfig, o: _Outer, fix_q: bool):
+def _begin_step(prob: CellProblem, cfg: QosWmmseConfig, o: _Outer, fix_q):
     """Receivers (35)-(37) and weights (40)-(41) at (F, q), then a fresh transmit step."""
     rdt = prob.p_bs.dtype
     p = o.q * o.q
@@ -293,21 +292,22 @@ def _begin_step(prob: CellProblem, cfg: QosWmmseConfig, o: _Outer, fix_q: bool):
     wts = mmse_weights(prob, o.F, p)
     w1 = jnp.where(o.attempt > 0, cfg.phase1_retry_weight, cfg.phase1_weight)
     scale = jnp.where(o.phase2, 1.0, w1).astype(rdt)
-    ctx = step_context(prob, mse_coeffs(prob, rx), Weights(scale * wts.mu_tut, scale * wts.mu_sut), o.F, o.q)
+    ctx = step_context(prob, mse_coeffs(prob, rx), Weights(scale * wts.mu_tut, scale * wts.mu_sut), o.F, o.q,
+                       fix_q)
     warm = 0 < cfg.inner_iter_warm < cfg.inner_iter
     cap = jnp.where(o.phase2 & (o.k >= 1) & warm & jnp.logical_not(o.exact), cfg.inner_iter_warm,
                     cfg.inner_iter).astype(jnp.int32)
-    method = _method(cfg, fix_q)
+    method = _method(cfg)
     if isinstance(method, NewtonMethod):
         return ctx, method.init(prob, ctx, o.y, o.nu, cfg.loop_mode), cap
     return ctx, method.init(prob, ctx, o.y), cap
 
 
-def _end_step(prob: CellProblem, cfg: QosWmmseConfig, st: CellState, fix_q: bool) -> _Outer:
+def _end_step(prob: CellProblem, cfg: QosWmmseConfig, st: CellState) -> _Outer:
     """Phase I / Phase II bookkeeping once the transmit step under way has finished."""
     s, ctx = st.outer, st.ctx
     rdt = prob.p_bs.dtype
-    res = _method(cfg, fix_q).result(st.inner)
+    res = _method(cfg).result(st.inner)
     ok = _finite(res.F, res.q, res.lam) & (res.feasible | jnp.logical_not(s.phase2))
     Fn, qn = jnp.where(ok, res.F, s.F), jnp.where(ok, res.q, s.q)
     v_n = _violation(prob, Fn, qn)  # at fresh MMSE receivers
@@ -319,9 +319,10 @@ def _end_step(prob: CellProblem, cfg: QosWmmseConfig, st: CellState, fix_q: bool
         # paper-size drops the reference solves).  Evaluated only while some cell needs it.
         def penalty(prob, ctx, F, q, y, Fn, qn, v_n):
             Fp, qp, _ = lagrangian_minimizer(prob, ctx.co, ctx.wts, jnp.ones_like(y), F, q, cfg.rho,
-                                             jnp.zeros((), rdt), fix_q=fix_q, n_newton=cfg.n_newton, blocks=ctx.bl)
+                                             jnp.zeros((), rdt), fix_q=ctx.fix_q, n_newton=cfg.n_newton,
+                                             blocks=ctx.bl)
             Fp = scale_to_power(Fp, prob.p_bs)
-            qp = qp if fix_q else jnp.clip(qp, 0.0, jnp.sqrt(prob.p_leo))
+            qp = jnp.where(ctx.fix_q, qp, jnp.clip(qp, 0.0, jnp.sqrt(prob.p_leo)))
             v_p = _violation(prob, Fp, qp)
             use_p = _finite(Fp, qp, qp) & (v_p < v_n)
             return jnp.where(use_p, Fp, Fn), jnp.where(use_p, qp, qn), jnp.where(use_p, v_p, v_n)
@@ -368,15 +369,27 @@ def cell_init(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None
     and its first transmit step set up.  See :func:`solve_cell` for the arguments."""
     if mode not in ("p1", "p3"):
         raise ValueError(f"mode: expected 'p1' or 'p3', got {mode!r}")
-    fix_q = mode == "p3"
-    if fix_q and q0 is None:
+    if mode == "p3" and q0 is None:
         raise ValueError("mode='p3' needs q0 (the fixed satellite amplitude sqrt(p-bar))")
+    return cell_start(prob, cfg, F0, q0, mode == "p3")
+
+
+def cell_start(prob: CellProblem, cfg: QosWmmseConfig, F0, q0, fix_q, use_F0=None, use_q0=None) -> CellState:
+    """:func:`cell_init` with the problem as data: ``fix_q`` (bool or traced [] bool) holds q
+    at ``q0`` (P3) instead of optimising it (P1), and, when given, the traced [] bools
+    ``use_F0``/``use_q0`` choose between ``F0``/``q0`` and the spec §3.4 start point, so that one
+    compiled program starts P1 and P3 cells, with or without warm starts
+    (``solvers/istn/streaming.py``).  ``F0``/``q0`` None: the spec §3.4 start point."""
     rdt = prob.p_bs.dtype
     T = prob.G_tar.shape[0]
     F = initial_beams(prob, cfg.power_iter) if F0 is None else jnp.asarray(F0, prob.h_tut.dtype)
     q = (0.5 * jnp.sqrt(prob.p_leo) if q0 is None else jnp.asarray(q0, rdt)).astype(rdt)
+    if use_F0 is not None:
+        F = jnp.where(use_F0, F, initial_beams(prob, cfg.power_iter))
+    if use_q0 is not None:
+        q = jnp.where(use_q0, q, (0.5 * jnp.sqrt(prob.p_leo)).astype(rdt))
     F = scale_to_power(F, prob.p_bs)
-    q = q if fix_q else jnp.clip(q, 0.0, jnp.sqrt(prob.p_leo))
+    q = jnp.where(fix_q, q, jnp.clip(q, 0.0, jnp.sqrt(prob.p_leo)))
     rate0 = metrics.sum_rate(prob, F, q * q)
     o = _Outer(F=F, q=q, y=jnp.ones((1 + T,), rdt), nu=jnp.zeros((), rdt), rate=rate0,
                hist=jnp.full((cfg.max_iter + 1,), rate0, rdt), k=jnp.zeros((), jnp.int32),
@@ -387,10 +400,10 @@ def cell_init(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None
     return CellState(outer=o, ctx=ctx, inner=inner, cap=cap)
 
 
-def cell_round(prob: CellProblem, st: CellState, cfg: QosWmmseConfig = QosWmmseConfig(),
-               mode: str = "p1") -> CellState:
+def cell_round(prob: CellProblem, st: CellState, cfg: QosWmmseConfig = QosWmmseConfig()) -> CellState:
     """One round of ONE cell: up to ``round_length(cfg)`` transmit-step iterations; if the
-    step finished, the WMMSE bookkeeping and the next step's receivers/weights.
+    step finished, the WMMSE bookkeeping and the next step's receivers/weights.  P1 or P3 is
+    the state's (``st.ctx.fix_q``, set by :func:`cell_init`).
 
     Rounds flatten the nested loops (WMMSE outer, transmit-step inner): under ``vmap`` a
     batch pays per round the longest *round* (<= the warm cap), not per outer iteration the
@@ -398,8 +411,7 @@ def cell_round(prob: CellProblem, st: CellState, cfg: QosWmmseConfig = QosWmmseC
     stalls the warm 20-iteration steps of the others).  The per-cell sequence of iterates is
     exactly that of the nested form.
     """
-    fix_q = mode == "p3"
-    method = _method(cfg, fix_q)
+    method = _method(cfg)
     stopped = st.outer.stop
     tol = _feas_tol(prob)
 
@@ -412,8 +424,8 @@ def cell_round(prob: CellProblem, st: CellState, cfg: QosWmmseConfig = QosWmmseC
                     st.inner, round_length(cfg), mode=cfg.loop_mode)
     st = st._replace(inner=r.state)
     finished = step_done(st.inner) & jnp.logical_not(stopped)
-    o = _end_step(prob, cfg, st, fix_q)
-    ctx, inner, cap = _begin_step(prob, cfg, o, fix_q)
+    o = _end_step(prob, cfg, st)
+    ctx, inner, cap = _begin_step(prob, cfg, o, st.ctx.fix_q)
     nxt = CellState(outer=o, ctx=ctx, inner=inner, cap=cap)
     return select_tree(finished, nxt, st)
 
@@ -448,7 +460,7 @@ def solve_cell(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=Non
       q0: start (P1, default sqrt(P_LEO)/2) or fixed (P3, required) satellite amplitude.
     """
     st = cell_init(prob, cfg, F0, q0, mode)
-    r = masked_scan(lambda s: cell_round(prob, s, cfg, mode), lambda s: s.outer.stop, st, max_rounds(cfg),
+    r = masked_scan(lambda s: cell_round(prob, s, cfg), lambda s: s.outer.stop, st, max_rounds(cfg),
                     mode=cfg.loop_mode)
     return cell_solution(prob, r.state, cfg)
 

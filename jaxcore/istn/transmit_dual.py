@@ -49,7 +49,6 @@ class DualMethod(SafeguardedDualStep):
     without nesting loops).  Static settings; hashable."""
 
     rho: float = 1e-4
-    fix_q: bool = False
     n_newton: int = N_NEWTON
     feas_tol: float | None = None  # None: default_feas_tol(dtype)
     gap_tol: float = 1e-6
@@ -60,11 +59,11 @@ class DualMethod(SafeguardedDualStep):
 
     def init(self, prob: CellProblem, ctx: StepContext, y0) -> DualState:
         rdt = prob.p_bs.dtype
-        F_c, q_c = feasible_centre(prob, ctx, self.fix_q)
+        F_c, q_c = feasible_centre(prob, ctx)
         y0 = jnp.asarray(y0, rdt)
         return DualState(y=y0, y_prev=y0, g_prev=jnp.zeros_like(y0), step=jnp.asarray(self.step0, rdt),
                          nu=jnp.zeros((), rdt), F=F_c, q=q_c,
-                         obj=prox_objective(ctx, F_c, q_c, self.rho, self.fix_q),
+                         obj=prox_objective(ctx, F_c, q_c, self.rho),
                          viol=qos_excess(ctx, F_c, q_c), lower=jnp.asarray(-jnp.inf, rdt),
                          k=jnp.zeros((), jnp.int32))
 
@@ -72,15 +71,14 @@ class DualMethod(SafeguardedDualStep):
         rdt = prob.p_bs.dtype
         tol = self._tol(rdt)
         F_raw, q, nu = lagrangian_minimizer(prob, ctx.co, ctx.wts, s.y, ctx.F_prev, ctx.q_prev, self.rho, s.nu,
-                                            fix_q=self.fix_q, n_newton=self.n_newton, blocks=ctx.bl)
+                                            fix_q=ctx.fix_q, n_newton=self.n_newton, blocks=ctx.bl)
         g = qos_mses(ctx.co, F_raw, q) / ctx.e - 1.0
         n2 = jnp.sum(jnp.abs(F_raw) ** 2)
-        dual = prox_objective(ctx, F_raw, q, self.rho, self.fix_q) + jnp.dot(s.y, g) + nu * (n2 - prob.p_bs)
+        dual = prox_objective(ctx, F_raw, q, self.rho) + jnp.dot(s.y, g) + nu * (n2 - prob.p_bs)
         dual = jnp.where(jnp.isfinite(dual), dual, -jnp.inf)
         # candidate: power-projected, then pulled back toward the best feasible point
         take, Fc, qc, oc, vc = safeguarded_candidate(prob, ctx, s.F, s.q, s.obj, s.viol,
-                                                     scale_to_power(F_raw, prob.p_bs), q, self.rho,
-                                                     self.fix_q, tol)
+                                                     scale_to_power(F_raw, prob.p_bs), q, self.rho, tol)
         # projected Barzilai-Borwein ascent on y
         dy, dg = s.y - s.y_prev, g - s.g_prev  # (the margin cancels in dg)
         curv = -jnp.dot(dy, dg)
@@ -97,7 +95,7 @@ class DualMethod(SafeguardedDualStep):
 
 
 def transmit_dual(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev, *, rho=1e-4,
-                  y0=None, fix_q: bool = False, n_iter: int = 100, n_newton: int = N_NEWTON,
+                  y0=None, fix_q=False, n_iter: int = 100, n_newton: int = N_NEWTON,
                   feas_tol: float | None = None, gap_tol: float = 1e-6, y_max: float = 1e8,
                   step0: float = 1.0, step_min: float = 1e-6, step_max: float = 1e8,
                   loop_mode: str = "scan", iter_cap=None) -> TransmitResult:
@@ -114,6 +112,6 @@ def transmit_dual(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev
       iter_cap: optional traced int <= n_iter: stop after this many dual iterations (an
         inexact but safeguarded step, so the WMMSE loop stays monotone).
     """
-    method = DualMethod(rho=float(rho), fix_q=fix_q, n_newton=n_newton, feas_tol=feas_tol, gap_tol=gap_tol,
+    method = DualMethod(rho=float(rho), n_newton=n_newton, feas_tol=feas_tol, gap_tol=gap_tol,
                         y_max=y_max, step0=step0, step_min=step_min, step_max=step_max)
-    return run_transmit(method, prob, co, wts, F_prev, q_prev, y0, n_iter, loop_mode, iter_cap)
+    return run_transmit(method, prob, co, wts, F_prev, q_prev, y0, n_iter, loop_mode, iter_cap, fix_q)

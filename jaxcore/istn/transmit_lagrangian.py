@@ -174,7 +174,7 @@ def shift_floor(A):
 
 
 def lagrangian_minimizer(prob: CellProblem, co: MseCoeffs, wts: Weights, y, F_prev, q_prev,
-                         rho, nu0, *, fix_q: bool = False, n_newton: int = N_NEWTON, blocks=None):
+                         rho, nu0, *, fix_q=False, n_newton: int = N_NEWTON, blocks=None):
     """Closed-form minimiser of the Lagrangian of (43) for QoS multipliers ``y`` [1+T]
     (normalised: lambda = y / e), spec §3.3.
 
@@ -227,10 +227,7 @@ def lagrangian_minimizer(prob: CellProblem, co: MseCoeffs, wts: Weights, y, F_pr
     (nu, _, _), _ = jax.lax.scan(newton, (nu0, jnp.asarray(nu_lo, P.dtype), nu_hi), None, length=n_newton)
     _, Z = solve(nu)
     F = jnp.concatenate([Z[0][:, :K], Z[1:, :, 0].T], axis=1)
-    if fix_q:
-        q = jnp.asarray(q_prev, P.dtype)
-    else:
-        q = q_update(prob, bl, co, wts, lam, q_prev, rho)
+    q = jnp.where(fix_q, jnp.asarray(q_prev, P.dtype), q_update(prob, bl, co, wts, lam, q_prev, rho))
     return F, q, nu
 
 
@@ -269,21 +266,25 @@ class StepContext(NamedTuple):
     F_prev: jax.Array  # [Nt, K+T] c prox centre
     q_prev: jax.Array  # [] r       prox centre (the fixed q in P3 mode)
     e: jax.Array  # [1+T] r         MSE bounds (e_S, e_R, ..., e_R)
+    fix_q: jax.Array  # [] bool     q held at q_prev (P3, eq. (45)) instead of free in [0, sqrt(P_LEO)]
+    #                               (P1, eq. (26)): data, not a compile-time switch, so one
+    #                               compiled program serves both problems
 
 
-def step_context(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev) -> StepContext:
+def step_context(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev, fix_q=False) -> StepContext:
+    """The fixed data of one transmit step; ``fix_q`` a bool or a traced [] bool."""
     rdt = prob.p_bs.dtype
     return StepContext(co=co, wts=wts, bl=_blocks(co, wts), F_prev=F_prev, q_prev=jnp.asarray(q_prev, rdt),
-                       e=bounds(prob, co.x_sum.shape[0]))
+                       e=bounds(prob, co.x_sum.shape[0]), fix_q=jnp.asarray(fix_q, bool))
 
 
-def prox_objective(ctx: StepContext, F, q, rho, fix_q: bool):
+def prox_objective(ctx: StepContext, F, q, rho):
     """Objective of (43): weighted MSE + prox around (F-, q-) (no q-prox in P3 mode)."""
     o = weighted_mse(ctx.co, ctx.wts, F, q) + rho * jnp.sum(jnp.abs(F - ctx.F_prev) ** 2)
-    return o if fix_q else o + rho * (q - ctx.q_prev) ** 2
+    return jnp.where(ctx.fix_q, o, o + rho * (q - ctx.q_prev) ** 2)
 
 
-def primal_upper_bound(prob: CellProblem, ctx: StepContext, rho, fix_q: bool):
+def primal_upper_bound(prob: CellProblem, ctx: StepContext, rho):
     """An upper bound U on the objective of (43) over {||F||^2 <= P_BS, 0 <= q <= sqrt(P_LEO)}.
 
     The objective is the Lagrangian at zero multipliers: obj(0, q0) + sum_j f_j^H A_j f_j
@@ -297,15 +298,13 @@ def primal_upper_bound(prob: CellProblem, ctx: StepContext, rho, fix_q: bool):
     rdt = prob.p_bs.dtype
     lam0 = jnp.zeros_like(ctx.e)
     A, B = assemble(ctx.bl, ctx.wts, lam0, ctx.F_prev, rho)
-    q0 = ctx.q_prev if fix_q else jnp.zeros((), rdt)
-    u = prox_objective(ctx, jnp.zeros_like(ctx.F_prev), q0, rho, fix_q)
+    q0 = jnp.where(ctx.fix_q, ctx.q_prev, jnp.zeros((), rdt))
+    u = prox_objective(ctx, jnp.zeros_like(ctx.F_prev), q0, rho)
     lmax = jnp.max(jnp.real(jnp.trace(A, axis1=-2, axis2=-1)))
     bnorm = jnp.sqrt(jnp.sum(jnp.real(B) ** 2 + jnp.imag(B) ** 2))
     u = u + lmax * prob.p_bs + 2.0 * bnorm * jnp.sqrt(prob.p_bs)
-    if not fix_q:
-        aq, bq = q_quadratic(ctx.bl, ctx.co, ctx.wts, lam0, ctx.q_prev, rho)
-        u = u + jnp.maximum(aq * prob.p_leo - 2.0 * bq * jnp.sqrt(prob.p_leo), 0.0)
-    return u
+    aq, bq = q_quadratic(ctx.bl, ctx.co, ctx.wts, lam0, ctx.q_prev, rho)
+    return jnp.where(ctx.fix_q, u, u + jnp.maximum(aq * prob.p_leo - 2.0 * bq * jnp.sqrt(prob.p_leo), 0.0))
 
 
 def qos_excess(ctx: StepContext, F, q):
@@ -313,10 +312,10 @@ def qos_excess(ctx: StepContext, F, q):
     return jnp.max(qos_mses(ctx.co, F, q) / ctx.e - 1.0, initial=-1.0)
 
 
-def feasible_centre(prob: CellProblem, ctx: StepContext, fix_q: bool):
+def feasible_centre(prob: CellProblem, ctx: StepContext):
     """The prox centre made power/box-feasible: both strategies' first candidate."""
     F_c = scale_to_power(ctx.F_prev, prob.p_bs)
-    q_c = ctx.q_prev if fix_q else jnp.clip(ctx.q_prev, 0.0, jnp.sqrt(prob.p_leo))
+    q_c = jnp.where(ctx.fix_q, ctx.q_prev, jnp.clip(ctx.q_prev, 0.0, jnp.sqrt(prob.p_leo)))
     return F_c, q_c
 
 
@@ -326,7 +325,7 @@ def default_feas_tol(dtype) -> float:
 
 
 def safeguarded_candidate(prob, ctx: StepContext, F_best, q_best, obj_best, viol_best, F_new, q_new,
-                          rho, fix_q: bool, feas_tol):
+                          rho, feas_tol):
     """Safeguard shared by both strategies (spec §3.6): pull (F_new, q_new) back toward the
     best feasible point along the segment (largest feasible fraction, closed form for convex
     quadratic constraints) and report whether it replaces the best point.
@@ -340,7 +339,7 @@ def safeguarded_candidate(prob, ctx: StepContext, F_best, q_best, obj_best, viol
     th = jnp.where(anchor_ok, th, 1.0)
     Fc = F_best + th * (F_new - F_best)
     qc = q_best + th * (q_new - q_best)
-    oc, vc = prox_objective(ctx, Fc, qc, rho, fix_q), qos_excess(ctx, Fc, qc)
+    oc, vc = prox_objective(ctx, Fc, qc, rho), qos_excess(ctx, Fc, qc)
     ok_c = (vc <= feas_tol) & jnp.isfinite(oc)
     take = jnp.where(anchor_ok, ok_c & (oc <= obj_best), ok_c | (vc < viol_best))
     return take, Fc, qc, oc, vc
@@ -369,10 +368,11 @@ class SafeguardedDualStep:
 
 
 def run_transmit(method, prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev, y0=None,
-                 n_iter: int = 100, loop_mode: str = "scan", iter_cap=None) -> TransmitResult:
-    """One whole transmit step (43) with a ``DualMethod``/``PgdMethod``: ``init``, then up
-    to ``n_iter`` (or the traced ``iter_cap``) iterations in a ``masked_scan``."""
-    ctx = step_context(prob, co, wts, F_prev, q_prev)
+                 n_iter: int = 100, loop_mode: str = "scan", iter_cap=None, fix_q=False) -> TransmitResult:
+    """One whole transmit step (43) with a ``DualMethod``/``PgdMethod``/``NewtonMethod``:
+    ``init``, then up to ``n_iter`` (or the traced ``iter_cap``) iterations in a
+    ``masked_scan``; ``fix_q`` (bool or traced [] bool): q held at ``q_prev`` (P3)."""
+    ctx = step_context(prob, co, wts, F_prev, q_prev, fix_q)
     T = co.x_sum.shape[0]
     y0 = jnp.ones((1 + T,), prob.p_bs.dtype) if y0 is None else y0
     cap = n_iter if iter_cap is None else jnp.minimum(iter_cap, n_iter)

@@ -69,7 +69,7 @@ class _Eval(NamedTuple):
     floor: jax.Array  # []       smallest admissible nu at this y (``shift_floor``)
 
 
-def _hessian(ctx: StepContext, Z, L, q, aq_free, fix_q: bool):
+def _hessian(ctx: StepContext, Z, L, q, aq_free):
     """-2 Re sum_j r_j^H A_j^{-1} r_j over the blocks, plus the q block (module docstring).
 
     Z [1+T, Nt, Kp]: minimiser columns per block (sensing blocks use column 0, others 0);
@@ -88,14 +88,12 @@ def _hessian(ctx: StepContext, Z, L, q, aq_free, fix_q: bool):
     R = jnp.moveaxis(R, 1, 2).reshape(J, Nt, (2 + T) * Kp)
     Wm = triangular_solve(L, R, left_side=True, lower=True).reshape(J, Nt, 2 + T, Kp)
     H = -2.0 * jnp.real(jnp.einsum("jnak,jnbk->ab", jnp.conj(Wm), Wm))
-    if not fix_q:
-        rq = jnp.concatenate([((jnp.real(co.b_sut) - jnp.abs(co.b_sut) ** 2 * q) / e[0])[None],
-                              -co.c_rad * q / e[1:], jnp.zeros((1,), q.dtype)])
-        H = H - aq_free * 2.0 * jnp.outer(rq, rq)
-    return H
+    rq = jnp.concatenate([((jnp.real(co.b_sut) - jnp.abs(co.b_sut) ** 2 * q) / e[0])[None],
+                          -co.c_rad * q / e[1:], jnp.zeros((1,), q.dtype)])
+    return jnp.where(ctx.fix_q, H, H - aq_free * 2.0 * jnp.outer(rq, rq))  # P1: the q block
 
 
-def evaluate(prob: CellProblem, ctx: StepContext, y, nu, rho: float, fix_q: bool, margin) -> _Eval:
+def evaluate(prob: CellProblem, ctx: StepContext, y, nu, rho: float, margin) -> _Eval:
     """Dual value, gradient and Hessian at (y, nu), nu raised to the factorisation floor;
     ``margin``: the constraints eps/e - 1 <= 0 are tightened to <= -margin."""
     bl, co, wts = ctx.bl, ctx.co, ctx.wts
@@ -110,20 +108,18 @@ def evaluate(prob: CellProblem, ctx: StepContext, y, nu, rho: float, fix_q: bool
     W = triangular_solve(L, B, left_side=True, lower=True)
     Z = triangular_solve(L, W, left_side=True, lower=True, transpose_a=True, conjugate_a=True)
     F = jnp.concatenate([Z[0][:, :K], Z[1:, :, 0].T], axis=1)
-    if fix_q:
-        q, aq_free = ctx.q_prev, jnp.zeros((), rdt)
-    else:
-        aq, bq = q_quadratic(bl, co, wts, lam, ctx.q_prev, rho)
-        q = q_clip(prob, aq, bq)
-        inside = (q > 0.0) & (q < jnp.sqrt(prob.p_leo))
-        aq_free = jnp.where(inside, 1.0 / jnp.maximum(aq, jnp.finfo(rdt).tiny), 0.0)
+    aq, bq = q_quadratic(bl, co, wts, lam, ctx.q_prev, rho)
+    q_free = q_clip(prob, aq, bq)
+    inside = (q_free > 0.0) & (q_free < jnp.sqrt(prob.p_leo))
+    q = jnp.where(ctx.fix_q, ctx.q_prev, q_free)
+    aq_free = jnp.where(inside & jnp.logical_not(ctx.fix_q), 1.0 / jnp.maximum(aq, jnp.finfo(rdt).tiny), 0.0)
     g = qos_mses(co, F, q) / ctx.e - 1.0
     n2 = jnp.sum(jnp.real(F) ** 2 + jnp.imag(F) ** 2)
-    lower = prox_objective(ctx, F, q, rho, fix_q) + jnp.dot(y, g) + nu * (n2 - prob.p_bs)
+    lower = prox_objective(ctx, F, q, rho) + jnp.dot(y, g) + nu * (n2 - prob.p_bs)
     gt = g + margin  # tightened constraints (module docstring)
     dval = lower + margin * jnp.sum(y)
     grad = jnp.concatenate([gt, (n2 - prob.p_bs)[None]])
-    H = _hessian(ctx, Z, L, q, aq_free, fix_q)
+    H = _hessian(ctx, Z, L, q, aq_free)
     ok = jnp.isfinite(dval) & jnp.all(jnp.isfinite(grad)) & jnp.all(jnp.isfinite(H))
     ninf = jnp.asarray(-jnp.inf, rdt)
     return _Eval(dval=jnp.where(ok, dval, ninf), grad=jnp.where(ok, grad, 0.0), hess=jnp.where(ok, H, 0.0),
@@ -151,7 +147,6 @@ class NewtonMethod(SafeguardedDualStep):
     (drop-in for ``transmit_dual.DualMethod``).  Static settings; hashable."""
 
     rho: float = 1e-4
-    fix_q: bool = False
     n_newton: int = N_NEWTON  # Moré–Sorensen steps for the first nu (``init``)
     feas_tol: float | None = None  # None: default_feas_tol(dtype)
     gap_tol: float = 1e-6
@@ -169,7 +164,7 @@ class NewtonMethod(SafeguardedDualStep):
         """Safeguard: the evaluated minimiser, power-projected and pulled back."""
         take, Fc, qc, oc, vc = safeguarded_candidate(prob, ctx, s_F, s_q, s_obj, s_viol,
                                                      scale_to_power(ev.F, prob.p_bs), ev.q, self.rho,
-                                                     self.fix_q, self._tol(prob.p_bs.dtype))
+                                                     self._tol(prob.p_bs.dtype))
         return (jnp.where(take, Fc, s_F), jnp.where(take, qc, s_q), jnp.where(take, oc, s_obj),
                 jnp.where(take, vc, s_viol))
 
@@ -177,22 +172,22 @@ class NewtonMethod(SafeguardedDualStep):
         """Start at the multipliers ``y0`` [1+T] and the power multiplier ``nu0`` (a previous
         step's; if None or <= 0, ``n_newton`` Moré–Sorensen steps from 0 at ``y0``)."""
         rdt = prob.p_bs.dtype
-        F_c, q_c = feasible_centre(prob, ctx, self.fix_q)
+        F_c, q_c = feasible_centre(prob, ctx)
         y0 = jnp.clip(jnp.asarray(y0, rdt), 0.0, self.y_max)
         nu0 = jnp.zeros((), rdt) if nu0 is None else jnp.asarray(nu0, rdt)
 
         def more_sorensen(prob, ctx, y0):
             return lagrangian_minimizer(prob, ctx.co, ctx.wts, y0, ctx.F_prev, ctx.q_prev, self.rho,
-                                        jnp.zeros((), rdt), fix_q=self.fix_q, n_newton=self.n_newton,
+                                        jnp.zeros((), rdt), fix_q=ctx.fix_q, n_newton=self.n_newton,
                                         blocks=ctx.bl)[2]
 
         nu0 = when(jnp.logical_not(nu0 > 0.0), more_sorensen, nu0, prob, ctx, y0, mode=loop_mode)
-        ev = evaluate(prob, ctx, y0, nu0, self.rho, self.fix_q, self.margin * self._tol(rdt))
-        F, q, obj, viol = self._absorb(prob, ctx, F_c, q_c, prox_objective(ctx, F_c, q_c, self.rho, self.fix_q),
+        ev = evaluate(prob, ctx, y0, nu0, self.rho, self.margin * self._tol(rdt))
+        F, q, obj, viol = self._absorb(prob, ctx, F_c, q_c, prox_objective(ctx, F_c, q_c, self.rho),
                                        qos_excess(ctx, F_c, q_c), ev)
         return NewtonState(y=y0, nu=jnp.maximum(nu0, ev.floor), ev=ev, mu=jnp.asarray(self.mu0, rdt), F=F, q=q,
                            obj=obj, viol=viol, lower=ev.lower, k=jnp.zeros((), jnp.int32),
-                           upper=(primal_upper_bound(prob, ctx, self.rho, self.fix_q) if self.certify
+                           upper=(primal_upper_bound(prob, ctx, self.rho) if self.certify
                                   else jnp.asarray(jnp.inf, rdt)), stall=jnp.zeros((), jnp.int32))
 
     def certified_infeasible(self, s: NewtonState):
@@ -226,7 +221,7 @@ class NewtonMethod(SafeguardedDualStep):
         delta = jnp.where(free, jnp.linalg.solve(Mf, jnp.where(free, G, 0.0)), 0.0)
         delta = jnp.where(jnp.all(jnp.isfinite(delta)), delta, 0.0)
         trial = jnp.clip(theta + delta, lo, hi)
-        ev = evaluate(prob, ctx, trial[:n - 1], trial[n - 1], self.rho, self.fix_q, self.margin * tol)
+        ev = evaluate(prob, ctx, trial[:n - 1], trial[n - 1], self.rho, self.margin * tol)
         accept = ev.dval >= s.ev.dval - 1e-12 * jnp.abs(s.ev.dval)
         F, q, obj, viol = self._absorb(prob, ctx, s.F, s.q, s.obj, s.viol, ev)
         moved = (viol != s.viol) | (obj != s.obj)
@@ -238,13 +233,13 @@ class NewtonMethod(SafeguardedDualStep):
                            upper=s.upper, stall=jnp.where(moved, 0, s.stall + 1).astype(jnp.int32))
 
 
-def transmit_newton(prob: CellProblem, co, wts, F_prev, q_prev, *, rho=1e-4, y0=None, fix_q: bool = False,
+def transmit_newton(prob: CellProblem, co, wts, F_prev, q_prev, *, rho=1e-4, y0=None, fix_q=False,
                     n_iter: int = 50, n_newton: int = N_NEWTON, feas_tol: float | None = None,
                     gap_tol: float = 1e-6, y_max: float = 1e8, loop_mode: str = "scan",
                     iter_cap=None, certify: bool = False) -> TransmitResult:
     """Transmit step (43) for ONE cell by the projected Newton dual method (module docstring);
     arguments as ``transmit_dual.transmit_dual`` (``n_iter``: Newton iterations; ``certify``:
     ``NewtonMethod.certify``)."""
-    method = NewtonMethod(rho=float(rho), fix_q=fix_q, n_newton=n_newton, feas_tol=feas_tol, gap_tol=gap_tol,
+    method = NewtonMethod(rho=float(rho), n_newton=n_newton, feas_tol=feas_tol, gap_tol=gap_tol,
                           y_max=y_max, certify=certify)
-    return run_transmit(method, prob, co, wts, F_prev, q_prev, y0, n_iter, loop_mode, iter_cap)
+    return run_transmit(method, prob, co, wts, F_prev, q_prev, y0, n_iter, loop_mode, iter_cap, fix_q)

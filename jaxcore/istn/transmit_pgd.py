@@ -55,7 +55,6 @@ class PgdMethod:
     interface as ``transmit_dual.DualMethod``).  Static settings; hashable."""
 
     rho: float = 1e-4
-    fix_q: bool = False
     dual_step: float = 1.0  # beta
     feas_tol: float | None = None  # None: default_feas_tol(dtype)
     tol: float = 1e-12  # squared relative move that ends the step
@@ -65,10 +64,10 @@ class PgdMethod:
 
     def init(self, prob: CellProblem, ctx: StepContext, y0) -> PgdState:
         rdt = prob.p_bs.dtype
-        F_c, q_c = feasible_centre(prob, ctx, self.fix_q)
+        F_c, q_c = feasible_centre(prob, ctx)
         v_c = qos_excess(ctx, F_c, q_c)
         return PgdState(Fx=F_c, qx=q_c, y=jnp.asarray(y0, rdt), F=F_c, q=q_c,
-                        obj=prox_objective(ctx, F_c, q_c, self.rho, self.fix_q), viol=v_c,
+                        obj=prox_objective(ctx, F_c, q_c, self.rho), viol=v_c,
                         delta=jnp.asarray(jnp.inf, rdt), vx=v_c, k=jnp.zeros((), jnp.int32))
 
     def converged(self, s: PgdState):
@@ -90,15 +89,12 @@ class PgdMethod:
         Fn = s.Fx - G / lip
         re, im = projection_l2_ball((jnp.real(Fn), jnp.imag(Fn)), jnp.sqrt(prob.p_bs))
         Fn = (re + 1j * im).astype(s.Fx.dtype)
-        if self.fix_q:
-            qn = s.qx
-        else:
-            qn = projection_box(q_update(prob, ctx.bl, ctx.co, ctx.wts, lam, ctx.q_prev, self.rho), 0.0,
-                                jnp.sqrt(prob.p_leo))
+        qn = jnp.where(ctx.fix_q, s.qx, projection_box(q_update(prob, ctx.bl, ctx.co, ctx.wts, lam, ctx.q_prev,
+                                                                 self.rho), 0.0, jnp.sqrt(prob.p_leo)))
         g = qos_mses(ctx.co, Fn, qn) / ctx.e - 1.0
         y = projection_non_negative(s.y + self.dual_step * jnp.where(jnp.isfinite(g), g, 0.0))
         take, Fc, qc, oc, vc = safeguarded_candidate(prob, ctx, s.F, s.q, s.obj, s.viol, Fn, qn, self.rho,
-                                                     self.fix_q, self._tol(prob.p_bs.dtype))
+                                                     self._tol(prob.p_bs.dtype))
         move = ((jnp.sum(jnp.abs(Fn - s.Fx) ** 2) + (qn - s.qx) ** 2) / prob.p_bs
                 + jnp.sum((y - s.y) ** 2) / jnp.maximum(jnp.sum(y ** 2), 1.0))
         return PgdState(Fx=Fn, qx=qn, y=y, F=jnp.where(take, Fc, s.F), q=jnp.where(take, qc, s.q),
@@ -113,7 +109,7 @@ class PgdMethod:
 
 
 def transmit_pgd(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev, *, rho=1e-4,
-                 y0=None, fix_q: bool = False, n_iter: int = 1000, dual_step: float = 1.0,
+                 y0=None, fix_q=False, n_iter: int = 1000, dual_step: float = 1.0,
                  feas_tol: float | None = None, tol: float = 1e-12,
                  loop_mode: str = "scan", iter_cap=None) -> TransmitResult:
     """Transmit step (43) for ONE cell by primal-dual projected gradient (module docstring).
@@ -121,5 +117,5 @@ def transmit_pgd(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev,
     Same arguments and result as ``transmit_dual.transmit_dual`` (``nu`` is returned as 0,
     ``dual_bound`` as -inf); ``dual_step`` is beta.
     """
-    method = PgdMethod(rho=float(rho), fix_q=fix_q, dual_step=dual_step, feas_tol=feas_tol, tol=tol)
-    return run_transmit(method, prob, co, wts, F_prev, q_prev, y0, n_iter, loop_mode, iter_cap)
+    method = PgdMethod(rho=float(rho), dual_step=dual_step, feas_tol=feas_tol, tol=tol)
+    return run_transmit(method, prob, co, wts, F_prev, q_prev, y0, n_iter, loop_mode, iter_cap, fix_q)

@@ -12,7 +12,10 @@ whose Phase I fails runs 50 cold steps); a fixed batch runs until its slowest me
 so a batch of 32 used 12 % of its cell-rounds (per-drop cost 10x that of one drop at a
 time).  With refilling the batch cost is the *sum* of the cells' rounds plus a tail; the
 tail is cut by shrinking the slot count 4x whenever the queue is empty and at most a quarter
-of the slots still run (one compilation per slot count: S, S/4, ..., 1).
+of the slots still run (one compilation per slot count: S, S/4, ..., 1).  P1 and P3, cold or
+warm-started, are data to the same programs (``_Start``; ``cell_start``): a solve compiles one
+set, not one per problem (whole ``satisac istn solve`` of one paper-size drop with the
+compilation cache off, 2-core CPU, 2026-12-07: 31-35 s -> 24-25 s, results bit for bit the same).
 
 Per-cell results do not depend on the slot count, the slot a cell lands in or the order
 (each lane computes exactly ``solve_cell``'s iterates).
@@ -20,12 +23,13 @@ Per-cell results do not depend on the slot count, the slot a cell lands in or th
 from __future__ import annotations
 
 from functools import lru_cache, partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcore.istn.qos_wmmse import CellSolution, QosWmmseConfig, cell_init, cell_round, cell_solution
+from jaxcore.istn.qos_wmmse import CellSolution, QosWmmseConfig, cell_round, cell_solution, cell_start
 from jaxcore.loops import masked_scan
 from jaxcore.sharding import batch_sharding
 from solvers.interrupts import raise_if_pending
@@ -53,52 +57,60 @@ def _take(tree, rows):
     return jax.tree_util.tree_map(lambda x: np.asarray(x)[rows], tree)
 
 
-def _init_lane(inp, cfg, mode):
-    prob, F0, q0 = inp
-    return cell_init(prob, cfg, F0, q0, mode)
+class _Start(NamedTuple):
+    """How a solve's cells start, as traced [] bools (the same compiled programs serve P1 and
+    P3, with and without warm starts: ``jaxcore.istn.qos_wmmse.cell_start``)."""
+
+    fix_q: jax.Array  # P3: q held at q0 (else P1: q optimised)
+    use_F0: jax.Array  # start from the given F0 (else the spec §3.4 initial beams)
+    use_q0: jax.Array  # start from the given q0 (else sqrt(P_LEO)/2)
 
 
-def _init_lanes(inp, cfg: QosWmmseConfig, mode: str):
-    """``cell_init`` of every lane (traced inside :func:`_fresh`; its shapes via ``eval_shape``)."""
-    return jax.vmap(lambda i: _init_lane(i, cfg, mode))(inp)
+def _init_lanes(inp, how: _Start, cfg: QosWmmseConfig):
+    """``cell_start`` of every lane (traced inside :func:`_fresh`; its shapes via ``eval_shape``)."""
+    return jax.vmap(lambda i: cell_start(i[0], cfg, i[1], i[2], how.fix_q, how.use_F0, how.use_q0))(inp)
+
+
+def _start(fix_q: bool, use_F0: bool, use_q0: bool) -> _Start:
+    return _Start(*(np.asarray(v, bool) for v in (fix_q, use_F0, use_q0)))
 
 
 @lru_cache(maxsize=64)
-def _state_shapes(sig: tuple, treedef, cfg: QosWmmseConfig, mode: str):
+def _state_shapes(sig: tuple, treedef, cfg: QosWmmseConfig):
     """Shapes of the lane states for inputs of signature ``sig`` (cached: tracing ``cell_init``
     costs ~0.7 s of Python, measured, and a figure sweep calls the solver hundreds of times)."""
     inp = jax.tree_util.tree_unflatten(treedef, [jax.ShapeDtypeStruct(sh, dt) for sh, dt in sig])
-    return jax.eval_shape(partial(_init_lanes, cfg=cfg, mode=mode), inp)
+    return jax.eval_shape(partial(_init_lanes, cfg=cfg), inp, _start(False, False, False))
 
 
-def _zero_state(inp, cfg: QosWmmseConfig, mode: str):
+def _zero_state(inp, cfg: QosWmmseConfig):
     """Zeros shaped like the lane states of ``inp`` (the first fill's ``st`` for :func:`_fresh`)."""
     leaves, treedef = jax.tree_util.tree_flatten(inp)
     sig = tuple((tuple(x.shape), np.dtype(x.dtype)) for x in leaves)
-    return jax.tree_util.tree_map(lambda a: np.zeros(a.shape, a.dtype), _state_shapes(sig, treedef, cfg, mode))
+    return jax.tree_util.tree_map(lambda a: np.zeros(a.shape, a.dtype), _state_shapes(sig, treedef, cfg))
 
 
-@partial(jax.jit, static_argnames=("cfg", "mode"))
-def _fresh(inp, st, fresh, cfg: QosWmmseConfig, mode: str):
-    """Lanes with ``fresh`` restart from ``cell_init`` on their (new) inputs.  Also the first
-    fill (every lane fresh, ``st`` zeros): one initialisation program per slot count and mode,
-    not one for the start and one for the refills (each seconds of XLA compilation)."""
-    return _select(fresh, _init_lanes(inp, cfg, mode), st)
+@partial(jax.jit, static_argnames=("cfg",))
+def _fresh(inp, st, fresh, how: _Start, cfg: QosWmmseConfig):
+    """Lanes with ``fresh`` restart from ``cell_start`` on their (new) inputs.  Also the first
+    fill (every lane fresh, ``st`` zeros): one initialisation program per slot count, for P1
+    and P3, the start and the refills (each program is seconds of XLA compilation)."""
+    return _select(fresh, _init_lanes(inp, how, cfg), st)
 
 
-@partial(jax.jit, static_argnames=("cfg", "mode", "n_rounds"))
-def _advance(inp, st, cfg: QosWmmseConfig, mode: str, n_rounds: int):
-    def one(i, s):
-        return masked_scan(lambda z: cell_round(i[0], z, cfg, mode), lambda z: z.outer.stop, s, n_rounds,
+@partial(jax.jit, static_argnames=("cfg", "n_rounds"))
+def _advance(prob, st, cfg: QosWmmseConfig, n_rounds: int):
+    def one(p, s):
+        return masked_scan(lambda z: cell_round(p, z, cfg), lambda z: z.outer.stop, s, n_rounds,
                            mode="while").state
 
-    st = jax.vmap(one)(inp, st)
+    st = jax.vmap(one)(prob, st)
     return st, st.outer.stop
 
 
 @partial(jax.jit, static_argnames=("cfg",))
-def _solutions(inp, st, cfg: QosWmmseConfig):
-    return jax.vmap(lambda i, s: cell_solution(i[0], s, cfg))(inp, st)
+def _solutions(prob, st, cfg: QosWmmseConfig):
+    return jax.vmap(lambda p, s: cell_solution(p, s, cfg))(prob, st)
 
 
 @jax.jit
@@ -135,14 +147,22 @@ def solve_cells_streaming(prob, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None,
         raise ValueError(f"sync_rounds: expected a positive integer, got {sync_rounds!r}")
     if mode == "p3" and q0 is None:
         raise ValueError("mode='p3' needs q0 (the fixed satellite amplitudes sqrt(p-bar)), shape [N]")
+    if mode not in ("p1", "p3"):
+        raise ValueError(f"mode: expected 'p1' or 'p3', got {mode!r}")
     N = int(np.asarray(prob.p_bs).shape[0])
     if N == 0:
         raise ValueError("prob: expected at least one cell (leading axis of length >= 1)")
     n_dev = 1 if mesh is None else mesh.size
     S = min(int(slots or default_slots()), N)
     S = -(-S // n_dev) * n_dev
-    inputs = (jax.tree_util.tree_map(np.asarray, prob), None if F0 is None else np.asarray(F0),
-              None if q0 is None else np.asarray(q0))
+    prob = jax.tree_util.tree_map(np.asarray, prob)
+    rdt = prob.p_bs.dtype
+    cdt = prob.h_tut.dtype
+    Nt, Kp = prob.h_tut.shape[-1], prob.h_tut.shape[-2] + prob.G_tar.shape[-4]
+    # F0/q0 always arrays (zeros when absent, ``how`` says so): one program for every call
+    inputs = (prob, np.zeros((N, Nt, Kp), cdt) if F0 is None else np.asarray(F0, cdt),
+              np.zeros(N, rdt) if q0 is None else np.asarray(q0, rdt))
+    how = _start(mode == "p3", F0 is not None, q0 is not None)
 
     def place(x):
         if mesh is None or n_dev == 1:
@@ -154,13 +174,13 @@ def solve_cells_streaming(prob, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None,
     live = np.arange(S) < N  # slot holds a cell whose result is still to be harvested
     nxt = min(S, N)  # next cell of the queue
     inp = place(_take(inputs, idx))
-    st = _fresh(inp, place(_zero_state(inp, cfg, mode)), place(np.ones(S, bool)), cfg, mode)
+    st = _fresh(inp, place(_zero_state(inp, cfg)), place(np.ones(S, bool)), how, cfg)
     while live.any():
-        st, stop = _advance(inp, st, cfg, mode, sync_rounds)
+        st, stop = _advance(inp[0], st, cfg, sync_rounds)
         done = np.asarray(stop) & live
         raise_if_pending()  # an interrupt swallowed inside a JAX callback stops here
         if done.any():
-            sol = jax.device_get(_solutions(inp, st, cfg))
+            sol = jax.device_get(_solutions(inp[0], st, cfg))
             for name, v in sol._asdict().items():
                 if name not in out:
                     out[name] = np.zeros((N,) + v.shape[1:], v.dtype)
@@ -183,7 +203,7 @@ def solve_cells_streaming(prob, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None,
                 inp = _scatter(inp, jnp.asarray(ln), _take(inputs, idx[ln]))
             fresh = np.zeros(S, bool)
             fresh[lanes] = True
-            st = _fresh(inp, st, place(fresh), cfg, mode)
+            st = _fresh(inp, st, place(fresh), how, cfg)
         elif S > n_dev and 0 < live.sum() <= S // 4:
             # queue empty, few cells left: shrink the batch 4x (one more compilation)
             S2 = max(-(-max(S // 4, 1) // n_dev) * n_dev, n_dev)

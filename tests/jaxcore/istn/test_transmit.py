@@ -157,11 +157,11 @@ def test_newton_hessian_matches_finite_differences(states, fix_q):
     prob, rx, wts, co, F, q = states
     d = 0
     p0, c0, w0 = jax.tree_util.tree_map(lambda x: x[d], (prob, co, wts))
-    ctx = step_context(p0, c0, w0, F[d], q[d])
+    ctx = step_context(p0, c0, w0, F[d], q[d], fix_q)
     y = jnp.array([0.7, 1.3, 0.2, 2.0, 0.5])
     _, _, nu = lagrangian_minimizer(p0, c0, w0, y, F[d], q[d], RHO, 0.0, n_newton=20)
     assert float(nu) > 0.0
-    ev_fn = jax.jit(lambda th: evaluate(p0, ctx, th[:-1], th[-1], RHO, fix_q, 0.0))
+    ev_fn = jax.jit(lambda th: evaluate(p0, ctx, th[:-1], th[-1], RHO, 0.0))
     theta = jnp.concatenate([y, jnp.atleast_1d(nu)])
     ev = ev_fn(theta)
     if not fix_q:
@@ -245,8 +245,8 @@ def test_primal_upper_bound_bounds_every_feasible_objective(states, cvxpy_ref, p
     cell (norm up to P_BS, q anywhere in its box) and above the cvxpy optimum."""
     prob, rx, wts, co, F, q = states
     n = len(cvxpy_ref[p3])
-    ctxs = jax.vmap(step_context)(prob, co, wts, F, q)
-    U = jax.jit(jax.vmap(lambda p, c: primal_upper_bound(p, c, RHO, p3)))(prob, ctxs)
+    ctxs = jax.vmap(lambda *a: step_context(*a, fix_q=p3))(prob, co, wts, F, q)
+    U = jax.jit(jax.vmap(lambda p, c: primal_upper_bound(p, c, RHO)))(prob, ctxs)
     rng = np.random.default_rng(0)
     for d in range(n):
         ctx = jax.tree_util.tree_map(lambda x: x[d], ctxs)
@@ -254,7 +254,7 @@ def test_primal_upper_bound_bounds_every_feasible_objective(states, cvxpy_ref, p
         Fr *= np.sqrt(float(prob.p_bs[d]) * rng.uniform(0, 1, 200))[:, None, None] / np.linalg.norm(Fr, axis=(1, 2),
                                                                                                   keepdims=True)
         qr = np.full(200, float(q[d])) if p3 else rng.uniform(0, np.sqrt(float(prob.p_leo[d])), 200)
-        obj = jax.vmap(lambda F_, q_: prox_objective(ctx, F_, q_, RHO, p3))(jnp.asarray(Fr), jnp.asarray(qr))
+        obj = jax.vmap(lambda F_, q_: prox_objective(ctx, F_, q_, RHO))(jnp.asarray(Fr), jnp.asarray(qr))
         assert float(jnp.max(obj)) <= float(U[d])
         assert cvxpy_ref[p3][d] <= float(U[d])
 
@@ -282,7 +282,7 @@ def test_newton_certifies_infeasible_qos_and_stops(states, cvxpy_ref):
     assert np.all(np.asarray(full.iterations)[:n] == 50)
     sl = lambda t: jax.tree_util.tree_map(lambda x: x[:n], t)  # noqa: E731
     ctxs = jax.vmap(step_context)(sl(hard), sl(co), sl(wts), F[:n], q[:n])
-    U = jax.vmap(lambda p, c: primal_upper_bound(p, c, RHO, False))(sl(hard), ctxs)
+    U = jax.vmap(lambda p, c: primal_upper_bound(p, c, RHO))(sl(hard), ctxs)
     assert np.all(np.asarray(res.dual_bound)[:n] > np.asarray(U))
     # cvxpy/Clarabel does not flag it (it says "optimal_inaccurate") but its point misses the bound
     cell = cell_arrays(_cell(hard, 0))

@@ -58,6 +58,22 @@ def test_streaming_equals_fixed_batch(cells, fixed_batch):
     _same(s3, r3)
 
 
+def test_p1_and_p3_share_compiled_programs(cells, fixed_batch):
+    """P1 and P3, with and without warm starts, are data to the same compiled programs
+    (``fix_q`` and the start choice are traced): after a P1 solve at a slot count, P3 solves at
+    that slot count compile nothing more (the slot count and rounds of the P3 solve above,
+    so in this module nothing compiles here at all), and P1 still equals the fixed batch;
+    a cold P3 start keeps q at q0."""
+    from solvers.istn import streaming
+    s1, s3 = fixed_batch
+    _same(s1, solve_cells_streaming(cells, CFG, slots=1, sync_rounds=3))
+    programs = [f._cache_size() for f in (streaming._fresh, streaming._advance, streaming._solutions)]
+    _same(s3, solve_cells_streaming(cells, CFG, F0=s1.F, q0=0.9 * s1.q, mode="p3", slots=1, sync_rounds=3))
+    cold = solve_cells_streaming(cells, CFG, q0=0.9 * s1.q, mode="p3", slots=1, sync_rounds=3)
+    assert [f._cache_size() for f in (streaming._fresh, streaming._advance, streaming._solutions)] == programs
+    np.testing.assert_array_equal(cold.q, 0.9 * s1.q)
+
+
 def test_streaming_order_does_not_matter(cells, fixed_batch):
     from solvers.istn.streaming import _state_shapes
     perm = np.array([6, 3, 0, 5, 1, 4, 2])
