@@ -100,13 +100,15 @@ def satellite_waterfill(g_sut, p_leo):
 
 
 # ----------------------------------------------------------------------------- ZF + min sensing power
-def _zf_min_sensing_cell(prob: CellProblem, p_sat, aware: bool, uniform: bool, bc: BaselineConfig):
+def _zf_min_sensing_cell(prob: CellProblem, p_sat, aware, uniform, bc: BaselineConfig):
     """One cell: ZF beams, least sensing power, the rest to the TUTs (spec §1.5).
 
-    ``aware`` -- design with the satellite interference (at TUTs and radar) known.
-    Returns ``(F [Nt, K+T], converged_budget bool)``.
+    ``aware`` -- design with the satellite interference (at TUTs and radar) known;
+    ``uniform`` -- equal TUT powers instead of water-filling (bools, or traced [] bools: one
+    compiled program for every ZF baseline but ZF-EPS).
+    Returns ``F [Nt, K+T]``.
     """
-    design = prob if aware else prob._replace(g_tut=jnp.zeros_like(prob.g_tut), g_rad=jnp.zeros_like(prob.g_rad))
+    design = _pick(aware, prob, prob._replace(g_tut=jnp.zeros_like(prob.g_tut), g_rad=jnp.zeros_like(prob.g_rad)))
     K = prob.h_tut.shape[0]
     F_dir, c = zf.zf_beams(design)
     C, a_hat, gg = zf.sensing_cov(design, F_dir)
@@ -116,7 +118,7 @@ def _zf_min_sensing_cell(prob: CellProblem, p_sat, aware: bool, uniform: bool, b
 
     def tut_alloc(budget):
         budget = jnp.maximum(budget, 0.0)
-        return jnp.full((K,), budget / K) if uniform else zf.waterfill(floor, budget)
+        return jnp.where(uniform, jnp.full((K,), budget / K), zf.waterfill(floor, budget))
 
     cap = 10.0 * P
     # (A) sensing power against the TUT clutter of a full-budget TUT allocation (conservative)
@@ -178,13 +180,38 @@ def _evaluate(prob_flat: CellProblem, F, p_sat, rtol):
     return r_t, r_s, sc, ok
 
 
-@partial(jax.jit, static_argnames=("method", "bc"))
-def _solve_jit(prob: CellProblem, method: str, bc: BaselineConfig):
+def _pick(flag, a, b):
+    """``a`` where the (traced) bool ``flag`` holds, else ``b``, leaf by leaf."""
+    return jax.tree_util.tree_map(lambda x, y: jnp.where(flag, x, y), a, b)
+
+
+def _solve(prob: CellProblem, method: str, bc: BaselineConfig):
+    """One jitted solve of a batch [B, M] of cells by ``method`` (not coop-uniform).  The ZF
+    baselines but ZF-EPS are one compiled program (which one is data, ``_solve_zf``)."""
+    if method == "zf-eps":
+        return _solve_eps(prob, bc)
+    return _solve_zf(prob, np.asarray(method == "interference-free"), np.asarray(method == "uniform"), bc)
+
+
+@partial(jax.jit, static_argnames=("bc",))
+def _solve_eps(prob: CellProblem, bc: BaselineConfig):
+    return _solve_cells(prob, True, False, False, bc)
+
+
+@partial(jax.jit, static_argnames=("bc",))
+def _solve_zf(prob: CellProblem, no_interference, uniform, bc: BaselineConfig):
+    """Interference-free (``no_interference``: the coupling removed, then designed aware of
+    what is left, nothing), greedy (interference-unaware ZF, water-filled TUT powers) and
+    uniform (the same with equal TUT powers); [] bools, traced."""
+    return _solve_cells(prob, False, no_interference, uniform, bc)
+
+
+def _solve_cells(prob: CellProblem, eps: bool, no_interference, uniform, bc: BaselineConfig):
+    """The traced body of both programs: ZF-EPS (``eps``, static) or the ZF baselines."""
     B, M = prob.p_bs.shape
     flat, _ = batch_cells(prob)
-    if method == "interference-free":
-        flat = interference_free(flat)
-    if method == "zf-eps":
+    flat = _pick(no_interference, interference_free(flat), flat)
+    if eps:
         p_leo = flat.p_leo  # per-cell cap P_LEO
         frac = jnp.logspace(jnp.log10(bc.eps_p_min_frac), 0.0, bc.eps_p_points, dtype=p_leo.dtype)
         rho = jnp.logspace(jnp.log10(bc.eps_rho_min), 0.0, bc.eps_rho_points, dtype=p_leo.dtype)
@@ -196,8 +223,7 @@ def _solve_jit(prob: CellProblem, method: str, bc: BaselineConfig):
                                        prob.p_leo[:, 0]).reshape(-1)
     else:
         p_sat = jax.vmap(satellite_waterfill)(prob.g_sut, prob.p_leo[:, 0]).reshape(-1)  # [B*M]
-        aware = method == "interference-free"  # (no interference left to be aware of)
-        uniform = method == "uniform"
+        aware = no_interference  # (no interference left to be aware of)
         F = jax.vmap(lambda pr, p: _zf_min_sensing_cell(pr, p, aware, uniform, bc))(flat, p_sat)
     r_t, r_s, sc, ok = _evaluate(flat, F, p_sat, bc.feas_rtol)
     rs = lambda x: x.reshape((B, M) + x.shape[1:])  # noqa: E731
@@ -228,7 +254,7 @@ def solve_baseline(method: str, arrays: dict, cfg: BaselineConfig | None = None,
         raise TypeError(f"cfg: expected a BaselineConfig, got {type(bc).__name__}")
     a, assoc = prepare(arrays, assoc_method or "nearest", seed)
     prob = cell_problems(a, assoc)
-    F, p_sat, r_t, r_s, sc, ok = _solve_jit(prob, method, bc)
+    F, p_sat, r_t, r_s, sc, ok = _solve(prob, method, bc)
     F = np.asarray(F).astype(np.asarray(arrays["h_tut"]).dtype)
     r_t, r_s = np.maximum(np.asarray(r_t), 0.0), np.maximum(np.asarray(r_s), 0.0)
     return IstnSolution(

@@ -34,16 +34,16 @@ def _state(prob, F, q):
     return rx, W.mmse_weights(prob, F, p), W.mse_coeffs(prob, rx)
 
 
-@partial(jax.jit, static_argnames=("fix_q",))
+@jax.jit
 def _dual(prob, co, wts, F, q, fix_q=False):
-    # BB ascent needs up to ~250 iterations on some cells at XLA -O1 (the suite's level; 164 at
+    # fix_q traced: P1 and P3 (q held) are one program, as in the solver.  BB ascent needs up to ~250 iterations on some cells at XLA -O1 (the suite's level; 164 at
     # the default level); a while loop, so only the stragglers run long
     f = lambda p, c, w, F, q: transmit_dual(p, c, w, F, q, rho=RHO, fix_q=fix_q, n_iter=1000,  # noqa: E731
                                             loop_mode="while")
     return jax.vmap(f)(prob, co, wts, F, q)
 
 
-@partial(jax.jit, static_argnames=("fix_q", "certify"))
+@partial(jax.jit, static_argnames=("certify",))
 def _newton(prob, co, wts, F, q, fix_q=False, certify=False):
     f = lambda p, c, w, F, q: transmit_newton(p, c, w, F, q, rho=RHO, fix_q=fix_q, n_iter=50,  # noqa: E731
                                               loop_mode="while", certify=certify)

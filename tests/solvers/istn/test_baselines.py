@@ -101,16 +101,26 @@ def small_instance():
     return generate_instance(IstnConfig(**TINY), 8, 11, precision="float64", progress=False)
 
 
+ZF_PROGRAMS_ADDED: list[int] = []  # ``solutions``: programs greedy and uniform compiled after interference-free
+
+
 @pytest.fixture(scope="module")
 def solutions(small_instance):
+    from solvers.istn import baselines
     from solvers.istn.baselines import solve_baseline
     from solvers.istn.pipeline import SolverConfig, solve_istn
-    out = {m: solve_baseline(m, small_instance) for m in ("interference-free", "greedy", "uniform", "zf-eps")}
+    out = {"interference-free": solve_baseline("interference-free", small_instance)}
+    programs = baselines._solve_zf._cache_size()
+    out.update({m: solve_baseline(m, small_instance) for m in ("greedy", "uniform")})
+    ZF_PROGRAMS_ADDED.append(baselines._solve_zf._cache_size() - programs)
+    out["zf-eps"] = solve_baseline("zf-eps", small_instance)
     out["proposed"] = solve_istn(small_instance, SolverConfig(progress=False), "proposed", 0)
     return out
 
 
 def test_interference_free_bounds(solutions):
+    # the three ZF baselines are data to one compiled program (solvers/istn/baselines.py)
+    assert ZF_PROGRAMS_ADDED == [0]
     ifr = solutions["interference-free"]
     # greedy designs exactly the interference-free beams, then suffers the interference: per drop <=
     np.testing.assert_allclose(solutions["greedy"]["F"], ifr["F"], rtol=1e-9, atol=1e-12)
