@@ -104,7 +104,8 @@ def transmit_dual(prob: CellProblem, co: MseCoeffs, wts: Weights, F_prev, q_prev
     Args:
       prob: the cell (noise-normalised units recommended; ``rho`` is in those units).
       co: receiver-projected coefficients (``wmmse.mse_coeffs``); wts: WMMSE weights.
-      F_prev [Nt, K+T] c, q_prev [] r: prox centre (and fixed q when ``fix_q``, P3 mode).
+      F_prev [Nt, K+T] c, q_prev [] r: prox centre (and fixed q when ``fix_q``, P3 mode;
+        ``fix_q`` a bool or a traced [] bool, ``StepContext.fix_q``).
       y0 [1+T]: warm-start multipliers (normalised); default 1 (lambda = 1/e).
       n_iter: dual iterations (fixed-length scan, per-instance mask); n_newton: nu steps.
       feas_tol: allowed normalised QoS violation (eps/e - 1); default 1e-6 in float64,

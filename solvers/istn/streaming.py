@@ -145,10 +145,10 @@ def solve_cells_streaming(prob, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None,
     """
     if sync_rounds < 1:
         raise ValueError(f"sync_rounds: expected a positive integer, got {sync_rounds!r}")
-    if mode == "p3" and q0 is None:
-        raise ValueError("mode='p3' needs q0 (the fixed satellite amplitudes sqrt(p-bar)), shape [N]")
     if mode not in ("p1", "p3"):
         raise ValueError(f"mode: expected 'p1' or 'p3', got {mode!r}")
+    if mode == "p3" and q0 is None:
+        raise ValueError("mode='p3' needs q0 (the fixed satellite amplitudes sqrt(p-bar)), shape [N]")
     N = int(np.asarray(prob.p_bs).shape[0])
     if N == 0:
         raise ValueError("prob: expected at least one cell (leading axis of length >= 1)")
