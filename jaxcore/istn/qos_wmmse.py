@@ -459,22 +459,40 @@ def solve_cell(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=Non
       cfg: static settings.  F0 [Nt, K+T]: start beams (default ``initial_beams``).
       q0: start (P1, default sqrt(P_LEO)/2) or fixed (P3, required) satellite amplitude.
     """
-    st = cell_init(prob, cfg, F0, q0, mode)
+    return _run_cell(prob, cell_init(prob, cfg, F0, q0, mode), cfg)
+
+
+def _run_cell(prob: CellProblem, st: CellState, cfg: QosWmmseConfig) -> CellSolution:
+    """Rounds from ``st`` until the cell stops (at most ``max_rounds(cfg)``), then its solution."""
     r = masked_scan(lambda s: cell_round(prob, s, cfg), lambda s: s.outer.stop, st, max_rounds(cfg),
                     mode=cfg.loop_mode)
     return cell_solution(prob, r.state, cfg)
 
 
-@partial(jax.jit, static_argnames=("cfg", "mode"))
 def solve_cells(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None, q0=None,
                 mode: str = "p1") -> CellSolution:
     """``solve_cell`` vmapped over a flat leading batch axis of cells (jitted).
 
     ``prob`` fields carry a leading axis [N]; ``F0`` [N, Nt, K+T] and ``q0`` [N] optional
     (``q0`` required for ``mode="p3"``).  Use ``problem.batch_cells`` to flatten [B, M].
+    The mode and which starts are given are traced (:func:`cell_start`): one compiled
+    program per problem shape and ``cfg`` serves P1 and P3, cold or warm.
     """
-    in_axes = (0, 0 if F0 is not None else None, 0 if q0 is not None else None)
-    return jax.vmap(lambda p, f, q: solve_cell(p, cfg, f, q, mode), in_axes=in_axes)(prob, F0, q0)
+    if mode not in ("p1", "p3"):
+        raise ValueError(f"mode: expected 'p1' or 'p3', got {mode!r}")
+    if mode == "p3" and q0 is None:
+        raise ValueError("mode='p3' needs q0 (the fixed satellite amplitudes sqrt(p-bar)), shape [N]")
+    N, rdt, cdt = prob.p_bs.shape[0], prob.p_bs.dtype, prob.h_tut.dtype
+    Nt, Kp = prob.h_tut.shape[-1], prob.h_tut.shape[-2] + prob.G_tar.shape[-4]
+    F = jnp.zeros((N, Nt, Kp), cdt) if F0 is None else jnp.asarray(F0, cdt)
+    q = jnp.zeros((N,), rdt) if q0 is None else jnp.asarray(q0, rdt)
+    return _solve_cells(prob, F, q, jnp.asarray(mode == "p3"), jnp.asarray(F0 is not None),
+                        jnp.asarray(q0 is not None), cfg)
+
+
+@partial(jax.jit, static_argnames=("cfg",))
+def _solve_cells(prob: CellProblem, F0, q0, fix_q, use_F0, use_q0, cfg: QosWmmseConfig) -> CellSolution:
+    return jax.vmap(lambda p, f, q: _run_cell(p, cell_start(p, cfg, f, q, fix_q, use_F0, use_q0), cfg))(prob, F0, q0)
 
 
 @partial(jax.jit, static_argnames=("cfg",))

@@ -195,7 +195,7 @@ def _solve(prob: CellProblem, method: str, bc: BaselineConfig):
 
 @partial(jax.jit, static_argnames=("bc",))
 def _solve_eps(prob: CellProblem, bc: BaselineConfig):
-    return _solve_cells(prob, True, False, False, bc)
+    return _baseline_cells(prob, True, False, False, bc)
 
 
 @partial(jax.jit, static_argnames=("bc",))
@@ -203,10 +203,10 @@ def _solve_zf(prob: CellProblem, no_interference, uniform, bc: BaselineConfig):
     """Interference-free (``no_interference``: the coupling removed, then designed aware of
     what is left, nothing), greedy (interference-unaware ZF, water-filled TUT powers) and
     uniform (the same with equal TUT powers); [] bools, traced."""
-    return _solve_cells(prob, False, no_interference, uniform, bc)
+    return _baseline_cells(prob, False, no_interference, uniform, bc)
 
 
-def _solve_cells(prob: CellProblem, eps: bool, no_interference, uniform, bc: BaselineConfig):
+def _baseline_cells(prob: CellProblem, eps: bool, no_interference, uniform, bc: BaselineConfig):
     """The traced body of both programs: ZF-EPS (``eps``, static) or the ZF baselines."""
     B, M = prob.p_bs.shape
     flat, _ = batch_cells(prob)

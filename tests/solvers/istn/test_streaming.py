@@ -29,11 +29,17 @@ def cells():
     return jax.tree_util.tree_map(np.asarray, prob)
 
 
+FIXED_BATCH_PROGRAMS_ADDED: list[int] = []  # ``fixed_batch``: programs its P3 solve compiled after P1
+
+
 @pytest.fixture(scope="module")
 def fixed_batch(cells):
+    from jaxcore.istn import qos_wmmse
     jc = jax.tree_util.tree_map(jnp.asarray, cells)
     s1 = jax.device_get(solve_cells(jc, CFG))
+    n = qos_wmmse._solve_cells._cache_size()
     s3 = jax.device_get(solve_cells(jc, CFG, jnp.asarray(s1.F), jnp.asarray(0.9 * s1.q), "p3"))
+    FIXED_BATCH_PROGRAMS_ADDED.append(qos_wmmse._solve_cells._cache_size() - n)
     return s1, s3
 
 
@@ -60,12 +66,14 @@ def test_streaming_equals_fixed_batch(cells, fixed_batch):
 
 def test_p1_and_p3_share_compiled_programs(cells, fixed_batch):
     """P1 and P3, with and without warm starts, are data to the same compiled programs
-    (``fix_q`` and the start choice are traced): after a P1 solve at a slot count, P3 solves at
+    (``fix_q`` and the start choice are traced), in ``solve_cells`` and in the streaming
+    solver: after a P1 solve at a slot count, P3 solves at
     that slot count compile nothing more (the slot count and rounds of the P3 solve above,
     so in this module nothing compiles here at all), and P1 still equals the fixed batch;
     a cold P3 start keeps q at q0."""
     from solvers.istn import streaming
     s1, s3 = fixed_batch
+    assert FIXED_BATCH_PROGRAMS_ADDED == [0]  # ``solve_cells`` too: one program for P1 and P3
     _same(s1, solve_cells_streaming(cells, CFG, slots=1, sync_rounds=3))
     programs = [f._cache_size() for f in (streaming._fresh, streaming._advance, streaming._solutions)]
     _same(s3, solve_cells_streaming(cells, CFG, F0=s1.F, q0=0.9 * s1.q, mode="p3", slots=1, sync_rounds=3))
