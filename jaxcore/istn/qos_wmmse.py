@@ -39,6 +39,9 @@ outer iteration the longest transmit step of any member, and a driver can retire
 cells between rounds (``solvers/istn/streaming.py``).  Every loop is a ``masked_scan`` with
 per-instance masks, so ``solve_cells`` (a ``vmap``) gives exactly the one-by-one results;
 ``loop_mode="while"`` exits when the slowest member stops, ``"scan"`` runs full length.
+P1 or P3 is data, not a compile-time switch: the transmit step reads ``StepContext.fix_q``
+(a traced bool) and ``cell_start`` takes the start choices traced, so ``solve_cells`` and the
+streaming driver compile one program per problem shape for both problems, cold or warm.
 
 Status codes (``jaxcore.status.Status``, interfaces.md §2): 0 converged and feasible, 1 iteration
 cap reached (feasible), 2 QoS infeasible (Phase I could not meet the SUT-rate / SCNR floors; the
