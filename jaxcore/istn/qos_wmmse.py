@@ -56,6 +56,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxcore.istn import metrics
 from jaxcore.istn.problem import CellProblem, target_view
@@ -377,6 +378,20 @@ def cell_init(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None
     return cell_start(prob, cfg, F0, q0, mode == "p3")
 
 
+class CellStart(NamedTuple):
+    """How cells start, as [] bools: traced inside a program, so that one compiled program
+    serves P1 and P3, cold or warm (:func:`cell_start`; ``solve_cells``, the streaming driver)."""
+
+    fix_q: jax.Array  # P3: q held at q0 (else P1: q optimised)
+    use_F0: jax.Array  # start from the given F0 (else the spec §3.4 initial beams)
+    use_q0: jax.Array  # start from the given q0 (else sqrt(P_LEO)/2)
+
+    @classmethod
+    def of(cls, mode: str, F0, q0) -> "CellStart":
+        """The start of a ``mode`` solve with these optional starts (host bools)."""
+        return cls(np.asarray(mode == "p3"), np.asarray(F0 is not None), np.asarray(q0 is not None))
+
+
 def cell_start(prob: CellProblem, cfg: QosWmmseConfig, F0, q0, fix_q, use_F0=None, use_q0=None) -> CellState:
     """:func:`cell_init` with the problem as data: ``fix_q`` (bool or traced [] bool) holds q
     at ``q0`` (P3) instead of optimising it (P1), and, when given, the traced [] bools
@@ -489,13 +504,12 @@ def solve_cells(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=No
     Nt, Kp = prob.h_tut.shape[-1], prob.h_tut.shape[-2] + prob.G_tar.shape[-4]
     F = jnp.zeros((N, Nt, Kp), cdt) if F0 is None else jnp.asarray(F0, cdt)
     q = jnp.zeros((N,), rdt) if q0 is None else jnp.asarray(q0, rdt)
-    return _solve_cells(prob, F, q, jnp.asarray(mode == "p3"), jnp.asarray(F0 is not None),
-                        jnp.asarray(q0 is not None), cfg)
+    return _solve_cells(prob, F, q, CellStart.of(mode, F0, q0), cfg)
 
 
 @partial(jax.jit, static_argnames=("cfg",))
-def _solve_cells(prob: CellProblem, F0, q0, fix_q, use_F0, use_q0, cfg: QosWmmseConfig) -> CellSolution:
-    return jax.vmap(lambda p, f, q: _run_cell(p, cell_start(p, cfg, f, q, fix_q, use_F0, use_q0), cfg))(prob, F0, q0)
+def _solve_cells(prob: CellProblem, F0, q0, how: CellStart, cfg: QosWmmseConfig) -> CellSolution:
+    return jax.vmap(lambda p, f, q: _run_cell(p, cell_start(p, cfg, f, q, *how), cfg))(prob, F0, q0)
 
 
 @partial(jax.jit, static_argnames=("cfg",))

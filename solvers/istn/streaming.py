@@ -13,7 +13,7 @@ so a batch of 32 used 12 % of its cell-rounds (per-drop cost 10x that of one dro
 time).  With refilling the batch cost is the *sum* of the cells' rounds plus a tail; the
 tail is cut by shrinking the slot count 4x whenever the queue is empty and at most a quarter
 of the slots still run (one compilation per slot count: S, S/4, ..., 1).  P1 and P3, cold or
-warm-started, are data to the same programs (``_Start``; ``cell_start``): a solve compiles one
+warm-started, are data to the same programs (``CellStart``; ``cell_start``): a solve compiles one
 set, not one per problem (whole ``satisac istn solve`` of one paper-size drop with the
 compilation cache off, 2-core CPU, 2026-12-07: 31-35 s -> 24-25 s, results bit for bit the same).
 
@@ -23,13 +23,12 @@ Per-cell results do not depend on the slot count, the slot a cell lands in or th
 from __future__ import annotations
 
 from functools import lru_cache, partial
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcore.istn.qos_wmmse import CellSolution, QosWmmseConfig, cell_round, cell_solution, cell_start
+from jaxcore.istn.qos_wmmse import CellSolution, CellStart, QosWmmseConfig, cell_round, cell_solution, cell_start
 from jaxcore.loops import masked_scan
 from jaxcore.sharding import batch_sharding
 from solvers.interrupts import raise_if_pending
@@ -57,22 +56,9 @@ def _take(tree, rows):
     return jax.tree_util.tree_map(lambda x: np.asarray(x)[rows], tree)
 
 
-class _Start(NamedTuple):
-    """How a solve's cells start, as traced [] bools (the same compiled programs serve P1 and
-    P3, with and without warm starts: ``jaxcore.istn.qos_wmmse.cell_start``)."""
-
-    fix_q: jax.Array  # P3: q held at q0 (else P1: q optimised)
-    use_F0: jax.Array  # start from the given F0 (else the spec §3.4 initial beams)
-    use_q0: jax.Array  # start from the given q0 (else sqrt(P_LEO)/2)
-
-
-def _init_lanes(inp, how: _Start, cfg: QosWmmseConfig):
+def _init_lanes(inp, how: CellStart, cfg: QosWmmseConfig):
     """``cell_start`` of every lane (traced inside :func:`_fresh`; its shapes via ``eval_shape``)."""
-    return jax.vmap(lambda i: cell_start(i[0], cfg, i[1], i[2], how.fix_q, how.use_F0, how.use_q0))(inp)
-
-
-def _start(fix_q: bool, use_F0: bool, use_q0: bool) -> _Start:
-    return _Start(*(np.asarray(v, bool) for v in (fix_q, use_F0, use_q0)))
+    return jax.vmap(lambda i: cell_start(i[0], cfg, i[1], i[2], *how))(inp)
 
 
 @lru_cache(maxsize=64)
@@ -80,7 +66,7 @@ def _state_shapes(sig: tuple, treedef, cfg: QosWmmseConfig):
     """Shapes of the lane states for inputs of signature ``sig`` (cached: tracing ``cell_init``
     costs ~0.7 s of Python, measured, and a figure sweep calls the solver hundreds of times)."""
     inp = jax.tree_util.tree_unflatten(treedef, [jax.ShapeDtypeStruct(sh, dt) for sh, dt in sig])
-    return jax.eval_shape(partial(_init_lanes, cfg=cfg), inp, _start(False, False, False))
+    return jax.eval_shape(partial(_init_lanes, cfg=cfg), inp, CellStart.of("p1", None, None))
 
 
 def _zero_state(inp, cfg: QosWmmseConfig):
@@ -91,7 +77,7 @@ def _zero_state(inp, cfg: QosWmmseConfig):
 
 
 @partial(jax.jit, static_argnames=("cfg",))
-def _fresh(inp, st, fresh, how: _Start, cfg: QosWmmseConfig):
+def _fresh(inp, st, fresh, how: CellStart, cfg: QosWmmseConfig):
     """Lanes with ``fresh`` restart from ``cell_start`` on their (new) inputs.  Also the first
     fill (every lane fresh, ``st`` zeros): one initialisation program per slot count, for P1
     and P3, the start and the refills (each program is seconds of XLA compilation)."""
@@ -162,7 +148,7 @@ def solve_cells_streaming(prob, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None,
     # F0/q0 always arrays (zeros when absent, ``how`` says so): one program for every call
     inputs = (prob, np.zeros((N, Nt, Kp), cdt) if F0 is None else np.asarray(F0, cdt),
               np.zeros(N, rdt) if q0 is None else np.asarray(q0, rdt))
-    how = _start(mode == "p3", F0 is not None, q0 is not None)
+    how = CellStart.of(mode, F0, q0)
 
     def place(x):
         if mesh is None or n_dev == 1:
