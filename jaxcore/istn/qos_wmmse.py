@@ -392,6 +392,20 @@ class CellStart(NamedTuple):
         return cls(np.asarray(mode == "p3"), np.asarray(F0 is not None), np.asarray(q0 is not None))
 
 
+def start_inputs(prob: CellProblem, F0, q0, mode: str, xp=jnp):
+    """``(F0 [N, Nt, K+T], q0 [N], CellStart)`` for a batch of ``prob`` [N, ...]: the given
+    starts, or zeros that the returned :class:`CellStart` says to ignore, so that every call
+    has the same argument structure (``xp=np`` keeps them on the host).  Checks ``mode``."""
+    if mode not in ("p1", "p3"):
+        raise ValueError(f"mode: expected 'p1' or 'p3', got {mode!r}")
+    if mode == "p3" and q0 is None:
+        raise ValueError("mode='p3' needs q0 (the fixed satellite amplitudes sqrt(p-bar)), shape [N]")
+    N, rdt, cdt = prob.p_bs.shape[0], prob.p_bs.dtype, prob.h_tut.dtype
+    F = xp.zeros((N, prob.n_tx, prob.n_tut + prob.n_tar), cdt) if F0 is None else xp.asarray(F0, cdt)
+    q = xp.zeros((N,), rdt) if q0 is None else xp.asarray(q0, rdt)
+    return F, q, CellStart.of(mode, F0, q0)
+
+
 def cell_start(prob: CellProblem, cfg: QosWmmseConfig, F0, q0, fix_q, use_F0=None, use_q0=None) -> CellState:
     """:func:`cell_init` with the problem as data: ``fix_q`` (bool or traced [] bool) holds q
     at ``q0`` (P3) instead of optimising it (P1), and, when given, the traced [] bools
@@ -496,15 +510,7 @@ def solve_cells(prob: CellProblem, cfg: QosWmmseConfig = QosWmmseConfig(), F0=No
     The mode and which starts are given are traced (:func:`cell_start`): one compiled
     program per problem shape and ``cfg`` serves P1 and P3, cold or warm.
     """
-    if mode not in ("p1", "p3"):
-        raise ValueError(f"mode: expected 'p1' or 'p3', got {mode!r}")
-    if mode == "p3" and q0 is None:
-        raise ValueError("mode='p3' needs q0 (the fixed satellite amplitudes sqrt(p-bar)), shape [N]")
-    N, rdt, cdt = prob.p_bs.shape[0], prob.p_bs.dtype, prob.h_tut.dtype
-    Nt, Kp = prob.h_tut.shape[-1], prob.h_tut.shape[-2] + prob.G_tar.shape[-4]
-    F = jnp.zeros((N, Nt, Kp), cdt) if F0 is None else jnp.asarray(F0, cdt)
-    q = jnp.zeros((N,), rdt) if q0 is None else jnp.asarray(q0, rdt)
-    return _solve_cells(prob, F, q, CellStart.of(mode, F0, q0), cfg)
+    return _solve_cells(prob, *start_inputs(prob, F0, q0, mode), cfg)
 
 
 @partial(jax.jit, static_argnames=("cfg",))

@@ -53,6 +53,7 @@ from jaxcore.istn import zf
 from jaxcore.istn.merge import merge_powers
 from jaxcore.istn.metrics import all_metrics, rates
 from jaxcore.istn.problem import CellProblem, batch_cells
+from jaxcore.loops import select_tree
 from jaxcore.status import Status
 from solvers.configio import param, validate
 from solvers.istn.pipeline import solve_istn  # the P1/P2/P3 pipeline (coop-uniform)
@@ -108,7 +109,7 @@ def _zf_min_sensing_cell(prob: CellProblem, p_sat, aware, uniform, bc: BaselineC
     compiled program for every ZF baseline but ZF-EPS).
     Returns ``F [Nt, K+T]``.
     """
-    design = _pick(aware, prob, prob._replace(g_tut=jnp.zeros_like(prob.g_tut), g_rad=jnp.zeros_like(prob.g_rad)))
+    design = select_tree(aware, prob, prob._replace(g_tut=jnp.zeros_like(prob.g_tut), g_rad=jnp.zeros_like(prob.g_rad)))
     K = prob.h_tut.shape[0]
     F_dir, c = zf.zf_beams(design)
     C, a_hat, gg = zf.sensing_cov(design, F_dir)
@@ -180,11 +181,6 @@ def _evaluate(prob_flat: CellProblem, F, p_sat, rtol):
     return r_t, r_s, sc, ok
 
 
-def _pick(flag, a, b):
-    """``a`` where the (traced) bool ``flag`` holds, else ``b``, leaf by leaf."""
-    return jax.tree_util.tree_map(lambda x, y: jnp.where(flag, x, y), a, b)
-
-
 def _solve(prob: CellProblem, method: str, bc: BaselineConfig):
     """One jitted solve of a batch [B, M] of cells by ``method`` (not coop-uniform).  The ZF
     baselines but ZF-EPS are one compiled program (which one is data, ``_solve_zf``)."""
@@ -210,7 +206,7 @@ def _baseline_cells(prob: CellProblem, eps: bool, no_interference, uniform, bc: 
     """The traced body of both programs: ZF-EPS (``eps``, static) or the ZF baselines."""
     B, M = prob.p_bs.shape
     flat, _ = batch_cells(prob)
-    flat = _pick(no_interference, interference_free(flat), flat)
+    flat = select_tree(no_interference, interference_free(flat), flat)
     if eps:
         p_leo = flat.p_leo  # per-cell cap P_LEO
         frac = jnp.logspace(jnp.log10(bc.eps_p_min_frac), 0.0, bc.eps_p_points, dtype=p_leo.dtype)

@@ -28,7 +28,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcore.istn.qos_wmmse import CellSolution, CellStart, QosWmmseConfig, cell_round, cell_solution, cell_start
+from jaxcore.istn.qos_wmmse import (CellSolution, CellStart, QosWmmseConfig, cell_round, cell_solution, cell_start,
+                                    start_inputs)
 from jaxcore.loops import masked_scan
 from jaxcore.sharding import batch_sharding
 from solvers.interrupts import raise_if_pending
@@ -131,24 +132,16 @@ def solve_cells_streaming(prob, cfg: QosWmmseConfig = QosWmmseConfig(), F0=None,
     """
     if sync_rounds < 1:
         raise ValueError(f"sync_rounds: expected a positive integer, got {sync_rounds!r}")
-    if mode not in ("p1", "p3"):
-        raise ValueError(f"mode: expected 'p1' or 'p3', got {mode!r}")
-    if mode == "p3" and q0 is None:
-        raise ValueError("mode='p3' needs q0 (the fixed satellite amplitudes sqrt(p-bar)), shape [N]")
-    N = int(np.asarray(prob.p_bs).shape[0])
+    prob = jax.tree_util.tree_map(np.asarray, prob)
+    N = int(prob.p_bs.shape[0])
     if N == 0:
         raise ValueError("prob: expected at least one cell (leading axis of length >= 1)")
+    # F0/q0 always arrays (zeros when absent, ``how`` says so): one program for every call
+    F0, q0, how = start_inputs(prob, F0, q0, mode, xp=np)
+    inputs = (prob, F0, q0)
     n_dev = 1 if mesh is None else mesh.size
     S = min(int(slots or default_slots()), N)
     S = -(-S // n_dev) * n_dev
-    prob = jax.tree_util.tree_map(np.asarray, prob)
-    rdt = prob.p_bs.dtype
-    cdt = prob.h_tut.dtype
-    Nt, Kp = prob.h_tut.shape[-1], prob.h_tut.shape[-2] + prob.G_tar.shape[-4]
-    # F0/q0 always arrays (zeros when absent, ``how`` says so): one program for every call
-    inputs = (prob, np.zeros((N, Nt, Kp), cdt) if F0 is None else np.asarray(F0, cdt),
-              np.zeros(N, rdt) if q0 is None else np.asarray(q0, rdt))
-    how = CellStart.of(mode, F0, q0)
 
     def place(x):
         if mesh is None or n_dev == 1:

@@ -36,7 +36,8 @@ def _state(prob, F, q):
 
 @jax.jit
 def _dual(prob, co, wts, F, q, fix_q=False):
-    # fix_q traced: P1 and P3 (q held) are one program, as in the solver.  BB ascent needs up to ~250 iterations on some cells at XLA -O1 (the suite's level; 164 at
+    # fix_q traced: P1 and P3 (q held) are one program, as in the solver.  BB ascent needs
+    # up to ~250 iterations on some cells at XLA -O1 (the suite's level; 164 at
     # the default level); a while loop, so only the stragglers run long
     f = lambda p, c, w, F, q: transmit_dual(p, c, w, F, q, rho=RHO, fix_q=fix_q, n_iter=1000,  # noqa: E731
                                             loop_mode="while")
