@@ -86,10 +86,10 @@ def _hessian(ctx: StepContext, Z, L, q, aq_free):
     extra = jnp.zeros((J, T, Nt, Kp), cdt).at[1 + jnp.arange(T), jnp.arange(T), :, 0].set(-own / e[1:, None])
     R = jnp.concatenate([r_s[:, None], r_r + extra, -Z[:, None]], axis=1)  # [J, 2+T, Nt, Kp]
     R = jnp.moveaxis(R, 1, 2).reshape(J, Nt, (2 + T) * Kp)
-    # one batched solve for all blocks, although a sensing block needs only its column 0: split into
-    # two independent LAPACK calls (a third of the right-hand sides), XLA:CPU ran them concurrently and
-    # jaxlib's batched LAPACK kernels, each waiting for its share of the same 2-thread pool, deadlocked
-    # (jaxlib 0.10.2, tests/jaxcore/istn, 2026-12-07)
+    # one batched solve for all blocks, although a sensing block needs only its column 0: as two
+    # independent batched solves (54 instead of 150 right-hand sides) XLA:CPU ran them concurrently and
+    # jaxlib's LAPACK kernels, each waiting for its share of the same 2-thread pool, deadlocked
+    # (jax::ParallelBatchMap in gdb, 2026-12-07; the same hazard as in transmit_lagrangian's docstring)
     Wm = triangular_solve(L, R, left_side=True, lower=True).reshape(J, Nt, 2 + T, Kp)
     H = -2.0 * jnp.real(jnp.einsum("jnak,jnbk->ab", jnp.conj(Wm), Wm))
     rq = jnp.concatenate([((jnp.real(co.b_sut) - jnp.abs(co.b_sut) ** 2 * q) / e[0])[None],
