@@ -133,10 +133,10 @@ def run(args) -> tuple[list[dict], list[dict]]:
     from benchmarks.ntn_bench import random_frames
     from jaxcore.ntn import jmra as J
     from solvers.configio import load_config
-    from solvers.ntn.allocate import JmraConfig, to_device
+    from solvers.ntn.allocate import JmraConfig, solver_arrays
 
     arrays = random_frames(args.frames, args.cells, args.sats, seed=args.seed)
-    inst = to_device(arrays, np.dtype(args.precision))
+    inst = solver_arrays(arrays, np.dtype(args.precision))
     log = StepLog(args.check)
     settings = load_config(JmraConfig, overrides=args.overrides).settings()._replace(step_hook=log)
     solve = jax.jit(lambda d: J.jmra_relaxed(d, settings))

@@ -106,3 +106,43 @@ def when(pred, fn: Callable[..., S], default: S, *args, mode: str = "while") -> 
 
     _, out, _ = jax.lax.while_loop(lambda c: jnp.logical_not(c[0]), body, (jnp.logical_not(pred), default, args))
     return out
+
+
+def cond_any(pred, fn: Callable[..., S], default: S, *args) -> S:
+    """``fn(*args)`` where the scalar ``pred`` holds, else ``default``, as one ``lax.cond``
+    that stays a branch under ``vmap``.
+
+    ``lax.cond`` under ``vmap`` with a batched predicate becomes a select that evaluates
+    ``fn`` for every instance every time.  Here (``jax.custom_batching.custom_vmap``) the
+    batched call branches once on "any instance's ``pred``": if none holds, ``fn`` is not
+    evaluated; if one does, ``fn`` runs on the whole batch and each instance keeps ``fn``'s
+    value or its ``default`` by its own ``pred``, so an instance's result does not depend
+    on the batch.  Unlike :func:`when`, nothing is carried through a loop (a batched
+    ``while`` selects every carried array; measured slower than the select when ``args``
+    are many).  Only the outermost ``vmap`` level branches; deeper levels select.  Not
+    differentiable (``custom_vmap``).
+    """
+    from jax.custom_batching import custom_vmap
+
+    @custom_vmap
+    def branch(p, dflt, a):
+        return jax.lax.cond(p, lambda: fn(*a), lambda: dflt)
+
+    @branch.def_vmap
+    def _rule(axis_size, in_batched, p, dflt, a):
+        pb, db, ab = in_batched
+        axes = lambda tree: jax.tree_util.tree_map(lambda b: 0 if b else None, tree)  # noqa: E731
+        fn_b = jax.vmap(lambda a_: fn(*a_), in_axes=(axes(ab),), axis_size=axis_size)
+        dflt_b = jax.tree_util.tree_map(
+            lambda x, b: x if b else jnp.broadcast_to(x, (axis_size,) + jnp.shape(x)), dflt, db)
+        if pb:
+            def mixed():
+                new = fn_b(a)
+                return jax.tree_util.tree_map(
+                    lambda n, d: jnp.where(p.reshape(p.shape + (1,) * (n.ndim - 1)), n, d), new, dflt_b)
+            out = jax.lax.cond(jnp.any(p), mixed, lambda: dflt_b)
+        else:
+            out = jax.lax.cond(p, lambda: fn_b(a), lambda: dflt_b)
+        return out, jax.tree_util.tree_map(lambda _: True, out)
+
+    return branch(pred, default, args)

@@ -46,8 +46,9 @@ previous solution mixed ``warm_mix`` toward the centre point.  ``warm_tau_div = 
 ``random_frames(8, 100, 12, seed=5)`` (356 Newton steps per synthetic frame then; the primal
 barrier at (1e6, 20) took 1.2-1.7x as many).  A barrier stage ends at a full Newton step in
 the quadratic phase (``centre_dec = 1000``) or at a stall (``stall_step = 0.01``), chosen on
-the same tuning frames, and each Newton solve is refined once (``refine``, float64), which also
-keeps the stalls genuine (:mod:`jaxcore.ntn.subproblem_newton`): 292 -> 192 Newton steps per
+the same tuning frames, and each Newton solve is refined once (``refine``, float64) where some
+budget weight is at least ``refine_weight`` = 1e8, which also keeps the stalls genuine
+(:mod:`jaxcore.ntn.subproblem_newton`): 292 -> 192 Newton steps per
 synthetic frame, 17.4 -> 11.1 ms per frame, 0.68 -> 0.57 s per 600-cell frame, objective (25)
 within 0.0003 % of the former rule.  ``tau_growth = 200`` saved nothing under the former rules
 (1,797 against 1,761 steps on ``random_frames(8, 100, 12, seed=59)``) and its relaxed
@@ -116,6 +117,7 @@ class JmraSettings(NamedTuple):
     tol_change: float = 1e-2  # line 4: epsilon_tol on the per-cell change of x / N_com
     scaling: str = "primal-dual"  # newton: Newton-matrix curvature of the bounds (subproblem_newton)
     refine: int = 1  # newton, float64: iterative-refinement rounds per Newton solve (float32: 0; it diverged)
+    refine_weight: float = 1e8  # newton: refine only where some budget weight is at least this (0: always)
     centre_dec: float = 1000.0  # newton, float64: a full step with decrement^2 <= this ends the barrier stage
     stall_step: float = 0.01  # newton, float64: a step this short ends the stage (the solve at tau_max)
     step_hook: object = None  # newton: host function per Newton step (diagnostics; solve_subproblem_barrier)
@@ -195,7 +197,7 @@ def solve_subproblem(d: JmraData, w, lam, mu, y_init, L_init, s: JmraSettings):
                                               warm_mix=s.warm_mix, loop=s.loop, scaling=s.scaling,
                                               refine=s.refine if f64 else 0, step_hook=s.step_hook,
                                               centre_dec=s.centre_dec if f64 else 0.5,
-                                              stall_step=s.stall_step if f64 else 0.0)
+                                              stall_step=s.stall_step if f64 else 0.0, refine_weight=s.refine_weight)
         return y, tau, it
     return solve_subproblem_fista(d, w, lam, mu, y_init, L_init, s)
 

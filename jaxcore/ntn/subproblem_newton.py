@@ -35,7 +35,7 @@ once on entry to and exit from :func:`solve_subproblem_barrier`; the rest of the
 satellites there a pass over the pairs cost about three times a pass over the same 1,200 numbers
 with the C = 100 cells there (jitted loops on a 2-core x86_64 CPU, 2026-12-07: a multiply-add
 0.45 against 0.14 us, with a division and a select 1.6 against 0.45 us, per-cell sums 0.75 against
-0.24 us).  The S x S product of :func:`kkt_solver_sc` contracts the minor axis of one [S, 2C]
+0.24 us).  The S x S product of :func:`kkt_factor` contracts the minor axis of one [S, 2C]
 matrix with itself, which needs no layout copy (a [2, S, C] contraction made XLA copy both
 operands).  Together: 60 -> 42 us per Newton step at C = 100, S = 12 (kernel time over Newton
 steps, 8 frames, same CPU and day), 250 -> 164 us at C = 400.
@@ -57,7 +57,15 @@ systems.  Under the stage rules below (a stall ends the stage) refinement also k
 stalls genuine: without it, Algorithm 1 took up to 5 more outer iterations than the
 cvxpy-driven loop (``reference.ntn_jmra``) on 2 of 30 small random instances (C = 10, S = 4,
 seeds 0-29), with it the same number on all 30.  float32 keeps ``refine=0``: there
-refinement lowered objective (25) further.
+refinement lowered objective (25) further.  A round runs only where some budget weight
+``sb^2`` is at least ``refine_weight`` (:func:`kkt_solve`; JMRA's default 1e8): the cancellation
+costs the budget rows about log10 of that weight in digits, and refining only from 1e8 or 1e10
+on gave the same outer iterations, Newton steps within 0.1 % and objective (25) within 3e-6
+relative of refining every solve (8 synthetic 100 x 12 frames, seed 5), while from 1e14 on,
+and without refinement, Algorithm 1 took more outer iterations.  Half the Newton steps there
+have every weight below 1e8 (the early barrier stages); a round costs about a quarter of a
+step, so a frame took 27-30 % less time (2-core x86_64 CPU, 2026-12-07, with the stage rule
+below).
 
 Primal-dual scaling (default ``scaling="primal-dual"``).  The barrier's own curvature
 (``1/y^2 + 1/(1-y)^2``, ``1/xi^2``, ``1/slack^2``) is right only on the central path; after
@@ -94,13 +102,16 @@ of the last step is <= 0.5 (near the central path), when that step was a full on
 decrement is orders smaller, and the next stage's first step starts from there), or when the
 step was no longer than ``stall_step`` (stalled: at a budget whose weight is 1e13 and above
 the Newton system has lost the digits that would move the iterate; at ``tau_max`` this ends
-the solve).  The last two stages do not take the ``centre_dec`` shortcut: they are centred to
-0.5 so that the final iterate sits near the central path, i.e. near the analytic centre of the
+the solve).  The last two stages (``tau * tau_growth >= tau_max``: the stage at ``tau_max`` and
+the one before it) do not take the ``centre_dec`` shortcut: they are centred to 0.5 so that the final iterate sits near the central path, i.e. near the analytic centre of the
 optimal face of (31) (not a point: the objective sees ``y_c`` only through ``g.y_c`` and
 ``w.y_c``), not at a point of that face that depends on the path.  Line 4 of Algorithm 1
 compares consecutive relaxed allocations, so a wandering point costs outer iterations:
 without the exception 9.75 outer iterations per default 600-cell frame (world seed 5, 4
-frames), with it 8.75 (8.0 under the former rule).  The last digits of the relaxed allocation
+frames), with it 8.75 (8.0 under the former rule).  Centring a third stage as well
+(``tau * tau_growth^2 >= tau_max``) cost 11 % more Newton steps
+(192 against 172 per synthetic frame, seed 5; 297 against 280 per default 600-cell frame,
+world seed 5) for the same outer iterations, objective (25) within 4e-6 relative.  The last digits of the relaxed allocation
 still follow the rounding of the program: a one-process and a two-process run of the same
 frames (tests/solvers/runner/test_distributed.py, XLA optimisation level 1) differ by 7e-6 of
 N_com in it (by 0 under the former rule), with the same integer allocation.  With the former rule
@@ -123,7 +134,7 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg
 
-from jaxcore.loops import masked_scan
+from jaxcore.loops import cond_any, masked_scan
 
 
 class BarrierState(NamedTuple):
@@ -195,29 +206,49 @@ def _safeguard(z, c):
 
 
 def kkt_solver(dy, dx, u1y, u2y, u2x, sb, live):
-    """:func:`kkt_solver_sc` for pair arrays in the [C, S] layout of the rest of the package
-    (``dy, u1y, u2y, live`` [C, S]; the returned ``solve`` takes and gives ``ry``/``dy`` [C, S])."""
-    solve_sc = kkt_solver_sc(dy.T, dx, u1y.T, u2y.T, u2x, sb, live.T)
+    """:func:`kkt_factor` and :func:`kkt_solve` for pair arrays in the [C, S] layout of the rest
+    of the package (``dy, u1y, u2y, live`` [C, S]); returns ``solve(ry, rx, refine=0) -> (dy, dxi)``
+    taking and giving ``ry``/``dy`` [C, S]."""
+    fac = kkt_factor(dy.T, dx, u1y.T, u2y.T, u2x, sb, live.T)
 
     def solve(ry, rx, refine: int = 0):
-        vy, vx = solve_sc(ry.T, rx, refine)
+        vy, vx = kkt_solve(fac, ry.T, rx, refine)
         return vy.T, vx
 
     return solve
 
 
-def kkt_solver_sc(dy, dx, u1y, u2y, u2x, sb, live):
-    """Factor the Newton matrix of (31)-(33) once; returns ``solve(ry, rx, refine=0) -> (dy, dxi)``.
+class KktFactor(NamedTuple):
+    """The Newton matrix of (31)-(33) factored once by :func:`kkt_factor` ([S, C] layout)."""
 
-    Pair arrays in the solver's [S, C] layout (module docstring, "Layout").
+    dy: jax.Array  # [S, C] the system (kkt_factor's arguments)
+    dx: jax.Array  # [C]
+    u1y: jax.Array  # [S, C]
+    u2y: jax.Array  # [S, C]
+    u2x: jax.Array  # [C]
+    sb: jax.Array  # [S]
+    live: jax.Array  # [S, C] bool
+    idy: jax.Array  # [S, C] 1 / dy
+    idx: jax.Array  # [C] 1 / dx
+    p1y: jax.Array  # [S, C] P = D^-1 U, first column
+    p2y: jax.Array  # [S, C] second column, y part
+    p2x: jax.Array  # [C] second column, xi part
+    k: jax.Array  # [4, C] K = I + U^T D^-1 U per cell: k11, k12, k22 and det K
+    m_fac: tuple  # the S x S matrix M factored: (L,) Cholesky in float64, (lu, piv) in float32
+
+
+def kkt_factor(dy, dx, u1y, u2y, u2x, sb, live) -> KktFactor:
+    """Factor the Newton matrix of (31)-(33) once (pair arrays in the solver's [S, C] layout,
+    module docstring "Layout").
+
     ``H = blockdiag_c(D_c + U_c U_c^T) + sum_s sb_s^2 e_s e_s^T`` with ``D_c = diag(dy_c, dx_c)``
     ([S, C] and [C]), ``U_c = [u1y_c, u2y_c; 0, u2x_c]`` (two columns per cell: the log term
     and the penalty) and ``e_s`` the live pairs of satellite ``s`` (budget (32c), ``sb`` [S]
     = sqrt of its weight).  Woodbury twice: per cell a 2 x 2 system
     (``H_c^-1 = D^-1 - P K^-1 P^T``, ``P = D^-1 U``, ``K = I + U^T D^-1 U``), then one dense
     S x S system ``M = I + B^1/2 (sum_c [H_c^-1]_yy) B^1/2``, factored once (Cholesky in
-    float64, LU in float32).  O(C S^2 + S^3) to factor, O(C S + S^2) per solve; each of the
-    ``refine`` rounds of iterative refinement (module docstring) is one more solve.
+    float64, LU in float32).  O(C S^2 + S^3) to factor, O(C S + S^2) per solve
+    (:func:`kkt_solve_aug`, :func:`kkt_refine`).
     """
     dt = dy.dtype
     S, C = dy.shape
@@ -228,15 +259,6 @@ def kkt_solver_sc(dy, dx, u1y, u2y, u2x, sb, live):
     k12 = jnp.sum(u1y * p2y, axis=0)
     k22 = 1.0 + jnp.sum(u2y * p2y, axis=0) + u2x * p2x
     det = k11 * k22 - k12 * k12
-
-    def h0_inv(ry, rx):
-        """H0^-1 [ry; rx] per cell (ry [S, C], rx [C]), H0 = blockdiag_c(D_c + U_c U_c^T)."""
-        s1 = jnp.sum(p1y * ry, axis=0)
-        s2 = jnp.sum(p2y * ry, axis=0) + p2x * rx
-        c1 = (k22 * s1 - k12 * s2) / det
-        c2 = (k11 * s2 - k12 * s1) / det
-        return ry * idy - p1y * c1[None, :] - p2y * c2[None, :], rx * idx - p2x * c2
-
     # sum_c [H_c^-1]_yy = diag(sum_c live/dy) - sum_c Q_c K_c^-1 Q_c^T, Q_c = live x [p1y_c, p2y_c]
     if dt == jnp.float64:  # K_c^-1 = L_c L_c^T in closed form (2 x 2 Cholesky): one product P^T P
         a11 = jnp.sqrt(k22 / det)
@@ -251,43 +273,68 @@ def kkt_solver_sc(dy, dx, u1y, u2y, u2x, sb, live):
     G = jnp.diag(jnp.sum(livef * idy, axis=1)) - QKQ
     M = jnp.eye(S, dtype=dt) + sb[:, None] * G * sb[None, :]  # # [S, S] symmetric, >= I
     if dt == jnp.float64:  # Cholesky: LAPACK calls only (LU's pivot-to-permutation is an S-step loop)
-        fac = jax.scipy.linalg.cho_factor(M, lower=True)
-        solve_m = lambda v: jax.scipy.linalg.cho_solve(fac, v)  # noqa: E731
+        m_fac = (jax.scipy.linalg.cho_factor(M, lower=True)[0],)
     else:  # float32: rounding can cost M its definiteness; LU does not need it
-        fac = jax.scipy.linalg.lu_factor(M)
-        solve_m = lambda v: jax.scipy.linalg.lu_solve(fac, v)  # noqa: E731
+        m_fac = tuple(jax.scipy.linalg.lu_factor(M))
+    return KktFactor(dy, dx, u1y, u2y, u2x, sb, live, idy, idx, p1y, p2y, p2x, jnp.stack([k11, k12, k22, det]), m_fac)
 
-    def solve_aug(ry, rx, q=None):
-        """(d_y, d_xi, nu) solving ``H0 d + E nu = r``, ``E^T d - nu / sb^2 = q`` (q = 0 if None)."""
-        x0y, x0x = h0_inv(ry, rx)
-        t = jnp.sum(livef * x0y, axis=1)  # # [S]
-        z = solve_m(sb * (t if q is None else t - q))  # # [S]
-        cy, cx = h0_inv(livef * (sb * z)[:, None], jnp.zeros_like(rx))
-        return jnp.where(live, x0y - cy, 0.0), x0x - cx, sb * z
 
-    sb2inv = jnp.where(sb > 0, 1.0 / jnp.where(sb > 0, sb * sb, 1.0), 0.0)  # # [S] 1 / budget weight
+def _h0_inv(f: KktFactor, ry, rx):
+    """H0^-1 [ry; rx] per cell (ry [S, C], rx [C]), H0 = blockdiag_c(D_c + U_c U_c^T)."""
+    k11, k12, k22, det = f.k
+    s1 = jnp.sum(f.p1y * ry, axis=0)
+    s2 = jnp.sum(f.p2y * ry, axis=0) + f.p2x * rx
+    c1 = (k22 * s1 - k12 * s2) / det
+    c2 = (k11 * s2 - k12 * s1) / det
+    return ry * f.idy - f.p1y * c1[None, :] - f.p2y * c2[None, :], rx * f.idx - f.p2x * c2
 
-    def solve(ry, rx, refine: int = 0):
-        """``H^-1 [ry; rx]``, then ``refine`` rounds of iterative refinement on the augmented
-        system (residuals of ``H0 d + E nu = r`` and ``E^T d = nu / sb^2``: no budget weight
-        multiplies a rounding error, unlike the residual of ``H d = r``)."""
-        vy, vx, nu = solve_aug(ry, rx)
-        for _ in range(refine):
-            s1 = jnp.sum(u1y * vy, axis=0)  # # [C] U^T v, both columns
-            s2 = jnp.sum(u2y * vy, axis=0) + u2x * vx
-            ey = jnp.where(live, ry - dy * vy - u1y * s1[None, :] - u2y * s2[None, :] - nu[:, None], 0.0)
-            ex = rx - dx * vx - u2x * s2
-            cy, cx, cnu = solve_aug(ey, ex, nu * sb2inv - jnp.sum(livef * vy, axis=1))
-            vy, vx, nu = vy + cy, vx + cx, nu + cnu
-        return vy, vx
 
-    return solve
+def kkt_solve_aug(f: KktFactor, ry, rx, q=None):
+    """(d_y, d_xi, nu) solving ``H0 d + E nu = r``, ``E^T d - nu / sb^2 = q`` (q = 0 if None):
+    the Newton system ``H d = r`` and the multipliers ``nu`` of its budget rows."""
+    livef = f.live.astype(ry.dtype)
+    x0y, x0x = _h0_inv(f, ry, rx)
+    t = jnp.sum(livef * x0y, axis=1)  # # [S]
+    v = f.sb * (t if q is None else t - q)
+    if len(f.m_fac) == 1:
+        z = jax.scipy.linalg.cho_solve((f.m_fac[0], True), v)  # # [S]
+    else:
+        z = jax.scipy.linalg.lu_solve(f.m_fac, v)
+    cy, cx = _h0_inv(f, livef * (f.sb * z)[:, None], jnp.zeros_like(rx))
+    return jnp.where(f.live, x0y - cy, 0.0), x0x - cx, f.sb * z
+
+
+def kkt_refine(f: KktFactor, ry, rx, v):
+    """One round of iterative refinement of ``v = (d_y, d_xi, nu)`` (:func:`kkt_solve_aug`) on the
+    augmented system: residuals of ``H0 d + E nu = r`` and ``E^T d = nu / sb^2``, in which no
+    budget weight multiplies a rounding error (unlike the residual of ``H d = r``)."""
+    vy, vx, nu = v
+    s1 = jnp.sum(f.u1y * vy, axis=0)  # # [C] U^T v, both columns
+    s2 = jnp.sum(f.u2y * vy, axis=0) + f.u2x * vx
+    ey = jnp.where(f.live, ry - f.dy * vy - f.u1y * s1[None, :] - f.u2y * s2[None, :] - nu[:, None], 0.0)
+    ex = rx - f.dx * vx - f.u2x * s2
+    sb2inv = jnp.where(f.sb > 0, 1.0 / jnp.where(f.sb > 0, f.sb * f.sb, 1.0), 0.0)  # # [S] 1 / budget weight
+    cy, cx, cnu = kkt_solve_aug(f, ey, ex, nu * sb2inv - jnp.sum(f.live.astype(vy.dtype) * vy, axis=1))
+    return vy + cy, vx + cx, nu + cnu
+
+
+def kkt_solve(f: KktFactor, ry, rx, refine: int = 0, refine_weight=0.0):
+    """``H^-1 [ry; rx]`` -> ``(d_y, d_xi)``, then ``refine`` rounds of :func:`kkt_refine`, each
+    only where some budget weight ``sb^2`` is at least ``refine_weight`` (module docstring,
+    "Iterative refinement"; 0: always).  A conditional round runs under ``vmap`` once if any
+    instance of the batch needs it (:func:`jaxcore.loops.cond_any`) and each keeps its own result."""
+    v = kkt_solve_aug(f, ry, rx)
+    for _ in range(refine):
+        need = jnp.max(f.sb * f.sb) >= refine_weight
+        v = cond_any(need, kkt_refine, v, f, ry, rx, v)
+    return v[0], v[1]
 
 
 def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter: int,
                              gap_tol: float, tau_init=1.0, tau_growth: float = 20.0,
                              warm_mix: float = 1e-2, loop: str = "while", scaling: str = "primal-dual",
-                             refine: int = 1, step_hook=None, centre_dec: float = 0.5, stall_step: float = 0.0):
+                             refine: int = 1, step_hook=None, centre_dec: float = 0.5, stall_step: float = 0.0,
+                             refine_weight: float = 0.0):
     """Minimise F(y, xi) = -sum a log(eps + g.y) + sum(lam h + mu/2 h^2) over (32a), (32c), (32e).
 
     Args:
@@ -310,7 +357,9 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
       centre_dec: a full Newton step (``al = 1``) with decrement^2 <= ``centre_dec`` ends the
         barrier stage (besides decrement^2 <= 0.5); stall_step: a step of at most this length
         ends the stage, and the solve at ``tau_max`` (module docstring; 0.5 and 0 give the rule
-        that only a zero step counts as a stall).
+        that only a zero step counts as a stall)
+      refine_weight: the ``refine`` rounds run only where some budget weight is at least this
+        (0: every Newton solve; :func:`kkt_solve`).
 
     Returns:
       ``(y [C, S], tau, iterations)``; ``y`` is strictly feasible for (32a), (32c) and 0 off
@@ -369,7 +418,7 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
         smu = jnp.sqrt(tau * mu)
         u2y = smu[None, :] * w  # # [S, C]
         u2x = smu  # # [C]
-        ddy, ddx = kkt_solver_sc(dy, dx, u1y, u2y, u2x, sb, live)(-gy, -gx, refine)
+        ddy, ddx = kkt_solve(kkt_factor(dy, dx, u1y, u2y, u2x, sb, live), -gy, -gx, refine, refine_weight)
         dec = -(jnp.sum(gy * ddy) + jnp.sum(gx * ddx))  # Newton decrement^2
         # fraction to the boundary
         dsum = jnp.sum(ddy, axis=1)  # # [S] = -(change of the budget slack)
@@ -425,7 +474,7 @@ def solve_subproblem_barrier(g, w, a, lam, mu, eps_k, nb, live, y_init, max_iter
         # end of the stage: near the central path, a full step in Newton's quadratic phase (not in
         # the last two stages), or stalled (module docstring); at tau_max a stall ends the solve
         stalled = al <= stall_step
-        quadratic = (al >= 1.0) & (dec <= centre_dec) & (tau * tau_growth * tau_growth < tau_max)
+        quadratic = (al >= 1.0) & (dec <= centre_dec) & (tau * tau_growth < tau_max)
         centred = (dec <= 0.5) | stalled | quadratic
         tau_new = jnp.where(centred & (tau < tau_max), jnp.minimum(tau * tau_growth, tau_max), tau)
         if scaling == "primal":  # the multipliers are not used

@@ -78,6 +78,14 @@ class JmraConfig:
                                "iterations than the cvxpy-driven loop on 2 of 30 small instances). A second round "
                                "diverged on some systems; 0 restores the solver before 2026-12-06",
                                source="assumption (measured, BENCHMARKS.md)", lo=0, hi=4)
+    newton_refine_weight: float = param(1e8, "float64 Newton path: a Newton solve is refined (newton_refine) only "
+                                        "where some satellite budget's barrier weight is at least this; 0 refines every "
+                                        "solve. Below ~1e12 refinement changed nothing measurable: with a threshold of "
+                                        "1e8 or 1e10 the same outer iterations and Newton steps to 0.1 % and objective "
+                                        "(25) within 3e-6 relative of refining every solve (8 synthetic 100 x 12 frames, "
+                                        "seed 5); 1e14 and no refinement took more outer iterations. About half the "
+                                        "Newton steps have a weight below 1e8 (the early barrier stages)",
+                                        source="assumption (measured, BENCHMARKS.md)", lo=0.0)
     newton_centre_dec: float = param(1000.0, "float64 Newton path: a full Newton step (step length 1) whose "
                                      "decrement^2 is at most this ends the barrier stage (Newton is in its quadratic "
                                      "phase), besides decrement^2 <= 0.5; not in the last two stages, which are centred so "
@@ -123,7 +131,7 @@ class JmraConfig:
 
 
 CORE_RENAMES = {"inner_solver": "inner", "newton_scaling": "scaling", "newton_tau_growth": "tau_growth",
-                "newton_refine": "refine", "newton_centre_dec": "centre_dec",
+                "newton_refine": "refine", "newton_refine_weight": "refine_weight", "newton_centre_dec": "centre_dec",
                 "newton_stall_step": "stall_step"}  # key -> field
 PRIMAL_NEWTON = dict(warm_tau_div=1e6, tau_growth=20.0, tau_growth_f32=20.0)  # path settings of newton_scaling = "primal"
 
@@ -164,17 +172,20 @@ def _dmrab_batch(inst: dict, metric):
     return jax.vmap(dmrab)(*[inst[k] for k in J.INSTANCE_KEYS], metric)
 
 
-def to_device(arrays: dict, dtype) -> dict:
-    """Instance arrays as JAX arrays: floats in ``dtype``, ints int32, prev_served bool."""
+def solver_arrays(arrays: dict, dtype) -> dict:
+    """Instance arrays in the solver's dtypes, as numpy: floats in ``dtype``, ints int32,
+    prev_served bool.  Numpy, not ``jnp.asarray``: the jitted solvers move numpy arguments to
+    the device in their own call path, and nine eager conversions cost 0.18 ms per call
+    (a 2 x 2 frame, 2-core x86_64 CPU, 2026-12-07)."""
     out = {}
     for k in J.INSTANCE_KEYS:
         a = np.asarray(arrays[k])
         if k in ("n_com", "n_beams"):
-            out[k] = jnp.asarray(a.astype(np.int32))
+            out[k] = a.astype(np.int32)
         elif k == "prev_served":
-            out[k] = jnp.asarray(a != 0)
+            out[k] = a != 0
         else:
-            out[k] = jnp.asarray(a.astype(dtype))
+            out[k] = a.astype(dtype)
     return out
 
 
@@ -249,14 +260,15 @@ def solve_allocation(arrays: dict, method: str = "jmra", cfg: JmraConfig | None 
 
 def _solve(arrays, method, cfg, dtype, metric, mesh) -> NtnSolution:
     """:func:`solve_allocation` with the dtype resolved (and x64 on where it is float64)."""
-    inst = to_device(arrays, dtype)
+    inst = solver_arrays(arrays, dtype)
     B, C, S = np.shape(arrays["rate"])
     if method == "dmrab":
         m = _metric(arrays, cfg) if metric is None else metric
         if mesh is not None and mesh.size > 1:
-            res = sharded(lambda b: _dmrab_batch(b[0], b[1]), mesh)((inst, jnp.asarray(np.asarray(m, dtype))))
+            res = sharded(lambda b: _dmrab_batch(b[0], b[1]), mesh)((inst, np.asarray(m, dtype)))
         else:
-            res = _dmrab_batch(inst, jnp.asarray(np.asarray(m, dtype)))
+            res = _dmrab_batch(inst, np.asarray(m, dtype))
+        res = jax.device_get(res)  # one transfer of every output
         x = np.asarray(res.x, np.int64)
         feas = np.asarray(res.feasible)
         x_rel = np.asarray(res.y, np.float64) * np.asarray(arrays["n_com"], np.float64)[:, None, None]
@@ -270,6 +282,7 @@ def _solve(arrays, method, cfg, dtype, metric, mesh) -> NtnSolution:
             x, res = sharded(lambda b: _jmra_batch(b, settings, charge), mesh)(inst)
         else:
             x, res = _jmra_batch(inst, settings, charge)
+        x, res = jax.device_get((x, res))  # one transfer of every output
         x = np.asarray(x, np.int64)
         x_rel = np.asarray(res.y, np.float64) * np.asarray(arrays["n_com"], np.float64)[:, None, None]
         status = np.where(np.asarray(res.converged), Status.CONVERGED, Status.ITERATION_CAP).astype(np.int8)

@@ -1,4 +1,4 @@
-"""Config machinery, npz validation and the fixed-length masked loop."""
+"""Config machinery, npz validation, the fixed-length masked loop and the batched branch."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxcore.loops import masked_scan
+from jaxcore.loops import cond_any, masked_scan
 from solvers.configio import ConfigError, load_config, param, validate, config_hash
 from solvers.npzio import FieldSpec, InstanceError, load_npz, save_npz_atomic, validate_arrays
 
@@ -94,6 +94,35 @@ def test_masked_scan_freezes_converged_instances():
     for mode in ("while", "python"):
         r = masked_scan(lambda s: s / 2, lambda s: s < 0.1, jnp.asarray(8.0), 20, mode=mode)
         assert int(r.iterations) == 7
+
+
+def test_cond_any_branches_once_for_the_batch_and_keeps_each_instance_result():
+    calls = []
+
+    def triple_plus(x, k):  # records that it ran (one callback per lane that evaluates it)
+        jax.debug.callback(lambda v: calls.append(float(v)), x)
+        return 3.0 * x + k
+
+    f = jax.jit(jax.vmap(lambda p, x, k: cond_any(p, triple_plus, x, x, k), in_axes=(0, 0, None)))
+    x = jnp.arange(4.0)
+    np.testing.assert_allclose(np.asarray(f(jnp.array([True, False, True, False]), x, 1.0)), [1.0, 1.0, 7.0, 3.0])
+    assert len(calls) > 0
+    calls.clear()
+    np.testing.assert_allclose(np.asarray(f(jnp.zeros(4, bool), x, 1.0)), np.arange(4.0))
+    jax.effects_barrier()
+    assert calls == []  # no instance needed it: not evaluated at all
+    assert float(cond_any(jnp.asarray(True), triple_plus, 2.0, 2.0, 1.0)) == 7.0  # unbatched: lax.cond
+    assert float(cond_any(jnp.asarray(False), triple_plus, 2.0, 2.0, 1.0)) == 2.0
+    # inside a vmapped early-exit loop, each instance branching on its own iterations: the
+    # same as a select per instance
+    def run(x0, branch):
+        def step(s):
+            return branch(s > 5.0, lambda v: v / 4.0, s + 1.0, s)
+        return masked_scan(step, lambda s: s > 20.0, x0, 50, mode="while").state
+    x0 = jnp.array([0.0, 3.0, 7.5, 30.0])
+    sel = lambda p, fn, d, v: jnp.where(p, fn(v), d)  # noqa: E731
+    np.testing.assert_array_equal(np.asarray(jax.vmap(lambda v: run(v, cond_any))(x0)),
+                                  np.asarray(jax.vmap(lambda v: run(v, sel))(x0)))
 
 
 def test_cli_help_lists_all_commands(cli):

@@ -149,7 +149,8 @@ def test_jmra_config_reaches_the_core_settings():
     assert {"rho", "tol", "tol_change", "max_outer", "inner_solver", "loop"} <= shared
     changed = dict(rho=3.5, tol=2e-3, tol_change=0.05, delta=2e-3, lam0=0.5, mu0=2.0, max_outer=7, max_inner=9,
                    inner_tol=1e-6, n_bisect=11, loop="scan", inner_solver="fista", newton_scaling="primal-dual",
-                   newton_tau_growth=30.0, newton_refine=2, newton_centre_dec=20.0, newton_stall_step=0.05)
+                   newton_tau_growth=30.0, newton_refine=2, newton_centre_dec=20.0, newton_stall_step=0.05,
+                   newton_refine_weight=1e4)
     assert set(changed) == shared  # a new shared key must be added here
     s = JmraConfig(**changed).settings()
     for k, v in changed.items():

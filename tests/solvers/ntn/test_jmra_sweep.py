@@ -15,7 +15,7 @@ from solvers.ntn import allocate
 
 def _static(frames: dict, s: J.JmraSettings):
     """Algorithm 1 with every setting static (the path before the sweep values were traced)."""
-    inst = allocate.to_device(frames, np.float64)
+    inst = allocate.solver_arrays(frames, np.float64)
     run = jax.jit(jax.vmap(lambda *f: J.jmra_relaxed(J.prepare(*f), s)))
     return run(*[inst[k] for k in J.INSTANCE_KEYS])
 
