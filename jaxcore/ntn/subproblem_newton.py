@@ -103,28 +103,29 @@ decrement is orders smaller, and the next stage's first step starts from there),
 step was no longer than ``stall_step`` (stalled: at a budget whose weight is 1e13 and above
 the Newton system has lost the digits that would move the iterate; at ``tau_max`` this ends
 the solve).  The last two stages (``tau * tau_growth >= tau_max``: the stage at ``tau_max`` and
-the one before it) do not take the ``centre_dec`` shortcut: they are centred to 0.5 so that the final iterate sits near the central path, i.e. near the analytic centre of the
-optimal face of (31) (not a point: the objective sees ``y_c`` only through ``g.y_c`` and
-``w.y_c``), not at a point of that face that depends on the path.  Line 4 of Algorithm 1
-compares consecutive relaxed allocations, so a wandering point costs outer iterations:
-without the exception 9.75 outer iterations per default 600-cell frame (world seed 5, 4
-frames), with it 8.75 (8.0 under the former rule).  Centring a third stage as well
-(``tau * tau_growth^2 >= tau_max``) cost 11 % more Newton steps
-(192 against 172 per synthetic frame, seed 5; 297 against 280 per default 600-cell frame,
-world seed 5) for the same outer iterations, objective (25) within 4e-6 relative.  The last digits of the relaxed allocation
-still follow the rounding of the program: a one-process and a two-process run of the same
-frames (tests/solvers/runner/test_distributed.py, XLA optimisation level 1) differ by 7e-6 of
-N_com in it (by 0 under the former rule), with the same integer allocation.  With the former rule
-alone (0.5, and only a zero step a stall) on 4 frames of ``random_frames(.., 100, 12,
-seed=5)``, 21 % of all Newton steps came after a step shorter than 0.01 in the same stage --
-stalls that went on until a step of exactly zero -- and every stage spent one or two full
-steps only to certify the decrement its last full step had already reached.  With
-``centre_dec = 1000`` and ``stall_step = 0.01`` (float64, one refinement round): 292 -> 192
-Newton steps and 17.4 -> 11.1 ms per synthetic frame (8 frames, seed 5), 0.68 -> 0.57 s per
-default 600-cell frame (world seed 5), objective (25) within 0.0003 % of the former rule on
-both, every subproblem of ``tests/jaxcore/ntn/test_jmra.py`` within 1e-7 of Clarabel's
-optimum.  The function's defaults (0.5, 0) keep the former rule; float32 keeps it (the new
-rules lost up to 1.2 % of objective (25) there).
+the one before it) do not take the ``centre_dec`` shortcut: they are centred to 0.5 so that the
+final iterate sits near the central path, i.e. near the analytic centre of the optimal face of
+(31) (not a point: the objective sees ``y_c`` only through ``g.y_c`` and ``w.y_c``), not at a
+point of that face that depends on the path.  Line 4 of Algorithm 1 compares consecutive
+relaxed allocations, so a wandering point costs outer iterations: without the exception 9.75
+outer iterations per default 600-cell frame (world seed 5, 4 frames), with it 8.75 (8.0 under
+the former rule).  Centring a third stage as well (``tau * tau_growth^2 >= tau_max``) cost 11 %
+more Newton steps (192 against 172 per synthetic frame, seed 5; 297 against 280 per default
+600-cell frame, world seed 5) for the same outer iterations, objective (25) within 4e-6
+relative.  The last digits of the relaxed allocation still follow the rounding of the program:
+a one-process and a two-process run of the same frames
+(tests/solvers/runner/test_distributed.py, XLA optimisation level 1) differ by 7e-6 of N_com in
+it (by 0 under the former rule), with the same integer allocation.  With the former rule alone
+(0.5, and only a zero step a stall) on 4 frames of ``random_frames(.., 100, 12, seed=5)``, 21 %
+of all Newton steps came after a step shorter than 0.01 in the same stage -- stalls that went
+on until a step of exactly zero -- and every stage spent one or two full steps only to certify
+the decrement its last full step had already reached.  With ``centre_dec = 1000`` and
+``stall_step = 0.01`` (float64, one refinement round): 292 -> 192 Newton steps and 17.4 -> 11.1
+ms per synthetic frame (8 frames, seed 5), 0.68 -> 0.57 s per default 600-cell frame (world
+seed 5), objective (25) within 0.0003 % of the former rule on both, every subproblem of
+``tests/jaxcore/ntn/test_jmra.py`` within 1e-7 of Clarabel's optimum.  The function's defaults
+(0.5, 0) keep the former rule; float32 keeps it (the new rules lost up to 1.2 % of objective
+(25) there).
 """
 from __future__ import annotations
 

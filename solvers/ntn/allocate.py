@@ -78,11 +78,13 @@ class JmraConfig:
                                "iterations than the cvxpy-driven loop on 2 of 30 small instances). A second round "
                                "diverged on some systems; 0 restores the solver before 2026-12-06",
                                source="assumption (measured, BENCHMARKS.md)", lo=0, hi=4)
-    newton_refine_weight: float = param(1e8, "float64 Newton path: a Newton solve is refined (newton_refine) only "
-                                        "where some satellite budget's barrier weight is at least this; 0 refines every "
+    newton_refine_weight: float = param(1e8, "float64 Newton path: a Newton solve is refined (newton_refine) "
+                                        "only where some satellite budget's barrier weight is at least this; 0 refines "
+                                        "every "
                                         "solve. Below ~1e12 refinement changed nothing measurable: with a threshold of "
                                         "1e8 or 1e10 the same outer iterations and Newton steps to 0.1 % and objective "
-                                        "(25) within 3e-6 relative of refining every solve (8 synthetic 100 x 12 frames, "
+                                        "(25) within 3e-6 relative of refining every solve (8 synthetic 100 x 12 "
+                                        "frames, "
                                         "seed 5); 1e14 and no refinement took more outer iterations. About half the "
                                         "Newton steps have a weight below 1e8 (the early barrier stages)",
                                         source="assumption (measured, BENCHMARKS.md)", lo=0.0)
