@@ -79,14 +79,15 @@ class JmraConfig:
                                "diverged on some systems; 0 restores the solver before 2026-12-06",
                                source="assumption (measured, BENCHMARKS.md)", lo=0, hi=4)
     newton_refine_weight: float = param(1e8, "float64 Newton path: a Newton solve is refined (newton_refine) "
-                                        "only where some satellite budget's barrier weight is at least this; 0 refines "
-                                        "every "
-                                        "solve. Below ~1e12 refinement changed nothing measurable: with a threshold of "
-                                        "1e8 or 1e10 the same outer iterations and Newton steps to 0.1 % and objective "
-                                        "(25) within 3e-6 relative of refining every solve (8 synthetic 100 x 12 "
-                                        "frames, "
-                                        "seed 5); 1e14 and no refinement took more outer iterations. About half the "
-                                        "Newton steps have a weight below 1e8 (the early barrier stages)",
+                                        "only where some satellite budget's barrier weight is at least this; 0 "
+                                        "refines every solve. About half the Newton steps have every weight below "
+                                        "1e8 (the early barrier stages) and a round costs about a quarter of a step. "
+                                        "Against refining every solve: on the tuning frames (8 synthetic 100 x 12, "
+                                        "seed 5) 1e8 and 1e10 gave the same outer iterations, Newton steps within "
+                                        "0.1 % and objective (25) within 3e-6 relative, while 1e14 and no refinement "
+                                        "took more outer iterations; on 12 unseen 600-cell frames (world seeds "
+                                        "101/103/107) 116 outer iterations against 110 (Algorithm 1's stop there "
+                                        "follows the last digits), objective (25) within 5e-6 (BENCHMARKS.md)",
                                         source="assumption (measured, BENCHMARKS.md)", lo=0.0)
     newton_centre_dec: float = param(1000.0, "float64 Newton path: a full Newton step (step length 1) whose "
                                      "decrement^2 is at most this ends the barrier stage (Newton is in its quadratic "
