@@ -1,4 +1,4 @@
-"""The JMRA Newton solve (kkt_solver) against an exact rational solve, with near-active budgets.
+"""The JMRA Newton solve (kkt_solver, kkt_solve) against an exact rational solve, with near-active budgets.
 
 When a satellite budget (32c) is nearly active its barrier weight sb^2 reaches 1e16 and more;
 the two-level Woodbury solve then loses the budget rows (how much of each satellite's budget
@@ -86,3 +86,39 @@ def test_refinement_recovers_the_budget_rows_of_the_newton_step(seed):
     # measured (2026-12-06): plain 1.6 / 14 slacks off, refined 5e-6 / 4e-2 (seeds 0 / 3)
     assert refined <= 0.1, refined
     assert refined <= plain / 100, (plain, refined)
+
+
+def test_refinement_runs_only_where_a_budget_weight_reaches_the_threshold():
+    """``kkt_solve(.., refine=1, refine_weight=w)``: refined where some budget weight sb^2 is at
+    least w, the plain solve elsewhere -- one by one and under ``vmap`` with one system of each
+    kind in the batch (each keeps its own result)."""
+    import jax
+
+    from jaxcore.ntn.subproblem_newton import kkt_factor, kkt_solve
+
+    keys = ("dy", "dx", "u1y", "u2y", "u2x", "sb", "live")
+    near, far = _system(0), _system(0)
+    far["sb"] = np.array([1e2, 1e1, 1.0])  # every budget weight <= 1e4
+
+    def args(m):  # the solver's [S, C] layout
+        a = {k: jnp.asarray(m[k]) for k in keys}
+        for k in ("dy", "u1y", "u2y", "live"):
+            a[k] = a[k].T
+        return a
+
+    def run(a, gy, gx, refine, weight):
+        return kkt_solve(kkt_factor(*[a[k] for k in keys]), -gy, -gx, refine, weight)[0]
+
+    out = {}
+    for name, m in (("near", near), ("far", far)):
+        a, gy, gx = args(m), jnp.asarray(m["gy"]).T, jnp.asarray(m["gx"])
+        plain, always = run(a, gy, gx, 0, 0.0), run(a, gy, gx, 1, 0.0)
+        assert not np.array_equal(np.asarray(plain), np.asarray(always))  # refinement moves the step
+        np.testing.assert_array_equal(np.asarray(run(a, gy, gx, 1, 1e20)), np.asarray(plain))
+        out[name] = (plain, always, a, gy, gx)
+    np.testing.assert_array_equal(np.asarray(run(*out["near"][2:], 1, 1e8)), np.asarray(out["near"][1]))
+    np.testing.assert_array_equal(np.asarray(run(*out["far"][2:], 1, 1e8)), np.asarray(out["far"][0]))
+    stack = lambda i: jax.tree_util.tree_map(lambda u, v: jnp.stack([u, v]), out["near"][i], out["far"][i])  # noqa: E731
+    batched = jax.vmap(lambda a, gy, gx: run(a, gy, gx, 1, 1e8))(stack(2), stack(3), stack(4))
+    np.testing.assert_allclose(np.asarray(batched[0]), np.asarray(out["near"][1]), rtol=1e-9, atol=0)
+    np.testing.assert_allclose(np.asarray(batched[1]), np.asarray(out["far"][0]), rtol=1e-9, atol=0)
