@@ -118,7 +118,9 @@ def test_refinement_runs_only_where_a_budget_weight_reaches_the_threshold():
         out[name] = (plain, always, a, gy, gx)
     np.testing.assert_array_equal(np.asarray(run(*out["near"][2:], 1, 1e8)), np.asarray(out["near"][1]))
     np.testing.assert_array_equal(np.asarray(run(*out["far"][2:], 1, 1e8)), np.asarray(out["far"][0]))
-    stack = lambda i: jax.tree_util.tree_map(lambda u, v: jnp.stack([u, v]), out["near"][i], out["far"][i])  # noqa: E731
+    def stack(i):
+        return jax.tree_util.tree_map(lambda u, v: jnp.stack([u, v]), out["near"][i], out["far"][i])
+
     batched = jax.vmap(lambda a, gy, gx: run(a, gy, gx, 1, 1e8))(stack(2), stack(3), stack(4))
     np.testing.assert_allclose(np.asarray(batched[0]), np.asarray(out["near"][1]), rtol=1e-9, atol=0)
     np.testing.assert_allclose(np.asarray(batched[1]), np.asarray(out["far"][0]), rtol=1e-9, atol=0)
