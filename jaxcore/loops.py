@@ -120,7 +120,8 @@ def cond_any(pred, fn: Callable[..., S], default: S, *args) -> S:
     on the batch.  Unlike :func:`when`, nothing is carried through a loop (a batched
     ``while`` selects every carried array; measured slower than the select when ``args``
     are many).  Only the outermost ``vmap`` level branches; deeper levels select.  Not
-    differentiable (``custom_vmap``).
+    differentiable (``custom_vmap``).  On a GPU an XLA conditional reads its predicate on the
+    host, one synchronisation per call (not measured here; a ``while`` condition costs the same).
     """
     from jax.custom_batching import custom_vmap
 
