@@ -87,7 +87,8 @@ def masked_scan(
 def when(pred, fn: Callable[..., S], default: S, *args, mode: str = "while") -> S:
     """``fn(*args)`` where the scalar ``pred`` holds, else ``default`` (same pytree).
 
-    For rare, expensive branches of a per-instance solver (a phase switch, a fallback).
+    For rare, expensive branches of a per-instance solver (a phase switch, a fallback);
+    :func:`cond_any` is the same without a loop, cheaper when ``args`` are many arrays.
     ``mode="while"``: a ``lax.while_loop`` that runs ``fn`` at most once; under ``vmap``
     the predicate is batched, so the body runs once if ANY instance needs it and not at all
     otherwise (``lax.cond`` under ``vmap`` evaluates both branches).  Pass every array
@@ -132,8 +133,8 @@ def cond_any(pred, fn: Callable[..., S], default: S, *args) -> S:
     @branch.def_vmap
     def _rule(axis_size, in_batched, p, dflt, a):
         pb, db, ab = in_batched
-        axes = lambda tree: jax.tree_util.tree_map(lambda b: 0 if b else None, tree)  # noqa: E731
-        fn_b = jax.vmap(lambda a_: fn(*a_), in_axes=(axes(ab),), axis_size=axis_size)
+        axes = jax.tree_util.tree_map(lambda b: 0 if b else None, ab)
+        fn_b = jax.vmap(lambda a_: fn(*a_), in_axes=(axes,), axis_size=axis_size)
         dflt_b = jax.tree_util.tree_map(
             lambda x, b: x if b else jnp.broadcast_to(x, (axis_size,) + jnp.shape(x)), dflt, db)
         if pb:

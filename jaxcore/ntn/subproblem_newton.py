@@ -322,11 +322,12 @@ def kkt_refine(f: KktFactor, ry, rx, v):
 def kkt_solve(f: KktFactor, ry, rx, refine: int = 0, refine_weight=0.0):
     """``H^-1 [ry; rx]`` -> ``(d_y, d_xi)``, then ``refine`` rounds of :func:`kkt_refine`, each
     only where some budget weight ``sb^2`` is at least ``refine_weight`` (module docstring,
-    "Iterative refinement"; 0: always).  A conditional round runs under ``vmap`` once if any
-    instance of the batch needs it (:func:`jaxcore.loops.cond_any`) and each keeps its own result."""
+    "Iterative refinement"; 0: always).  A conditional round runs under
+    ``vmap`` once if any instance of the batch needs it (:func:`jaxcore.loops.cond_any`) and
+    each keeps its own result."""
     v = kkt_solve_aug(f, ry, rx)
+    need = jnp.max(f.sb * f.sb) >= refine_weight
     for _ in range(refine):
-        need = jnp.max(f.sb * f.sb) >= refine_weight
         v = cond_any(need, kkt_refine, v, f, ry, rx, v)
     return v[0], v[1]
 
