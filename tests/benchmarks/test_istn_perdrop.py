@@ -50,7 +50,7 @@ def test_table_counts_and_meter_leaves_results_unchanged(tmp_path):
     r = rows[0]
     assert sum(int(c) for c in r["status"].split()) == 2  # one status per cell (1 cell per drop)
     assert 0.0 < float(r["occupancy"]) <= 1.0 and int(r["slot_calls"]) >= 2
-    assert 0 <= float(r["phase1_mean"]) <= float(r["phase1_max"]) <= 50  # SolverConfig.max_phase1
+    assert 0 <= float(r["phase1_mean"]) <= float(r["phase1_max"]) <= 2 * SolverConfig().max_phase1  # attempt + retry
     assert 1 <= float(r["p1_iter_mean"]) <= 100 and 1 <= float(r["p3_iter_mean"]) <= 100
     assert "| 5 | float64 | 2 |" in (tmp_path / "istn_perdrop.md").read_text()
     # the cvxpy loop solved drop 0: the ratio is its time over ours, and both reach the same sum rate

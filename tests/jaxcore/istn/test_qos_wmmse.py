@@ -92,6 +92,11 @@ def test_infeasible_and_nan_cells_are_flagged_and_finite(solved):
             assert np.all(np.isfinite(np.asarray(leaf)))
     scnr, r_s = _qos(prob, s1)
     assert r_s[4] < 30.0 and np.min(scnr[5]) < SCNR_MIN  # really infeasible
+    # an infeasible cell runs Phase I and its retry to the cap, phase1_iter rounds each; the
+    # feasible ones stop as soon as the QoS holds
+    its = np.asarray(s1.phase1_iterations)
+    assert its[4] == its[5] == 2 * CFG.phase1_iter, its
+    assert np.all(its[:N_OK] < CFG.phase1_iter), its
 
 
 def test_batched_equals_alone(solved):
