@@ -132,7 +132,7 @@ class CellResult(NamedTuple):
 
 
 def solve_cell_reference(prob: Any, F0=None, q0=None, fixed_q: float | None = None, rho: float = 1e-4,
-                         max_iter: int = 100, tol: float = 1e-4, max_phase1: int = 20,
+                         max_iter: int = 100, tol: float = 1e-4, max_phase1: int = 50,
                          phase1_weight: float = 1e-3) -> CellResult:
     """P1 (``fixed_q=None``) or P3 (``fixed_q`` = sqrt(p_bar)) for one noise-normalised cell."""
     cell = cell_arrays(prob)

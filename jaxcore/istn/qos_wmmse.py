@@ -74,13 +74,12 @@ class QosWmmseConfig:
     """Static settings of the per-cell QoS-WMMSE (hashable: pass as a jit static argument).
 
     Defaults follow spec istn.md §1.4/§5 (<= 100 outer iterations, rel. tol 1e-4, prox
-    1e-4 in noise-normalised units), except Phase I: 20 iterations per attempt, not the
-    spec's 50 (measured: ``solvers.istn.pipeline.SolverConfig.max_phase1``).
+    1e-4 in noise-normalised units, Phase I <= 50 iterations).
     """
 
     max_iter: int = 100  # Phase II WMMSE iterations (fixed-length scan)
     rel_tol: float = 1e-4  # relative sum-rate change that stops Phase II
-    phase1_iter: int = 20  # Phase I iterations per attempt (spec: 50; SolverConfig.max_phase1)
+    phase1_iter: int = 50  # Phase I iterations
     phase1_weight: float = 1e-3  # TUT/SUT weight scale in Phase I (spec §3.4; module docstring)
     phase1_retry_weight: float = 1.0  # if Phase I fails: one more Phase I from the start point
     #                                  with this weight (0: no retry; module docstring)
