@@ -74,7 +74,8 @@ class QosWmmseConfig:
     """Static settings of the per-cell QoS-WMMSE (hashable: pass as a jit static argument).
 
     Defaults follow spec istn.md §1.4/§5 (<= 100 outer iterations, rel. tol 1e-4, prox
-    1e-4 in noise-normalised units, Phase I <= 50 iterations).
+    1e-4 in noise-normalised units, Phase I <= 50 iterations), plus a stall test that ends a
+    Phase-I attempt which stopped making progress (``phase1_stall``, not in the spec).
     """
 
     max_iter: int = 100  # Phase II WMMSE iterations (fixed-length scan)
@@ -82,6 +83,9 @@ class QosWmmseConfig:
     phase1_iter: int = 50  # Phase I iterations
     phase1_weight: float = 1e-3  # TUT/SUT weight scale in Phase I (spec §3.4; module docstring)
     phase1_retry_weight: float = 1.0  # if Phase I fails: one more Phase I from the start point
+    phase1_stall: int = 8  # > 0: a Phase-I attempt also ends (fails) after this many rounds
+    #                        without a 1 % drop of its best QoS violation (0: only phase1_iter;
+    #                        measured: SolverConfig.phase1_stall)
     #                                  with this weight (0: no retry; module docstring)
     rho: float = 1e-4  # prox weight of the transmit step (noise-normalised units)
     strategy: str = "newton"  # transmit step (43): "newton" (spec §3.3 closed-form minimiser,
@@ -136,6 +140,8 @@ class QosWmmseConfig:
                 raise ValueError(f"{name}: expected a positive integer, got {v!r}")
         if not self.phase1_retry_weight >= 0:
             raise ValueError(f"phase1_retry_weight: expected >= 0 (0 = no retry), got {self.phase1_retry_weight!r}")
+        if not isinstance(self.phase1_stall, int) or self.phase1_stall < 0:
+            raise ValueError(f"phase1_stall: expected an integer >= 0 (0 = off), got {self.phase1_stall!r}")
         if not isinstance(self.inner_iter_warm, int) or self.inner_iter_warm < 0:
             raise ValueError(f"inner_iter_warm: expected an integer >= 0, got {self.inner_iter_warm!r}")
         for name in ("rel_tol", "phase1_weight", "gap_tol"):
@@ -199,6 +205,10 @@ def _finite(*xs):
     return ok
 
 
+#: relative drop of the best Phase-I QoS violation that counts as progress (``phase1_stall``)
+_STALL_RTOL = 0.01
+
+
 def _feas_tol(prob):
     return default_feas_tol(prob.p_bs.dtype)
 
@@ -220,6 +230,10 @@ class _Outer(NamedTuple):
     F_s: jax.Array  # start point (anchor of the Phase I -> II restore)
     q_s: jax.Array
     attempt: jax.Array  # [] int32 Phase I attempt (1: the retry with phase1_retry_weight)
+    k_start: jax.Array  # [] int32 value of k1 when the current Phase-I attempt began
+    v_best: jax.Array  # [] r      smallest QoS violation of the attempt so far (``phase1_stall``)
+    k_best: jax.Array  # [] int32  k1 when v_best last fell by _STALL_RTOL
+    v_s: jax.Array  # [] r         QoS violation at the start point
     exact: jax.Array  # [] bool  the next transmit step runs the full inner_iter (``confirm_exact``)
 
 
@@ -344,12 +358,17 @@ def _end_step(prob: CellProblem, cfg: QosWmmseConfig, st: CellState) -> _Outer:
         y = jnp.where(enter2, jnp.ones_like(y), y)
     rate = metrics.sum_rate(prob, Fn, qn * qn)
     rate = jnp.where(jnp.isfinite(rate), rate, s.rate)
-    fail = jnp.logical_not(s.phase2 | now_feasible) & (k1 >= cfg.phase1_iter * (s.attempt + 1))
+    better = v_n < s.v_best - _STALL_RTOL * jnp.abs(s.v_best)
+    v_best, k_best = jnp.where(better, v_n, s.v_best), jnp.where(better, k1, s.k_best)
+    stalled = (cfg.phase1_stall > 0) & (k1 - k_best >= cfg.phase1_stall)
+    fail = jnp.logical_not(s.phase2 | now_feasible) & ((k1 - s.k_start >= cfg.phase1_iter) | stalled)
     # second Phase I from the start point with the other weight (phase1_retry_weight)
     retry = fail & (s.attempt == 0) & (cfg.phase1_retry_weight > 0)
     infeasible = fail & jnp.logical_not(retry)
     Fn, qn = jnp.where(retry, s.F_s, Fn), jnp.where(retry, s.q_s, qn)
     y = jnp.where(retry, jnp.ones_like(y), y)
+    k_start = jnp.where(retry, k1, s.k_start)
+    v_best, k_best = jnp.where(retry, s.v_s, v_best), jnp.where(retry, k1, k_best)
     # Phase II bookkeeping
     small = s.phase2 & (jnp.abs(rate - s.rate) <= cfg.rel_tol * jnp.maximum(jnp.abs(s.rate), 1.0))
     # a small change after an inexact (warm, capped, gap not closed) step is not convergence:
@@ -364,6 +383,7 @@ def _end_step(prob: CellProblem, cfg: QosWmmseConfig, st: CellState) -> _Outer:
     nu = jnp.where(ok & jnp.isfinite(res.nu), res.nu, s.nu)
     return _Outer(F=Fn, q=qn, y=y, nu=nu, rate=rate, hist=hist, k=k, k1=k1, phase2=s.phase2 | enter2, conv=conv,
                   stop=conv | cap | infeasible, F_s=s.F_s, q_s=s.q_s, attempt=s.attempt + retry.astype(jnp.int32),
+                  k_start=k_start, v_best=v_best, k_best=k_best, v_s=s.v_s,
                   exact=recheck)
 
 
@@ -423,11 +443,13 @@ def cell_start(prob: CellProblem, cfg: QosWmmseConfig, F0, q0, fix_q, use_F0=Non
     F = scale_to_power(F, prob.p_bs)
     q = jnp.where(fix_q, q, jnp.clip(q, 0.0, jnp.sqrt(prob.p_leo)))
     rate0 = metrics.sum_rate(prob, F, q * q)
+    v0 = _violation(prob, F, q)
     o = _Outer(F=F, q=q, y=jnp.ones((1 + T,), rdt), nu=jnp.zeros((), rdt), rate=rate0,
                hist=jnp.full((cfg.max_iter + 1,), rate0, rdt), k=jnp.zeros((), jnp.int32),
-               k1=jnp.zeros((), jnp.int32), phase2=_violation(prob, F, q) <= _feas_tol(prob),
+               k1=jnp.zeros((), jnp.int32), phase2=v0 <= _feas_tol(prob),
                conv=jnp.asarray(False), stop=jnp.asarray(False), F_s=F, q_s=q,
-               attempt=jnp.zeros((), jnp.int32), exact=jnp.asarray(False))
+               attempt=jnp.zeros((), jnp.int32), exact=jnp.asarray(False), k_start=jnp.zeros((), jnp.int32),
+               v_best=v0, k_best=jnp.zeros((), jnp.int32), v_s=v0)
     ctx, inner, cap = _begin_step(prob, cfg, o, fix_q)
     return CellState(outer=o, ctx=ctx, inner=inner, cap=cap)
 

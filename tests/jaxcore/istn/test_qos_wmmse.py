@@ -92,11 +92,23 @@ def test_infeasible_and_nan_cells_are_flagged_and_finite(solved):
             assert np.all(np.isfinite(np.asarray(leaf)))
     scnr, r_s = _qos(prob, s1)
     assert r_s[4] < 30.0 and np.min(scnr[5]) < SCNR_MIN  # really infeasible
-    # an infeasible cell runs Phase I and its retry to the cap, phase1_iter rounds each; the
-    # feasible ones stop as soon as the QoS holds
-    its = np.asarray(s1.phase1_iterations)
-    assert its[4] == its[5] == 2 * CFG.phase1_iter, its
-    assert np.all(its[:N_OK] < CFG.phase1_iter), its
+
+
+def test_phase1_stall_ends_only_attempts_that_stopped_progressing(solved):
+    """``phase1_stall`` (on in CFG) ends the Phase I of the infeasible cells before the
+    caps; without it both attempts run phase1_iter rounds each.  The feasible cells, whose
+    Phase I succeeds, get bit for bit the same solution either way."""
+    prob, (s1, _) = solved
+    assert CFG.phase1_stall > 0
+    off = dataclasses.replace(CFG, phase1_stall=0)
+    s0 = jax.jit(jax.vmap(lambda p: solve_cell(p, off)))(prob)
+    its_on, its_off = np.asarray(s1.phase1_iterations), np.asarray(s0.phase1_iterations)
+    assert its_off[4] == its_off[5] == 2 * CFG.phase1_iter, its_off
+    assert np.all(its_on[4:6] < its_off[4:6]) and np.all(its_on[4:6] >= 2 * CFG.phase1_stall), its_on
+    assert np.asarray(s0.status)[4] == np.asarray(s0.status)[5] == 2
+    assert np.all(its_on[:N_OK] == its_off[:N_OK]) and np.all(its_on[:N_OK] < CFG.phase1_stall), its_on
+    for a, b in zip(jax.tree_util.tree_leaves(s1), jax.tree_util.tree_leaves(s0)):
+        np.testing.assert_array_equal(np.asarray(a)[:N_OK], np.asarray(b)[:N_OK])
 
 
 def test_batched_equals_alone(solved):
@@ -117,6 +129,8 @@ def test_config_validation(solved):
         QosWmmseConfig(strategy="cvx")
     with pytest.raises(ValueError, match="rho"):
         QosWmmseConfig(rho=0.0)
+    with pytest.raises(ValueError, match="phase1_stall"):
+        QosWmmseConfig(phase1_stall=-1)
     with pytest.raises(ValueError, match="q0"):
         solve_cell(jax.tree_util.tree_map(lambda x: x[0], solved[0]), CFG, mode="p3")
 
