@@ -83,10 +83,10 @@ class QosWmmseConfig:
     phase1_iter: int = 50  # Phase I iterations
     phase1_weight: float = 1e-3  # TUT/SUT weight scale in Phase I (spec §3.4; module docstring)
     phase1_retry_weight: float = 1.0  # if Phase I fails: one more Phase I from the start point
+    #                                  with this weight (0: no retry; module docstring)
     phase1_stall: int = 8  # > 0: a Phase-I attempt also ends (fails) after this many rounds
     #                        without a 1 % drop of its best QoS violation (0: only phase1_iter;
     #                        measured: SolverConfig.phase1_stall)
-    #                                  with this weight (0: no retry; module docstring)
     rho: float = 1e-4  # prox weight of the transmit step (noise-normalised units)
     strategy: str = "newton"  # transmit step (43): "newton" (spec §3.3 closed-form minimiser,
     #                           projected Newton on the 2+T dual variables), "dual" (same

@@ -72,8 +72,9 @@ class SolverConfig:
                                        "TUT/SUT weight scale (0 = no retry)", source="measured", lo=0)
     phase1_stall: int = param(8, "a Phase-I attempt also fails after this many rounds without a 1 % drop of its "
                               "best QoS violation (0 = off: only max_phase1 ends it); 200 hard drops (paper "
-                              "scenario, R_min 7, P_BS 20 dBm, 91 failing): 4.0x faster, same statuses, same "
-                              "sum rates on every feasible drop (measured)", source="measured", lo=0, hi=10000)
+                              "scenario, R_min 7, P_BS 20 dBm, 91 failing): 4.0x faster, same statuses and "
+                              "feasible sum rates; a drop rescued by the retry may end at another point "
+                              "(measured)", source="measured", lo=0, hi=10000)
     switch_restore: bool = param(True, "at the Phase I -> II switch, move back toward the start point as far "
                                  "as the QoS allows and reset the multipliers", source="measured")
     phase1_certify: bool = param(False, "strategy newton: end an infeasible Phase-I transmit step once a dual "
