@@ -15,6 +15,9 @@ P3 (F only, satellite power fixed, eq. (45)), spec istn.md §3.4.
            the switch restore below: seed 0, 32 drops: 1e-3 fails on 0-1, 1.0 on 2; seed 1,
            16 drops: 1e-3 fails on 1, 1.0 on 0), so a failed Phase I is retried once from
            the start point with ``phase1_retry_weight`` (1.0) before status 2 is declared.
+           An attempt fails at ``phase1_iter`` rounds, or earlier when its best QoS
+           violation has not fallen by 1 % in ``phase1_stall`` rounds (not in the spec;
+           measured: late successes keep improving, failing attempts flatten out).
     Switch (``switch_restore``): the Phase-I point overshoots (infeasible transmit steps run
            the multipliers to their cap, TUT beams go to ~1e-12, and a zero TUT beam is a
            WMMSE fixed point: zero MMSE receiver, zero drive).  At the switch the point moves
